@@ -1,0 +1,9 @@
+//! The pure core of `migrate`: the ops model, the schema model, the revision graph, target
+//! expressions and SQL rendering per dialect. Nothing here does I/O; the host does.
+
+pub mod ops;
+pub mod revision;
+pub mod schema;
+pub mod sql;
+pub mod target;
+pub mod types;

@@ -1,0 +1,307 @@
+//! An operation is a value first and executed later: guests record `Op`s, dialects render them.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::types::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    CreateTable(Table),
+    DropTable {
+        name: String,
+    },
+    RenameTable {
+        old_name: String,
+        new_name: String,
+    },
+    AddColumn {
+        table: String,
+        column: Column,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    AlterColumn(ColumnChange),
+    CreateIndex(Index),
+    DropIndex {
+        table: String,
+        name: String,
+    },
+    AddConstraint {
+        table: String,
+        constraint: TableConstraint,
+    },
+    DropConstraint {
+        table: String,
+        name: String,
+        kind: ConstraintKind,
+    },
+    Execute {
+        sql: String,
+    },
+    BulkInsert {
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    },
+}
+
+/// Why an op is refused before any SQL is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op}: {problem}")]
+pub struct InvalidOp {
+    /// A short description of the op (`create_table "user"`).
+    pub op: String,
+    pub problem: String,
+}
+
+impl Op {
+    /// A short human description naming the op and its object, for error messages and `show`.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::CreateTable(t) => format!("create_table {:?}", t.name),
+            Op::DropTable { name } => format!("drop_table {name:?}"),
+            Op::RenameTable { old_name, new_name } => {
+                format!("rename_table {old_name:?} -> {new_name:?}")
+            }
+            Op::AddColumn { table, column } => format!("add_column {table:?}.{:?}", column.name),
+            Op::DropColumn { table, column } => format!("drop_column {table:?}.{column:?}"),
+            Op::AlterColumn(c) => format!("alter_column {:?}.{:?}", c.table, c.column),
+            Op::CreateIndex(i) => format!("create_index {:?} on {:?}", i.name, i.table),
+            Op::DropIndex { table, name } => format!("drop_index {name:?} on {table:?}"),
+            Op::AddConstraint { table, constraint } => format!(
+                "create_{} {} on {table:?}",
+                match constraint.kind() {
+                    ConstraintKind::PrimaryKey => "primary_key",
+                    ConstraintKind::Unique => "unique_constraint",
+                    ConstraintKind::ForeignKey => "foreign_key",
+                    ConstraintKind::Check => "check_constraint",
+                },
+                constraint
+                    .name()
+                    .map(|n| format!("{n:?}"))
+                    .unwrap_or_else(|| "(unnamed)".into())
+            ),
+            Op::DropConstraint { table, name, kind } => {
+                format!(
+                    "drop_constraint {name:?} ({}) on {table:?}",
+                    kind.describe()
+                )
+            }
+            Op::Execute { sql } => {
+                let first_line = sql.lines().next().unwrap_or("").trim();
+                let short: String = first_line.chars().take(60).collect();
+                format!("execute {short:?}")
+            }
+            Op::BulkInsert { table, rows, .. } => {
+                format!("bulk_insert {} rows into {table:?}", rows.len())
+            }
+        }
+    }
+
+    /// Checks what can be checked without knowing the schema: names present, shapes consistent.
+    pub fn validate(&self) -> Result<(), InvalidOp> {
+        let fail = |problem: String| {
+            Err(InvalidOp {
+                op: self.describe(),
+                problem,
+            })
+        };
+        match self {
+            Op::CreateTable(t) => {
+                name_ok(&t.name, "table").or_else(fail)?;
+                if t.columns.is_empty() {
+                    return fail("a table needs at least one column".into());
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for c in &t.columns {
+                    column_ok(c).or_else(fail)?;
+                    if !seen.insert(c.name.as_str()) {
+                        return fail(format!("column {:?} is declared twice", c.name));
+                    }
+                }
+                let pk_columns = t.columns.iter().filter(|c| c.primary_key).count();
+                let pk_constraints = t
+                    .constraints
+                    .iter()
+                    .filter(|c| matches!(c, TableConstraint::PrimaryKey(_)))
+                    .count();
+                if pk_constraints > 1 || (pk_constraints == 1 && pk_columns > 0) {
+                    return fail("a table has at most one primary key".into());
+                }
+                for constraint in &t.constraints {
+                    constraint_ok(constraint).or_else(fail)?;
+                    for col in constraint.columns() {
+                        if !seen.contains(col.as_str()) {
+                            return fail(format!(
+                                "constraint uses column {col:?}, which the table does not have"
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Op::DropTable { name } => name_ok(name, "table").or_else(fail),
+            Op::RenameTable { old_name, new_name } => {
+                name_ok(old_name, "table").or_else(fail)?;
+                name_ok(new_name, "new table").or_else(fail)
+            }
+            Op::AddColumn { table, column } => {
+                name_ok(table, "table").or_else(fail)?;
+                column_ok(column).or_else(fail)
+            }
+            Op::DropColumn { table, column } => {
+                name_ok(table, "table").or_else(fail)?;
+                name_ok(column, "column").or_else(fail)
+            }
+            Op::AlterColumn(c) => {
+                name_ok(&c.table, "table").or_else(fail)?;
+                name_ok(&c.column, "column").or_else(fail)?;
+                if let Some(n) = &c.new_name {
+                    name_ok(n, "new column").or_else(fail)?;
+                }
+                if let Some(t) = &c.new_type {
+                    type_ok(t).or_else(fail)?;
+                }
+                if c.new_type.is_none()
+                    && c.nullable.is_none()
+                    && c.server_default.is_none()
+                    && c.new_name.is_none()
+                    && c.comment.is_none()
+                {
+                    return fail(
+                        "nothing to change: set a type, nullability, default, name or comment"
+                            .into(),
+                    );
+                }
+                Ok(())
+            }
+            Op::CreateIndex(i) => {
+                name_ok(&i.name, "index").or_else(fail)?;
+                name_ok(&i.table, "table").or_else(fail)?;
+                columns_ok(&i.columns).or_else(fail)
+            }
+            Op::DropIndex { table, name } => {
+                name_ok(table, "table").or_else(fail)?;
+                name_ok(name, "index").or_else(fail)
+            }
+            Op::AddConstraint { table, constraint } => {
+                name_ok(table, "table").or_else(fail)?;
+                constraint_ok(constraint).or_else(fail)
+            }
+            Op::DropConstraint { table, name, .. } => {
+                name_ok(table, "table").or_else(fail)?;
+                name_ok(name, "constraint").or_else(fail)
+            }
+            Op::Execute { sql } => {
+                if sql.trim().is_empty() {
+                    return fail("the SQL is empty".into());
+                }
+                Ok(())
+            }
+            Op::BulkInsert {
+                table,
+                columns,
+                rows,
+            } => {
+                name_ok(table, "table").or_else(fail)?;
+                columns_ok(columns).or_else(fail)?;
+                for (i, row) in rows.iter().enumerate() {
+                    if row.len() != columns.len() {
+                        return fail(format!(
+                            "row {i} has {} values for {} columns",
+                            row.len(),
+                            columns.len()
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn name_ok(name: &str, what: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err(format!("the {what} name is empty"));
+    }
+    if name.contains('\0') {
+        return Err(format!("the {what} name {name:?} contains a NUL character"));
+    }
+    Ok(())
+}
+
+fn columns_ok(columns: &[String]) -> Result<(), String> {
+    if columns.is_empty() {
+        return Err("at least one column is needed".into());
+    }
+    columns.iter().try_for_each(|c| name_ok(c, "column"))
+}
+
+fn type_ok(t: &DataType) -> Result<(), String> {
+    match t {
+        DataType::Varchar(0) => Err("varchar length must be at least 1".into()),
+        DataType::Numeric { precision, scale } if *precision == 0 || scale > precision => Err(
+            format!("numeric({precision}, {scale}) needs 1 <= precision and scale <= precision"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn column_ok(c: &Column) -> Result<(), String> {
+    name_ok(&c.name, "column")?;
+    type_ok(&c.data_type)?;
+    if c.autoincrement && !(c.primary_key && c.data_type.is_integer()) {
+        return Err(format!(
+            "column {:?}: autoincrement needs an integer primary key column",
+            c.name
+        ));
+    }
+    if c.primary_key && c.nullable {
+        return Err(format!(
+            "column {:?}: a primary key column cannot be nullable",
+            c.name
+        ));
+    }
+    Ok(())
+}
+
+fn constraint_ok(c: &TableConstraint) -> Result<(), String> {
+    if let Some(n) = c.name() {
+        name_ok(n, "constraint")?;
+    }
+    match c {
+        TableConstraint::PrimaryKey(k) => columns_ok(&k.columns),
+        TableConstraint::Unique(u) => columns_ok(&u.columns),
+        TableConstraint::ForeignKey(f) => {
+            columns_ok(&f.columns)?;
+            name_ok(&f.referred_table, "referred table")?;
+            columns_ok(&f.referred_columns)?;
+            if f.columns.len() != f.referred_columns.len() {
+                return Err(format!(
+                    "foreign key has {} columns but refers to {}",
+                    f.columns.len(),
+                    f.referred_columns.len()
+                ));
+            }
+            Ok(())
+        }
+        TableConstraint::Check(ch) => {
+            if ch.expression.trim().is_empty() {
+                return Err("the check expression is empty".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The checksum of a revision: sha256 over the canonical JSON of the ops its upgrade records.
+/// Reformatting or rebuilding a revision leaves it unchanged; changing what it does changes it.
+pub fn checksum(ops: &[Op]) -> String {
+    let canonical = serde_json::to_vec(ops).expect("ops always serialize");
+    let digest = Sha256::digest(&canonical);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

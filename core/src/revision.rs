@@ -1,0 +1,450 @@
+//! The revision graph: which revisions exist, how they chain, and which steps take the database
+//! from one set of heads to another. No I/O; every failure is a typed error.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// What a revision says about itself, readable without running its wasm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionMeta {
+    pub id: String,
+    /// Empty for a base revision; two or more for a merge.
+    #[serde(default)]
+    pub down_revisions: Vec<String>,
+    pub message: String,
+    /// RFC 3339 time of `migrate new`.
+    #[serde(default)]
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    #[error("revision id {id:?} is used twice: {first} and {second}")]
+    DuplicateId {
+        id: String,
+        first: String,
+        second: String,
+    },
+    #[error("revision {id} names down revision {missing:?}, which does not exist")]
+    MissingDownRevision { id: String, missing: String },
+    #[error("revision {id} names itself as its down revision")]
+    SelfReference { id: String },
+    #[error("the revisions form a cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+    #[error("there are several heads ({}); name one as the target, use `heads` for all, or merge them", .0.join(", "))]
+    MultipleHeads(Vec<String>),
+    #[error("there are several bases ({}); name a revision instead of a relative step from base", .0.join(", "))]
+    MultipleBases(Vec<String>),
+    #[error("no revision matches {0:?}")]
+    UnknownRevision(String),
+    #[error("{prefix:?} is ambiguous: it starts {}", .candidates.join(", "))]
+    AmbiguousPrefix {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+    #[error("cannot move {steps} step(s) {direction} from {from}: {reason}")]
+    RelativeStep {
+        steps: usize,
+        direction: &'static str,
+        from: String,
+        reason: String,
+    },
+    #[error("there are no revisions")]
+    Empty,
+}
+
+/// Where `where` a metadata entry came from, for error messages (a folder or a file).
+pub type Origin = String;
+
+#[derive(Debug, Clone)]
+pub struct Graph {
+    revisions: BTreeMap<String, RevisionMeta>,
+    children: BTreeMap<String, BTreeSet<String>>,
+    /// Every revision, parents before children; ties broken by creation time then id.
+    order: Vec<String>,
+}
+
+impl Graph {
+    /// Builds the graph, refusing duplicate ids, dangling down revisions and cycles.
+    pub fn new(entries: Vec<(RevisionMeta, Origin)>) -> Result<Graph, GraphError> {
+        let mut revisions = BTreeMap::new();
+        let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+        for (meta, origin) in entries {
+            if let Some(first) = origins.get(&meta.id) {
+                return Err(GraphError::DuplicateId {
+                    id: meta.id.clone(),
+                    first: first.clone(),
+                    second: origin,
+                });
+            }
+            origins.insert(meta.id.clone(), origin);
+            revisions.insert(meta.id.clone(), meta);
+        }
+        let mut children: BTreeMap<String, BTreeSet<String>> = revisions
+            .keys()
+            .map(|id| (id.clone(), BTreeSet::new()))
+            .collect();
+        for meta in revisions.values() {
+            for down in &meta.down_revisions {
+                if down == &meta.id {
+                    return Err(GraphError::SelfReference {
+                        id: meta.id.clone(),
+                    });
+                }
+                match children.get_mut(down) {
+                    Some(set) => {
+                        set.insert(meta.id.clone());
+                    }
+                    None => {
+                        return Err(GraphError::MissingDownRevision {
+                            id: meta.id.clone(),
+                            missing: down.clone(),
+                        })
+                    }
+                }
+            }
+        }
+        let order = topological_order(&revisions, &children)?;
+        Ok(Graph {
+            revisions,
+            children,
+            order,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.revisions.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&RevisionMeta> {
+        self.revisions.get(id)
+    }
+
+    /// Every revision, parents first.
+    pub fn in_order(&self) -> impl DoubleEndedIterator<Item = &RevisionMeta> {
+        self.order.iter().map(|id| &self.revisions[id])
+    }
+
+    pub fn heads(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|id| self.children[*id].is_empty())
+            .cloned()
+            .collect()
+    }
+
+    pub fn bases(&self) -> Vec<String> {
+        self.in_order()
+            .filter(|m| m.down_revisions.is_empty())
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    pub fn children(&self, id: &str) -> impl Iterator<Item = &String> {
+        self.children.get(id).into_iter().flatten()
+    }
+
+    /// The single head, or `MultipleHeads` listing them.
+    pub fn single_head(&self) -> Result<Option<String>, GraphError> {
+        let heads = self.heads();
+        match heads.len() {
+            0 => Ok(None),
+            1 => Ok(heads.into_iter().next()),
+            _ => Err(GraphError::MultipleHeads(heads)),
+        }
+    }
+
+    /// A full id or a unique prefix of one.
+    pub fn resolve_id(&self, text: &str) -> Result<String, GraphError> {
+        if self.revisions.contains_key(text) {
+            return Ok(text.to_string());
+        }
+        let candidates: Vec<String> = self
+            .revisions
+            .keys()
+            .filter(|id| id.starts_with(text))
+            .cloned()
+            .collect();
+        match candidates.len() {
+            0 => Err(GraphError::UnknownRevision(text.to_string())),
+            1 => Ok(candidates.into_iter().next().unwrap()),
+            _ => Err(GraphError::AmbiguousPrefix {
+                prefix: text.to_string(),
+                candidates,
+            }),
+        }
+    }
+
+    /// The revision and all its ancestors.
+    pub fn with_ancestors<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a String>,
+    ) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = ids.into_iter().collect();
+        while let Some(id) = stack.pop() {
+            if seen.insert(id.clone()) {
+                if let Some(meta) = self.revisions.get(id) {
+                    stack.extend(meta.down_revisions.iter());
+                }
+            }
+        }
+        seen
+    }
+
+    /// The maximal elements of an applied set: what the version table stores as heads.
+    pub fn heads_of(&self, applied: &BTreeSet<String>) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|id| {
+                applied.contains(*id) && !self.children[*id].iter().any(|c| applied.contains(c))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Revisions to upgrade, parents first, to go from `current` heads to include all of `target`.
+    pub fn upgrade_steps(&self, current: &[String], target: &[String]) -> Vec<String> {
+        let applied = self.with_ancestors(current);
+        let wanted = self.with_ancestors(target);
+        self.order
+            .iter()
+            .filter(|id| wanted.contains(*id) && !applied.contains(*id))
+            .cloned()
+            .collect()
+    }
+
+    /// Revisions to downgrade, children first, to go from `current` heads back to `target` heads.
+    pub fn downgrade_steps(&self, current: &[String], target: &[String]) -> Vec<String> {
+        let applied = self.with_ancestors(current);
+        let keep = self.with_ancestors(target);
+        self.order
+            .iter()
+            .rev()
+            .filter(|id| applied.contains(*id) && !keep.contains(*id))
+            .cloned()
+            .collect()
+    }
+
+    /// Walks `steps` revisions forward (towards heads) from `from` (None = base), refusing branches.
+    pub fn step_forward(
+        &self,
+        from: Option<&str>,
+        steps: usize,
+    ) -> Result<Option<String>, GraphError> {
+        let mut at: Option<String> = from.map(str::to_string);
+        for taken in 0..steps {
+            let next: Vec<String> = match &at {
+                None => self.bases(),
+                Some(id) => self.children(id).cloned().collect(),
+            };
+            let fail = |reason: String| GraphError::RelativeStep {
+                steps,
+                direction: "up",
+                from: from.unwrap_or("base").to_string(),
+                reason,
+            };
+            match next.len() {
+                0 => return Err(fail(format!("only {taken} revision(s) lie ahead"))),
+                1 => at = next.into_iter().next(),
+                _ => {
+                    return Err(fail(format!(
+                        "the graph branches after {}",
+                        at.as_deref().unwrap_or("base")
+                    )))
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    /// Walks `steps` revisions back (towards base) from `from`; None means base was reached.
+    pub fn step_back(&self, from: &str, steps: usize) -> Result<Option<String>, GraphError> {
+        let mut at = Some(from.to_string());
+        for taken in 0..steps {
+            let fail = |reason: String| GraphError::RelativeStep {
+                steps,
+                direction: "down",
+                from: from.to_string(),
+                reason,
+            };
+            let Some(id) = at else {
+                return Err(fail(format!("only {taken} revision(s) lie behind")));
+            };
+            let downs = &self.revisions[&id].down_revisions;
+            match downs.len() {
+                0 => at = None,
+                1 => at = Some(downs[0].clone()),
+                _ => return Err(fail(format!("{id} is a merge; name the revision to go to"))),
+            }
+        }
+        Ok(at)
+    }
+}
+
+fn topological_order(
+    revisions: &BTreeMap<String, RevisionMeta>,
+    children: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<Vec<String>, GraphError> {
+    let mut waiting: BTreeMap<&str, usize> = revisions
+        .values()
+        .map(|m| (m.id.as_str(), m.down_revisions.len()))
+        .collect();
+    let sort_key = |id: &str| (revisions[id].created.clone(), id.to_string());
+    let mut ready: BTreeSet<(String, String)> = waiting
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(id, _)| sort_key(id))
+        .collect();
+    let mut order = Vec::with_capacity(revisions.len());
+    while let Some(key) = ready.pop_first() {
+        let id = key.1;
+        for child in &children[&id] {
+            let n = waiting
+                .get_mut(child.as_str())
+                .expect("child is a revision");
+            *n -= 1;
+            if *n == 0 {
+                ready.insert(sort_key(child));
+            }
+        }
+        order.push(id);
+    }
+    if order.len() < revisions.len() {
+        let placed: BTreeSet<&String> = order.iter().collect();
+        return Err(GraphError::Cycle(find_cycle(revisions, &placed)));
+    }
+    Ok(order)
+}
+
+/// Follows down revisions among the unplaced ones until one repeats: that loop is the cycle.
+fn find_cycle(
+    revisions: &BTreeMap<String, RevisionMeta>,
+    placed: &BTreeSet<&String>,
+) -> Vec<String> {
+    let start = revisions
+        .keys()
+        .find(|id| !placed.contains(id))
+        .expect("some revision is unplaced");
+    let mut path: Vec<String> = vec![start.clone()];
+    loop {
+        let current = path.last().unwrap();
+        let next = revisions[current]
+            .down_revisions
+            .iter()
+            .find(|d| !placed.contains(d))
+            .expect("an unplaced revision waits on an unplaced parent")
+            .clone();
+        if let Some(pos) = path.iter().position(|p| *p == next) {
+            let mut cycle = path[pos..].to_vec();
+            cycle.push(next);
+            return cycle;
+        }
+        path.push(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str, downs: &[&str]) -> (RevisionMeta, Origin) {
+        (
+            RevisionMeta {
+                id: id.into(),
+                down_revisions: downs.iter().map(|s| s.to_string()).collect(),
+                message: format!("rev {id}"),
+                created: String::new(),
+            },
+            format!("versions/{id}"),
+        )
+    }
+
+    #[test]
+    fn linear_chain_orders_and_plans() {
+        let g = Graph::new(vec![meta("c", &["b"]), meta("a", &[]), meta("b", &["a"])]).unwrap();
+        assert_eq!(g.heads(), vec!["c"]);
+        assert_eq!(g.upgrade_steps(&[], &["c".into()]), vec!["a", "b", "c"]);
+        assert_eq!(
+            g.upgrade_steps(&["a".into()], &["c".into()]),
+            vec!["b", "c"]
+        );
+        assert_eq!(g.downgrade_steps(&["c".into()], &[]), vec!["c", "b", "a"]);
+        assert_eq!(
+            g.downgrade_steps(&["c".into()], &["a".into()]),
+            vec!["c", "b"]
+        );
+        assert_eq!(g.step_forward(None, 2).unwrap().as_deref(), Some("b"));
+        assert_eq!(g.step_back("c", 3).unwrap(), None);
+        assert!(g.step_back("c", 4).is_err());
+        assert!(g.step_forward(Some("b"), 2).is_err());
+    }
+
+    #[test]
+    fn branches_and_merges() {
+        let g = Graph::new(vec![meta("a", &[]), meta("b", &["a"]), meta("c", &["a"])]).unwrap();
+        assert_eq!(
+            g.single_head(),
+            Err(GraphError::MultipleHeads(vec!["b".into(), "c".into()]))
+        );
+        let g = Graph::new(vec![
+            meta("a", &[]),
+            meta("b", &["a"]),
+            meta("c", &["a"]),
+            meta("m", &["b", "c"]),
+        ])
+        .unwrap();
+        assert_eq!(g.single_head().unwrap().as_deref(), Some("m"));
+        let applied = g.with_ancestors(&["b".to_string()]);
+        assert_eq!(g.heads_of(&applied), vec!["b"]);
+        assert_eq!(
+            g.upgrade_steps(&["b".into()], &["m".into()]),
+            vec!["c", "m"]
+        );
+        assert!(g.step_back("m", 1).is_err());
+    }
+
+    #[test]
+    fn bad_graphs_are_refused_with_typed_errors() {
+        assert!(matches!(
+            Graph::new(vec![meta("a", &[]), meta("a", &[])]),
+            Err(GraphError::DuplicateId { .. })
+        ));
+        assert!(matches!(
+            Graph::new(vec![meta("a", &["zz"])]),
+            Err(GraphError::MissingDownRevision { .. })
+        ));
+        match Graph::new(vec![
+            meta("r", &[]),
+            meta("a", &["c"]),
+            meta("b", &["a"]),
+            meta("c", &["b"]),
+        ]) {
+            Err(GraphError::Cycle(path)) => {
+                assert_eq!(path.first(), path.last());
+                assert_eq!(path.len(), 4);
+            }
+            other => panic!("expected a cycle, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn prefixes_resolve_or_say_why_not() {
+        let g = Graph::new(vec![
+            meta("abc1", &[]),
+            meta("abc2", &["abc1"]),
+            meta("bcd", &["abc2"]),
+        ])
+        .unwrap();
+        assert_eq!(g.resolve_id("bc").unwrap(), "bcd");
+        assert!(matches!(
+            g.resolve_id("abc"),
+            Err(GraphError::AmbiguousPrefix { .. })
+        ));
+        assert!(matches!(
+            g.resolve_id("zz"),
+            Err(GraphError::UnknownRevision(_))
+        ));
+    }
+}

@@ -1,0 +1,166 @@
+//! Rendering shared by every dialect: column definitions, constraint clauses, CREATE TABLE,
+//! CREATE INDEX and INSERT. Dialect differences come in through the `Dialect` trait.
+
+use super::Dialect;
+use crate::types::*;
+
+pub fn server_default(d: &dyn Dialect, default: &ServerDefault) -> Result<String, String> {
+    match default {
+        ServerDefault::Literal(v) => d.literal(v),
+        ServerDefault::Expression(e) => Ok(format!("({e})")),
+    }
+}
+
+/// `"name" TYPE [NOT NULL] [DEFAULT …] [PRIMARY KEY [AUTOINCREMENT]] [UNIQUE]`
+pub fn column_definition(
+    d: &dyn Dialect,
+    c: &Column,
+    autoincrement_suffix: &str,
+) -> Result<String, String> {
+    let mut sql = format!("{} {}", d.quote_ident(&c.name), d.data_type(&c.data_type));
+    if !c.nullable {
+        sql.push_str(" NOT NULL");
+    }
+    if let Some(def) = &c.server_default {
+        sql.push_str(" DEFAULT ");
+        sql.push_str(&server_default(d, def)?);
+    }
+    if c.primary_key {
+        sql.push_str(" PRIMARY KEY");
+        if c.autoincrement {
+            sql.push_str(autoincrement_suffix);
+        }
+    }
+    if c.unique {
+        sql.push_str(" UNIQUE");
+    }
+    Ok(sql)
+}
+
+fn ident_list(d: &dyn Dialect, names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| d.quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn constraint_name(d: &dyn Dialect, name: &Option<String>) -> String {
+    name.as_ref()
+        .map(|n| format!("CONSTRAINT {} ", d.quote_ident(n)))
+        .unwrap_or_default()
+}
+
+/// A table-level constraint clause, as used in CREATE TABLE and ALTER TABLE … ADD.
+pub fn constraint_clause(d: &dyn Dialect, c: &TableConstraint) -> String {
+    match c {
+        TableConstraint::PrimaryKey(pk) => {
+            format!(
+                "{}PRIMARY KEY ({})",
+                constraint_name(d, &pk.name),
+                ident_list(d, &pk.columns)
+            )
+        }
+        TableConstraint::Unique(u) => {
+            format!(
+                "{}UNIQUE ({})",
+                constraint_name(d, &u.name),
+                ident_list(d, &u.columns)
+            )
+        }
+        TableConstraint::ForeignKey(fk) => {
+            let mut sql = format!(
+                "{}FOREIGN KEY ({}) REFERENCES {} ({})",
+                constraint_name(d, &fk.name),
+                ident_list(d, &fk.columns),
+                d.quote_ident(&fk.referred_table),
+                ident_list(d, &fk.referred_columns)
+            );
+            if let Some(action) = fk.on_delete {
+                sql.push_str(" ON DELETE ");
+                sql.push_str(action.sql());
+            }
+            if let Some(action) = fk.on_update {
+                sql.push_str(" ON UPDATE ");
+                sql.push_str(action.sql());
+            }
+            sql
+        }
+        TableConstraint::Check(ch) => {
+            format!("{}CHECK ({})", constraint_name(d, &ch.name), ch.expression)
+        }
+    }
+}
+
+pub fn create_table(
+    d: &dyn Dialect,
+    t: &Table,
+    autoincrement_suffix: &str,
+) -> Result<String, String> {
+    let mut parts = Vec::with_capacity(t.columns.len() + t.constraints.len());
+    for c in &t.columns {
+        parts.push(column_definition(d, c, autoincrement_suffix)?);
+    }
+    parts.extend(t.constraints.iter().map(|c| constraint_clause(d, c)));
+    Ok(format!(
+        "CREATE TABLE {} (\n    {}\n)",
+        d.quote_ident(&t.name),
+        parts.join(",\n    ")
+    ))
+}
+
+pub fn create_index(d: &dyn Dialect, i: &Index) -> String {
+    format!(
+        "CREATE {}INDEX {} ON {} ({})",
+        if i.unique { "UNIQUE " } else { "" },
+        d.quote_ident(&i.name),
+        d.quote_ident(&i.table),
+        ident_list(d, &i.columns)
+    )
+}
+
+/// Rows per INSERT statement: keeps statements well under every dialect's size limits.
+const ROWS_PER_INSERT: usize = 100;
+
+pub fn insert_rows(
+    d: &dyn Dialect,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<Value>],
+) -> Result<Vec<String>, String> {
+    let head = format!(
+        "INSERT INTO {} ({}) VALUES",
+        d.quote_ident(table),
+        ident_list(d, columns)
+    );
+    rows.chunks(ROWS_PER_INSERT)
+        .map(|chunk| {
+            let tuples = chunk
+                .iter()
+                .map(|row| {
+                    Ok(format!(
+                        "({})",
+                        row.iter()
+                            .map(|v| d.literal(v))
+                            .collect::<Result<Vec<_>, String>>()?
+                            .join(", ")
+                    ))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(format!("{head}\n    {}", tuples.join(",\n    ")))
+        })
+        .collect()
+}
+
+/// A float literal that reads back as the same f64; non-finite values have no portable literal.
+pub fn float_literal(f: f64) -> Result<String, String> {
+    if !f.is_finite() {
+        return Err(format!("{f} has no SQL literal"));
+    }
+    let text = format!("{f:?}");
+    Ok(text)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}

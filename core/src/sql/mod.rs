@@ -1,0 +1,135 @@
+//! SQL rendering: one module per dialect behind the `Dialect` trait, plus the parts they share.
+
+mod common;
+pub mod plan;
+pub mod sqlite;
+pub mod version_table;
+
+pub use plan::{render_step, RenderError, StepScript};
+
+use crate::ops::Op;
+use crate::schema::Schema;
+use crate::types::{DataType, Value};
+
+/// One SQL statement and what the runner expects of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub sql: String,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Run it; any result rows are ignored.
+    Nothing,
+    /// A query that must return no rows (e.g. `PRAGMA foreign_key_check`); rows mean failure,
+    /// described by this text.
+    NoRows(String),
+}
+
+impl Statement {
+    pub fn plain(sql: impl Into<String>) -> Statement {
+        Statement {
+            sql: sql.into(),
+            expect: Expect::Nothing,
+        }
+    }
+}
+
+/// What a dialect can do; code asks these instead of testing which dialect it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// DDL can be rolled back with the transaction that ran it.
+    pub transactional_ddl: bool,
+    /// Column and table comments are stored.
+    pub comments: bool,
+}
+
+/// Which database a URL or flag names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialectName {
+    Sqlite,
+    Postgresql,
+    Mysql,
+}
+
+impl DialectName {
+    pub fn parse(text: &str) -> Option<DialectName> {
+        match text.to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => Some(DialectName::Sqlite),
+            "postgresql" | "postgres" | "pg" => Some(DialectName::Postgresql),
+            "mysql" | "mariadb" => Some(DialectName::Mysql),
+            _ => None,
+        }
+    }
+
+    /// The dialect of a sqlx-style URL (`sqlite://…`, `postgres://…`, `mysql://…`).
+    pub fn from_url(url: &str) -> Option<DialectName> {
+        let scheme = url.split_once(':')?.0;
+        match scheme {
+            "sqlite" => Some(DialectName::Sqlite),
+            "postgres" | "postgresql" => Some(DialectName::Postgresql),
+            "mysql" | "mariadb" => Some(DialectName::Mysql),
+            _ => None,
+        }
+    }
+}
+
+pub trait Dialect: Sync {
+    fn name(&self) -> DialectName;
+    fn capabilities(&self) -> Capabilities;
+    /// Quotes an identifier so that any name, keywords and quotes included, is taken literally.
+    fn quote_ident(&self, name: &str) -> String;
+    /// A literal the database reads back as exactly this value.
+    fn literal(&self, value: &Value) -> Result<String, String>;
+    fn data_type(&self, data_type: &DataType) -> String;
+    /// Renders one op. `schema` is the model before the op, for dialects that need the whole
+    /// table (a SQLite rebuild). Returns the statements, and whether they need foreign-key
+    /// enforcement off around the revision's transaction.
+    fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String>;
+    /// How a revision whose statements need foreign-key enforcement off is wrapped.
+    fn foreign_keys_off(&self) -> ForeignKeysOff {
+        ForeignKeysOff::default()
+    }
+}
+
+/// Statements around a revision that rebuilds tables: before BEGIN, just before COMMIT (a check
+/// that nothing was broken while enforcement was off), and after COMMIT.
+#[derive(Debug, Default)]
+pub struct ForeignKeysOff {
+    pub before: Vec<Statement>,
+    pub check: Vec<Statement>,
+    pub after: Vec<Statement>,
+}
+
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub statements: Vec<Statement>,
+    pub needs_foreign_keys_off: bool,
+}
+
+impl Rendered {
+    pub fn plain(statements: Vec<Statement>) -> Rendered {
+        Rendered {
+            statements,
+            needs_foreign_keys_off: false,
+        }
+    }
+}
+
+pub fn dialect(name: DialectName) -> Option<&'static dyn Dialect> {
+    match name {
+        DialectName::Sqlite => Some(&sqlite::Sqlite),
+        DialectName::Postgresql | DialectName::Mysql => None,
+    }
+}
+
+/// Standard SQL quoting with double quotes; a quote inside is doubled.
+pub fn double_quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Standard string literal quoting with single quotes; a quote inside is doubled.
+pub fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

@@ -1,0 +1,217 @@
+//! The parts of a schema that operations carry. These mirror the WIT `types` interface one to
+//! one; the host converts at the wasm boundary so that nothing past it sees generated code.
+
+use serde::{Deserialize, Serialize};
+
+/// Portable column types; each dialect maps them to a native type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataType {
+    Integer,
+    Bigint,
+    Smallint,
+    Boolean,
+    Text,
+    Varchar(u32),
+    Float,
+    Double,
+    Numeric { precision: u8, scale: u8 },
+    Date,
+    Time,
+    Timestamp,
+    Timestamptz,
+    Blob,
+    Json,
+    Uuid,
+}
+
+impl DataType {
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self,
+            DataType::Integer | DataType::Bigint | DataType::Smallint
+        )
+    }
+}
+
+/// A literal value: a bulk-insert cell or a literal default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerDefault {
+    Literal(Value),
+    Expression(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferentialAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl ReferentialAction {
+    pub fn sql(self) -> &'static str {
+        match self {
+            ReferentialAction::NoAction => "NO ACTION",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub data_type: DataType,
+    pub nullable: bool,
+    pub primary_key: bool,
+    pub autoincrement: bool,
+    pub unique: bool,
+    pub server_default: Option<ServerDefault>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrimaryKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueConstraint {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub referred_table: String,
+    pub referred_columns: Vec<String>,
+    pub on_delete: Option<ReferentialAction>,
+    pub on_update: Option<ReferentialAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckConstraint {
+    pub name: Option<String>,
+    pub expression: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableConstraint {
+    PrimaryKey(PrimaryKey),
+    Unique(UniqueConstraint),
+    ForeignKey(ForeignKey),
+    Check(CheckConstraint),
+}
+
+impl TableConstraint {
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            TableConstraint::PrimaryKey(c) => c.name.as_deref(),
+            TableConstraint::Unique(c) => c.name.as_deref(),
+            TableConstraint::ForeignKey(c) => c.name.as_deref(),
+            TableConstraint::Check(c) => c.name.as_deref(),
+        }
+    }
+
+    pub fn kind(&self) -> ConstraintKind {
+        match self {
+            TableConstraint::PrimaryKey(_) => ConstraintKind::PrimaryKey,
+            TableConstraint::Unique(_) => ConstraintKind::Unique,
+            TableConstraint::ForeignKey(_) => ConstraintKind::ForeignKey,
+            TableConstraint::Check(_) => ConstraintKind::Check,
+        }
+    }
+
+    /// The columns of this table the constraint uses (none for a check: its expression is opaque).
+    pub fn columns(&self) -> &[String] {
+        match self {
+            TableConstraint::PrimaryKey(c) => &c.columns,
+            TableConstraint::Unique(c) => &c.columns,
+            TableConstraint::ForeignKey(c) => &c.columns,
+            TableConstraint::Check(_) => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub constraints: Vec<TableConstraint>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultChange {
+    Set(ServerDefault),
+    Drop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentChange {
+    Set(String),
+    Drop,
+}
+
+/// What `alter_column` changes; `None` fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnChange {
+    pub table: String,
+    pub column: String,
+    pub new_type: Option<DataType>,
+    pub nullable: Option<bool>,
+    pub server_default: Option<DefaultChange>,
+    pub new_name: Option<String>,
+    pub comment: Option<CommentChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+impl ConstraintKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConstraintKind::PrimaryKey => "primary key",
+            ConstraintKind::Unique => "unique constraint",
+            ConstraintKind::ForeignKey => "foreign key",
+            ConstraintKind::Check => "check constraint",
+        }
+    }
+}

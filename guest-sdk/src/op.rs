@@ -1,0 +1,96 @@
+//! The operations a revision asks for, named as in Alembic's `op`. Each call is recorded by the
+//! host and run, in order, after `upgrade()` or `downgrade()` returns.
+
+use crate::model::*;
+use crate::wit::migrate::schema::ops as host;
+use crate::wit::migrate::schema::types as w;
+
+pub fn create_table(table: Table) {
+    host::create_table(&table.into());
+}
+
+pub fn drop_table(name: &str) {
+    host::drop_table(name);
+}
+
+pub fn rename_table(old_name: &str, new_name: &str) {
+    host::rename_table(old_name, new_name);
+}
+
+pub fn add_column(table: &str, column: Column) {
+    host::add_column(table, &column.into());
+}
+
+pub fn drop_column(table: &str, column: &str) {
+    host::drop_column(table, column);
+}
+
+/// `op::alter_column(AlterColumn::new("user", "email").set_type(Type::Text).nullable(false))`
+pub fn alter_column(change: AlterColumn) {
+    host::alter_column(&change.into());
+}
+
+pub fn create_index(index: Index) {
+    host::create_index(&index.into());
+}
+
+pub fn drop_index(table: &str, name: &str) {
+    host::drop_index(table, name);
+}
+
+pub fn create_primary_key<I: IntoIterator<Item = S>, S: Into<String>>(
+    table: &str,
+    name: &str,
+    columns: I,
+) {
+    let key = w::PrimaryKey {
+        name: Some(name.into()),
+        columns: columns.into_iter().map(Into::into).collect(),
+    };
+    host::create_primary_key(table, &key);
+}
+
+pub fn create_unique_constraint<I: IntoIterator<Item = S>, S: Into<String>>(
+    table: &str,
+    name: &str,
+    columns: I,
+) {
+    let constraint = w::UniqueConstraint {
+        name: Some(name.into()),
+        columns: columns.into_iter().map(Into::into).collect(),
+    };
+    host::create_unique_constraint(table, &constraint);
+}
+
+/// Name the key (`ForeignKey::new(..).named("fk_…")`) if a later revision will drop it.
+pub fn create_foreign_key(table: &str, key: ForeignKey) {
+    host::create_foreign_key(table, &key.into());
+}
+
+pub fn create_check_constraint(table: &str, name: &str, expression: &str) {
+    let constraint = w::CheckConstraint {
+        name: Some(name.into()),
+        expression: expression.into(),
+    };
+    host::create_check_constraint(table, &constraint);
+}
+
+pub fn drop_constraint(table: &str, name: &str, kind: ConstraintKind) {
+    host::drop_constraint(table, name, kind.into());
+}
+
+/// Raw SQL, run as it is on every database: prefer the typed operations where they fit.
+pub fn execute(sql: &str) {
+    host::execute(sql);
+}
+
+/// Inserts rows; each row gives one value per column, in order:
+/// `op::bulk_insert("role", &["id", "name"], vec![vec![1.into(), "admin".into()]])`.
+pub fn bulk_insert(table: &str, columns: &[&str], rows: Vec<Vec<Value>>) {
+    let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    let rows: Vec<Vec<w::Value>> = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(Into::into).collect())
+        .collect();
+    host::bulk_insert(table, &columns, &rows);
+}

@@ -1,0 +1,141 @@
+//! Read-only verbs: `current`, `history`, `heads` and `show`. Only `current` and
+//! `history --applied` open the database; only `show` runs wasm.
+
+use super::migrate::describe_heads;
+use super::Context;
+use crate::db::Database;
+use crate::runner::{self, Guests};
+use crate::wasm::{Direction, GuestRuntime};
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The database's record instead: every applied, reverted, stamped or accepted revision.
+    #[arg(long)]
+    applied: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// A revision id or unique prefix, or `head`.
+    revision: String,
+}
+
+pub async fn current(ctx: &Context) -> anyhow::Result<()> {
+    let project = ctx.project()?;
+    let mut db = Database::connect(
+        ctx.settings.require_database_url()?,
+        &ctx.settings.database_url_origin,
+    )
+    .await?;
+    let heads = db.heads().await?;
+    if heads.is_empty() {
+        println!("base (no revision applied)");
+    }
+    let graph_heads = project.graph.heads();
+    for head in heads {
+        let marker = if graph_heads.contains(&head) {
+            " (head)"
+        } else {
+            ""
+        };
+        match project.graph.get(&head) {
+            Some(meta) => println!("{head}{marker}, {}", meta.message),
+            None => println!(
+                "{head} (not among the revisions in {})",
+                project.root.display()
+            ),
+        }
+    }
+    Ok(())
+}
+
+pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
+    if args.applied {
+        let mut db = Database::connect(
+            ctx.settings.require_database_url()?,
+            &ctx.settings.database_url_origin,
+        )
+        .await?;
+        for row in db.history().await? {
+            println!(
+                "{}  {:<9} {}  checksum {}",
+                row.applied_at,
+                row.direction,
+                row.revision,
+                runner::short(&row.checksum)
+            );
+        }
+        return Ok(());
+    }
+    let project = ctx.project()?;
+    let heads = project.graph.heads();
+    for meta in project.graph.in_order().rev() {
+        let marker = if heads.contains(&meta.id) {
+            " (head)"
+        } else {
+            ""
+        };
+        println!(
+            "{} -> {}{marker}, {}",
+            describe_heads(&meta.down_revisions),
+            meta.id,
+            meta.message
+        );
+    }
+    Ok(())
+}
+
+pub fn heads(ctx: &Context) -> anyhow::Result<()> {
+    let project = ctx.project()?;
+    for id in project.graph.heads() {
+        println!(
+            "{id} (head), {}",
+            project.graph.get(&id).expect("a head exists").message
+        );
+    }
+    Ok(())
+}
+
+pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
+    let project = ctx.project()?;
+    let id = match args.revision.as_str() {
+        "head" => project
+            .graph
+            .single_head()?
+            .ok_or_else(|| anyhow::anyhow!("there are no revisions"))?,
+        text => project.graph.resolve_id(text)?,
+    };
+    let meta = project.graph.get(&id).expect("resolved").clone();
+    println!("Revision: {}", meta.id);
+    println!("Revises: {}", describe_heads(&meta.down_revisions));
+    let children: Vec<String> = project.graph.children(&id).cloned().collect();
+    println!(
+        "Revised by: {}",
+        if children.is_empty() {
+            "(none)".into()
+        } else {
+            children.join(", ")
+        }
+    );
+    println!("Created: {}", meta.created);
+    if let Some(source) = project.sources.get(&id) {
+        println!("Source: {}", source.display());
+    }
+    println!("Message: {}", meta.message);
+    let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+    for direction in [Direction::Upgrade, Direction::Downgrade] {
+        let ops = guests.ops(&id, direction)?;
+        println!(
+            "\n{} records {} operation(s):",
+            direction.function(),
+            ops.len()
+        );
+        for op in &ops {
+            println!("  {}", op.describe());
+        }
+        if direction == Direction::Upgrade {
+            println!("Checksum: {}", migrate_core::ops::checksum(&ops));
+        }
+    }
+    Ok(())
+}

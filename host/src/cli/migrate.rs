@@ -1,0 +1,196 @@
+//! `migrate upgrade [TARGET]` and `migrate downgrade TARGET`, online or with `--sql`.
+
+use anyhow::{anyhow, bail};
+use migrate_core::sql::{self, version_table, Dialect, DialectName, Statement};
+use migrate_core::target;
+
+use super::Context;
+use crate::db::Database;
+use crate::runner::{self, Guests, Sink};
+use crate::wasm::{Direction, GuestRuntime};
+
+#[derive(Debug, clap::Args)]
+pub struct UpgradeArgs {
+    /// head, heads, a revision id or unique prefix, +N, or REV+N. With --sql, FROM:TO too.
+    #[arg(default_value = "head")]
+    target: String,
+    #[command(flatten)]
+    offline: OfflineArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DowngradeArgs {
+    /// base, a revision id or unique prefix, -N, or REV-N. With --sql, FROM:TO too.
+    target: String,
+    #[command(flatten)]
+    offline: OfflineArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct OfflineArgs {
+    /// Print the SQL instead of running it; no database is touched.
+    #[arg(long)]
+    sql: bool,
+    /// The dialect for --sql when no database URL is configured: sqlite, postgresql or mysql.
+    #[arg(long, requires = "sql")]
+    dialect: Option<String>,
+}
+
+pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<()> {
+    migrate(ctx, &args.target, &args.offline, Direction::Upgrade).await
+}
+
+pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<()> {
+    migrate(ctx, &args.target, &args.offline, Direction::Downgrade).await
+}
+
+async fn migrate(
+    ctx: &Context,
+    target_text: &str,
+    offline: &OfflineArgs,
+    direction: Direction,
+) -> anyhow::Result<()> {
+    let project = ctx.project()?;
+    let graph = project.graph.clone();
+    let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+
+    if offline.sql {
+        let dialect = offline_dialect(ctx, offline.dialect.as_deref())?;
+        // Offline there is no version table to read: `FROM:TO` says where to start; otherwise an
+        // upgrade starts at base and a downgrade at the graph's heads.
+        let (current, to_text) = match target_text.split_once(':') {
+            Some((from, to)) => (target::resolve(&graph, from, &[])?, to),
+            None if direction == Direction::Upgrade => (vec![], target_text),
+            None => (graph.heads(), target_text),
+        };
+        let target = target::resolve(&graph, to_text, &current)?;
+        let steps = plan(&graph, &current, &target, direction)?;
+        let (schema, _) = runner::replay(&mut guests, &current)?;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        print_preamble(&mut out, dialect)?;
+        return runner::run_steps(
+            &mut guests,
+            dialect,
+            schema,
+            &current,
+            &steps,
+            direction,
+            Sink::Print(&mut out),
+        )
+        .await;
+    }
+
+    if target_text.contains(':') {
+        bail!("a FROM:TO range is only for --sql; online, the database says where it is");
+    }
+    let url = ctx.settings.require_database_url()?;
+    let mut db = Database::connect(url, &ctx.settings.database_url_origin).await?;
+    let dialect = db.dialect();
+    db.ensure_version_table().await?;
+    let current = db.heads().await?;
+    if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
+        bail!(
+            "the database is at revision {unknown}, which is not among the revisions in {}: \
+             are these the right migrations for this database?",
+            project.root.display()
+        );
+    }
+    let target = target::resolve(&graph, target_text, &current)?;
+    let steps = plan(&graph, &current, &target, direction)?;
+    let (schema, checksums) = runner::replay(&mut guests, &current)?;
+    runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
+    if steps.is_empty() {
+        eprintln!(
+            "Nothing to do: the database is at {}",
+            describe_heads(&current)
+        );
+        return Ok(());
+    }
+    runner::run_steps(
+        &mut guests,
+        dialect,
+        schema,
+        &current,
+        &steps,
+        direction,
+        Sink::Execute(&mut db),
+    )
+    .await?;
+    eprintln!(
+        "Done: the database is at {}",
+        describe_heads(&db.heads().await?)
+    );
+    Ok(())
+}
+
+fn plan(
+    graph: &migrate_core::revision::Graph,
+    current: &[String],
+    target: &[String],
+    direction: Direction,
+) -> anyhow::Result<Vec<String>> {
+    match direction {
+        Direction::Upgrade => {
+            let applied = graph.with_ancestors(current);
+            if target.iter().all(|t| applied.contains(t))
+                && !graph.downgrade_steps(current, target).is_empty()
+            {
+                bail!(
+                    "target {} is behind the database ({}): use `migrate downgrade` to go back",
+                    describe_heads(target),
+                    describe_heads(current)
+                );
+            }
+            Ok(graph.upgrade_steps(current, target))
+        }
+        Direction::Downgrade => {
+            let wanted = graph.with_ancestors(target);
+            if let Some(ahead) = wanted
+                .iter()
+                .find(|t| !graph.with_ancestors(current).contains(*t))
+            {
+                bail!(
+                    "target {} is not behind the database ({}): revision {ahead} is not applied; use `migrate upgrade`",
+                    describe_heads(target),
+                    describe_heads(current)
+                );
+            }
+            Ok(graph.downgrade_steps(current, target))
+        }
+    }
+}
+
+pub fn describe_heads(heads: &[String]) -> String {
+    if heads.is_empty() {
+        "base".into()
+    } else {
+        heads.join(", ")
+    }
+}
+
+fn offline_dialect(ctx: &Context, flag: Option<&str>) -> anyhow::Result<&'static dyn Dialect> {
+    let name = match (flag, &ctx.settings.database_url) {
+        (Some(text), _) => DialectName::parse(text)
+            .ok_or_else(|| anyhow!("--dialect {text:?}: use sqlite, postgresql or mysql"))?,
+        (None, Some(url)) => DialectName::from_url(url).ok_or_else(|| {
+            anyhow!(
+                "{}: {url:?} is not a database URL this tool knows",
+                ctx.settings.database_url_origin
+            )
+        })?,
+        (None, None) => DialectName::Sqlite,
+    };
+    sql::dialect(name)
+        .ok_or_else(|| anyhow!("the {name:?} dialect is not supported yet; SQLite is"))
+}
+
+fn print_preamble(out: &mut dyn std::io::Write, dialect: &dyn Dialect) -> anyhow::Result<()> {
+    let ensure: Vec<Statement> = version_table::ensure(dialect);
+    writeln!(out, "-- The version table")?;
+    for statement in ensure {
+        writeln!(out, "{};", statement.sql)?;
+    }
+    writeln!(out)?;
+    Ok(())
+}

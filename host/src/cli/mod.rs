@@ -1,0 +1,97 @@
+//! The command line: one module per verb, each with its arguments and a `run`.
+
+mod build;
+mod init;
+mod inspect;
+mod migrate;
+mod new;
+mod stamp;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::project::Project;
+use crate::settings::{self, Settings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "migrate",
+    version,
+    about = "Database schema migrations; each revision runs in a WebAssembly sandbox."
+)]
+pub struct Args {
+    /// Settings file (else $SETTINGS, else ./migrate.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// The migrations folder (else `migrations` in the settings, else ./migrations).
+    #[arg(long, global = true, value_name = "DIR")]
+    migrations: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the migrations folder: a cargo workspace for revisions, the SDK, and a settings example.
+    Init(init::InitArgs),
+    /// Scaffold a new revision crate on top of the current head.
+    New(new::NewArgs),
+    /// Compile the revisions to WebAssembly components under build/.
+    Build(build::BuildArgs),
+    /// Apply revisions up to a target (default: head).
+    Upgrade(migrate::UpgradeArgs),
+    /// Revert revisions down to a target.
+    Downgrade(migrate::DowngradeArgs),
+    /// Show the database's current revision(s).
+    Current,
+    /// List the revisions, newest first (or, with --applied, the database's history).
+    History(inspect::HistoryArgs),
+    /// Show the head revision(s).
+    Heads,
+    /// Show one revision: its metadata and the operations of both directions.
+    Show(inspect::ShowArgs),
+    /// Set the database's revision without running any migration.
+    Stamp(stamp::StampArgs),
+    /// Accept an applied revision's changed operations as its new checksum.
+    Accept(stamp::AcceptArgs),
+}
+
+/// What every command may need: the settings and where the migrations are.
+pub struct Context {
+    pub settings: Settings,
+    pub migrations_dir: PathBuf,
+}
+
+impl Context {
+    pub fn project(&self) -> anyhow::Result<Project> {
+        Project::load(&self.migrations_dir)
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let settings = settings::load(args.settings.as_deref())?;
+    let migrations_dir = args
+        .migrations
+        .or_else(|| settings.migrations.clone())
+        .unwrap_or_else(|| Path::new("migrations").to_path_buf());
+    let ctx = Context {
+        settings,
+        migrations_dir,
+    };
+    match args.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::New(a) => new::run(&ctx, a),
+        Command::Build(a) => build::run(&ctx, a),
+        Command::Upgrade(a) => migrate::upgrade(&ctx, a).await,
+        Command::Downgrade(a) => migrate::downgrade(&ctx, a).await,
+        Command::Current => inspect::current(&ctx).await,
+        Command::History(a) => inspect::history(&ctx, a).await,
+        Command::Heads => inspect::heads(&ctx),
+        Command::Show(a) => inspect::show(&ctx, a),
+        Command::Stamp(a) => stamp::stamp(&ctx, a).await,
+        Command::Accept(a) => stamp::accept(&ctx, a).await,
+    }?;
+    Ok(ExitCode::SUCCESS)
+}

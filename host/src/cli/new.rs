@@ -1,0 +1,117 @@
+//! `migrate new -m "message"`: a revision crate named `<id>_<slug>` on top of the current head.
+
+use anyhow::{bail, Context as _};
+use migrate_core::revision::RevisionMeta;
+
+use super::Context;
+use crate::project::{self, Project};
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// What the revision does; also names its folder.
+    #[arg(short, long)]
+    message: String,
+    /// Use this id instead of a random 12-hex one.
+    #[arg(long)]
+    rev_id: Option<String>,
+    /// Down revision(s) (default: the current head). Give several to merge branches.
+    #[arg(long = "down", value_name = "REV")]
+    down: Vec<String>,
+}
+
+pub fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
+    let root = &ctx.migrations_dir;
+    let project = Project::load(root)?;
+    let versions = Project::versions_dir(root);
+    if !versions.is_dir() {
+        bail!("{} has no versions/ folder: is it a build-only deployment? Run `migrate init` for a new project", root.display());
+    }
+    let id = match args.rev_id {
+        Some(id) if !project::valid_id(&id) => {
+            bail!("--rev-id {id:?}: use 1 to 64 letters, digits or underscores")
+        }
+        Some(id) if project.graph.get(&id).is_some() => {
+            bail!("--rev-id {id:?}: a revision with that id exists")
+        }
+        Some(id) => id,
+        None => random_id()?,
+    };
+    let down_revisions = if args.down.is_empty() {
+        match project.graph.heads().as_slice() {
+            [] => vec![],
+            [one] => vec![one.clone()],
+            several => bail!(
+                "there are several heads ({}): name the one to build on with --down REV, or merge them with one --down per head",
+                several.join(", ")
+            ),
+        }
+    } else {
+        args.down
+            .iter()
+            .map(|d| project.graph.resolve_id(d))
+            .collect::<Result<_, _>>()?
+    };
+    let meta = RevisionMeta {
+        id: id.clone(),
+        down_revisions,
+        message: args.message.clone(),
+        created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let dir = versions.join(format!("{id}_{}", slug(&args.message)));
+    std::fs::create_dir_all(dir.join("src"))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let down_text = if meta.down_revisions.is_empty() {
+        "base".to_string()
+    } else {
+        meta.down_revisions.join(", ")
+    };
+    let fill = |template: &str| {
+        template
+            .replace("{id}", &id)
+            .replace("{message}", &meta.message)
+            .replace("{down}", &down_text)
+            .replace("{created}", &meta.created)
+    };
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        fill(include_str!("../../templates/revision.Cargo.toml")),
+    )?;
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        fill(include_str!("../../templates/revision.lib.rs")),
+    )?;
+    std::fs::write(dir.join(project::METADATA_FILE), toml::to_string(&meta)?)?;
+    println!("Created revision {id} in {}", dir.display());
+    Ok(())
+}
+
+fn random_id() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for a revision id: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Lowercase words joined by underscores, at most 40 characters: "Add user.email!" -> "add_user_email".
+fn slug(message: &str) -> String {
+    let words: Vec<String> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let mut out = String::new();
+    for word in words {
+        if out.len() + word.len() + 1 > 40 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(&word);
+    }
+    if out.is_empty() {
+        "revision".into()
+    } else {
+        out
+    }
+}

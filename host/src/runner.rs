@@ -1,0 +1,226 @@
+//! One path for every move through the graph: plan the steps, run each guest, render its ops
+//! with the dialect, then execute the script or print it. `--sql` prints exactly what would run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use anyhow::{anyhow, bail, Context};
+use migrate_core::ops::{checksum, Op};
+use migrate_core::schema::Schema;
+use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord};
+use migrate_core::sql::{render_step, Dialect, StepScript};
+
+use crate::db::Database;
+use crate::project::Project;
+use crate::wasm::runtime::LoadedRevision;
+use crate::wasm::{Direction, GuestRuntime};
+
+/// Runs guests on demand and keeps their compiled components and recorded ops for the command.
+pub struct Guests<'p> {
+    pub project: &'p Project,
+    runtime: GuestRuntime,
+    loaded: BTreeMap<String, LoadedRevision>,
+    recorded: BTreeMap<(String, bool), Vec<Op>>,
+}
+
+impl<'p> Guests<'p> {
+    pub fn new(project: &'p Project, runtime: GuestRuntime) -> Guests<'p> {
+        Guests {
+            project,
+            runtime,
+            loaded: BTreeMap::new(),
+            recorded: BTreeMap::new(),
+        }
+    }
+
+    /// The ops a revision records in one direction, with the revision named in any error.
+    pub fn ops(&mut self, id: &str, direction: Direction) -> anyhow::Result<Vec<Op>> {
+        let key = (id.to_string(), direction == Direction::Upgrade);
+        if let Some(ops) = self.recorded.get(&key) {
+            return Ok(ops.clone());
+        }
+        let label = self.label(id);
+        if !self.loaded.contains_key(id) {
+            let bytes = self.project.read_component(id)?;
+            let loaded = self
+                .runtime
+                .load(&bytes)
+                .map_err(|e| anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display()))?;
+            self.loaded.insert(id.to_string(), loaded);
+        }
+        let ops = self
+            .runtime
+            .run(&self.loaded[id], direction)
+            .map_err(|e| anyhow!("{label}: {e:#}"))?;
+        self.recorded.insert(key, ops.clone());
+        Ok(ops)
+    }
+
+    pub fn label(&self, id: &str) -> String {
+        match self.project.graph.get(id) {
+            Some(meta) => format!("revision {id} ({:?})", meta.message),
+            None => format!("revision {id}"),
+        }
+    }
+}
+
+/// Where a run's scripts go.
+pub enum Sink<'a> {
+    Execute(&'a mut Database),
+    Print(&'a mut dyn Write),
+}
+
+/// The schema model at `heads` (replaying every applied revision's upgrade) and each applied
+/// revision's current checksum.
+pub fn replay(
+    guests: &mut Guests,
+    heads: &[String],
+) -> anyhow::Result<(Schema, BTreeMap<String, String>)> {
+    let graph = &guests.project.graph;
+    let applied = graph.with_ancestors(heads);
+    let order: Vec<String> = graph
+        .in_order()
+        .filter(|m| applied.contains(&m.id))
+        .map(|m| m.id.clone())
+        .collect();
+    let mut schema = Schema::default();
+    let mut checksums = BTreeMap::new();
+    for id in order {
+        let ops = guests.ops(&id, Direction::Upgrade)?;
+        for op in &ops {
+            schema
+                .apply_lenient(op)
+                .map_err(|e| anyhow!("{}: {e}", guests.label(&id)))?;
+        }
+        checksums.insert(id, checksum(&ops));
+    }
+    Ok((schema, checksums))
+}
+
+/// Refuses to go on when an applied revision now records other ops than when it was applied.
+pub fn verify_checksums(
+    guests: &Guests,
+    current: &BTreeMap<String, String>,
+    recorded: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    for (id, now) in current {
+        match recorded.get(id) {
+            Some(then) if !then.is_empty() && then != now => bail!(
+                "{} was applied with checksum {}, but its upgrade() now records different operations \
+                 (checksum {}). Editing an applied revision does not change the database: write a new \
+                 revision instead. If the database really matches the new version, accept it with \
+                 `migrate accept {id}`.",
+                guests.label(id),
+                short(then),
+                short(now)
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub fn short(checksum: &str) -> &str {
+    &checksum[..checksum.len().min(12)]
+}
+
+/// Moves from `current` heads through `steps` (revision, direction), one transaction each.
+pub async fn run_steps(
+    guests: &mut Guests<'_>,
+    dialect: &dyn Dialect,
+    mut schema: Schema,
+    current: &[String],
+    steps: &[String],
+    direction: Direction,
+    mut sink: Sink<'_>,
+) -> anyhow::Result<()> {
+    let graph = guests.project.graph.clone();
+    let mut applied: BTreeSet<String> = graph.with_ancestors(current);
+    for id in steps {
+        let ops = guests.ops(id, direction)?;
+        let heads_before = graph.heads_of(&applied);
+        match direction {
+            Direction::Upgrade => applied.insert(id.clone()),
+            Direction::Downgrade => applied.remove(id),
+        };
+        let heads_after = graph.heads_of(&applied);
+        let removed: Vec<String> = heads_before
+            .iter()
+            .filter(|h| !heads_after.contains(h))
+            .cloned()
+            .collect();
+        let added: Vec<String> = heads_after
+            .iter()
+            .filter(|h| !heads_before.contains(h))
+            .cloned()
+            .collect();
+        let meta = graph.get(id).expect("a planned revision exists");
+        let sum = checksum(&ops);
+        let bookkeeping = version_table::record(
+            dialect,
+            &StepRecord {
+                revision: id,
+                direction: match direction {
+                    Direction::Upgrade => Recorded::Upgrade,
+                    Direction::Downgrade => Recorded::Downgrade,
+                },
+                checksum: &sum,
+                message: &meta.message,
+                removed_heads: &removed,
+                added_heads: &added,
+            },
+        );
+        let label = guests.label(id);
+        let script = render_step(dialect, &mut schema, &ops, bookkeeping)
+            .map_err(|e| anyhow!("{label}, {}: {e}", direction.function()))?;
+        let headline = step_headline(direction, &heads_before, &heads_after, &meta.message);
+        match &mut sink {
+            Sink::Print(out) => print_script(*out, &headline, &script)?,
+            Sink::Execute(db) => {
+                eprintln!("{headline}");
+                db.run_script(&script).await.map_err(|e| {
+                    anyhow!(
+                        "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
+                        direction.function()
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn step_headline(
+    direction: Direction,
+    before: &[String],
+    after: &[String],
+    message: &str,
+) -> String {
+    let verb = match direction {
+        Direction::Upgrade => "upgrade",
+        Direction::Downgrade => "downgrade",
+    };
+    let side = |heads: &[String]| {
+        if heads.is_empty() {
+            "base".to_string()
+        } else {
+            heads.join(", ")
+        }
+    };
+    format!(
+        "Running {verb} {} -> {}, {message}",
+        side(before),
+        side(after)
+    )
+}
+
+pub fn print_script(
+    out: &mut dyn Write,
+    headline: &str,
+    script: &StepScript,
+) -> anyhow::Result<()> {
+    writeln!(out, "-- {headline}")
+        .and_then(|_| write!(out, "{}", script.to_sql()))
+        .and_then(|_| writeln!(out))
+        .context("writing the SQL")
+}

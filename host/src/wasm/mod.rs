@@ -1,0 +1,18 @@
+//! The sandbox: guests run under wasmtime's component model with only the ops and diagnostics
+//! interfaces linked (no WASI), fuel and memory limits, and a cap on recorded ops.
+
+pub mod component;
+mod convert;
+mod recorder;
+pub mod runtime;
+
+/// The generated host side of the `revision` world.
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "revision",
+        path: "../wit",
+        imports: { default: trappable },
+    });
+}
+
+pub use runtime::{Direction, GuestRuntime, Limits};

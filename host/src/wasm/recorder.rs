@@ -1,0 +1,179 @@
+//! The host's implementation of the ops interface: it only records. Nothing reaches the database
+//! while the guest runs; the recorded list is validated and rendered afterwards.
+
+use migrate_core::ops::Op;
+use migrate_core::types as core;
+
+use super::bindings::migrate::schema::{diagnostics, ops, types};
+
+/// Everything one guest run can touch: its recorded ops and what it said before stopping.
+pub struct Recorder {
+    pub ops: Vec<Op>,
+    pub max_ops: usize,
+    pub panic_message: Option<String>,
+    pub memory_limit_bytes: usize,
+    pub memory_limit_hit: bool,
+}
+
+impl Recorder {
+    pub fn new(max_ops: usize, memory_limit_bytes: usize) -> Recorder {
+        Recorder {
+            ops: Vec::new(),
+            max_ops,
+            panic_message: None,
+            memory_limit_bytes,
+            memory_limit_hit: false,
+        }
+    }
+
+    fn record(&mut self, op: Op) -> wasmtime::Result<()> {
+        if self.ops.len() >= self.max_ops {
+            return Err(wasmtime::Error::msg(format!(
+                "the revision asked for more than {} operations (the `max_ops` limit)",
+                self.max_ops
+            )));
+        }
+        self.ops.push(op);
+        Ok(())
+    }
+}
+
+impl types::Host for Recorder {}
+
+impl ops::Host for Recorder {
+    fn create_table(&mut self, table: types::Table) -> wasmtime::Result<()> {
+        self.record(Op::CreateTable(table.into()))
+    }
+    fn drop_table(&mut self, name: String) -> wasmtime::Result<()> {
+        self.record(Op::DropTable { name })
+    }
+    fn rename_table(&mut self, old_name: String, new_name: String) -> wasmtime::Result<()> {
+        self.record(Op::RenameTable { old_name, new_name })
+    }
+    fn add_column(&mut self, table: String, column: types::Column) -> wasmtime::Result<()> {
+        self.record(Op::AddColumn {
+            table,
+            column: column.into(),
+        })
+    }
+    fn drop_column(&mut self, table: String, column: String) -> wasmtime::Result<()> {
+        self.record(Op::DropColumn { table, column })
+    }
+    fn alter_column(&mut self, change: types::ColumnChange) -> wasmtime::Result<()> {
+        self.record(Op::AlterColumn(change.into()))
+    }
+    fn create_index(&mut self, index: types::Index) -> wasmtime::Result<()> {
+        self.record(Op::CreateIndex(index.into()))
+    }
+    fn drop_index(&mut self, table: String, name: String) -> wasmtime::Result<()> {
+        self.record(Op::DropIndex { table, name })
+    }
+    fn create_primary_key(
+        &mut self,
+        table: String,
+        key: types::PrimaryKey,
+    ) -> wasmtime::Result<()> {
+        let constraint = core::TableConstraint::PrimaryKey(core::PrimaryKey {
+            name: key.name,
+            columns: key.columns,
+        });
+        self.record(Op::AddConstraint { table, constraint })
+    }
+    fn create_unique_constraint(
+        &mut self,
+        table: String,
+        c: types::UniqueConstraint,
+    ) -> wasmtime::Result<()> {
+        let constraint = core::TableConstraint::Unique(core::UniqueConstraint {
+            name: c.name,
+            columns: c.columns,
+        });
+        self.record(Op::AddConstraint { table, constraint })
+    }
+    fn create_foreign_key(
+        &mut self,
+        table: String,
+        key: types::ForeignKey,
+    ) -> wasmtime::Result<()> {
+        self.record(Op::AddConstraint {
+            table,
+            constraint: core::TableConstraint::ForeignKey(key.into()),
+        })
+    }
+    fn create_check_constraint(
+        &mut self,
+        table: String,
+        c: types::CheckConstraint,
+    ) -> wasmtime::Result<()> {
+        let constraint = core::TableConstraint::Check(core::CheckConstraint {
+            name: c.name,
+            expression: c.expression,
+        });
+        self.record(Op::AddConstraint { table, constraint })
+    }
+    fn drop_constraint(
+        &mut self,
+        table: String,
+        name: String,
+        kind: types::ConstraintKind,
+    ) -> wasmtime::Result<()> {
+        self.record(Op::DropConstraint {
+            table,
+            name,
+            kind: kind.into(),
+        })
+    }
+    fn execute(&mut self, sql: String) -> wasmtime::Result<()> {
+        self.record(Op::Execute { sql })
+    }
+    fn bulk_insert(
+        &mut self,
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<types::Value>>,
+    ) -> wasmtime::Result<()> {
+        let rows = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(Into::into).collect())
+            .collect();
+        self.record(Op::BulkInsert {
+            table,
+            columns,
+            rows,
+        })
+    }
+}
+
+impl diagnostics::Host for Recorder {
+    fn report_panic(&mut self, message: String) -> wasmtime::Result<()> {
+        // Keep the first: a panic inside the panic hook must not hide the original message.
+        self.panic_message.get_or_insert(message);
+        Ok(())
+    }
+}
+
+/// Memory growth past the limit is refused (the guest's allocator then aborts); the flag lets
+/// the runtime say why the guest stopped instead of reporting a bare trap.
+impl wasmtime::ResourceLimiter for Recorder {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit_bytes {
+            self.memory_limit_hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}

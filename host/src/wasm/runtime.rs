@@ -1,0 +1,137 @@
+//! Loading and running revision components with limits. One `GuestRuntime` (engine + linker)
+//! serves a whole command; each guest run gets a fresh `Store`.
+
+use anyhow::anyhow;
+use migrate_core::ops::Op;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use super::bindings::{Revision, RevisionPre};
+use super::recorder::Recorder;
+
+/// Limits applied to every guest run; configurable in the settings' `[limits]` table.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Fuel units per direction run (roughly, wasm instructions). A typical revision uses a few
+    /// thousand; the default stops a runaway loop in well under a second.
+    pub fuel: u64,
+    /// Linear memory a guest may grow to, in MiB.
+    pub memory_mib: usize,
+    /// Operations one direction may record.
+    pub max_ops: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            fuel: 200_000_000,
+            memory_mib: 64,
+            max_ops: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+impl Direction {
+    pub fn function(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade()",
+            Direction::Downgrade => "downgrade()",
+        }
+    }
+}
+
+pub struct GuestRuntime {
+    engine: Engine,
+    linker: Linker<Recorder>,
+    limits: Limits,
+}
+
+/// A compiled, link-checked revision component, ready to run any number of times.
+pub struct LoadedRevision {
+    pre: RevisionPre<Recorder>,
+}
+
+impl GuestRuntime {
+    pub fn new(limits: Limits) -> anyhow::Result<GuestRuntime> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(true);
+        let engine =
+            Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
+        let mut linker = Linker::new(&engine);
+        // Only the ops and diagnostics interfaces: a component importing anything else (WASI,
+        // say) fails to link, so a guest has no way to reach files, network or clock.
+        Revision::add_to_linker::<_, HasSelf<Recorder>>(&mut linker, |state| state)
+            .map_err(|e| anyhow!("cannot link the ops interface: {e}"))?;
+        Ok(GuestRuntime {
+            engine,
+            linker,
+            limits,
+        })
+    }
+
+    /// Compiles a component and checks that it is a `revision` that imports nothing else.
+    pub fn load(&self, wasm: &[u8]) -> anyhow::Result<LoadedRevision> {
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|e| anyhow!("not a valid component: {e:#}"))?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!("the component needs imports the sandbox does not give (only the migrate ops are available): {e:#}"))?;
+        let pre = RevisionPre::new(instance_pre)
+            .map_err(|e| anyhow!("the component is not a migrate revision (wrong world): {e:#}"))?;
+        Ok(LoadedRevision { pre })
+    }
+
+    /// Runs one direction and returns the ops it recorded, or why it failed.
+    pub fn run(&self, revision: &LoadedRevision, direction: Direction) -> anyhow::Result<Vec<Op>> {
+        let limits = self.limits;
+        let recorder = Recorder::new(
+            limits.max_ops,
+            limits.memory_mib.saturating_mul(1024 * 1024),
+        );
+        let mut store = Store::new(&self.engine, recorder);
+        store.limiter(|state| state);
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| anyhow!("setting fuel: {e}"))?;
+        let outcome = revision
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| match direction {
+                Direction::Upgrade => instance.call_upgrade(&mut store),
+                Direction::Downgrade => instance.call_downgrade(&mut store),
+            });
+        let function = direction.function();
+        let state = store.data();
+        match outcome {
+            Ok(Ok(())) => Ok(std::mem::take(&mut store.into_data().ops)),
+            Ok(Err(message)) => Err(anyhow!("{function} returned an error: {message}")),
+            Err(error) => {
+                if let Some(message) = &state.panic_message {
+                    return Err(anyhow!("{function} panicked: {message}"));
+                }
+                if state.memory_limit_hit {
+                    return Err(anyhow!(
+                        "{function} needed more than the {} MiB memory limit ([limits] memory_mib in the settings)",
+                        limits.memory_mib
+                    ));
+                }
+                if let Some(wasmtime::Trap::OutOfFuel) = error.downcast_ref::<wasmtime::Trap>() {
+                    return Err(anyhow!(
+                        "{function} ran out of fuel after {} units: an endless loop? ([limits] fuel in the settings)",
+                        limits.fuel
+                    ));
+                }
+                Err(anyhow!("{function} stopped: {error:#}"))
+            }
+        }
+    }
+}
