@@ -1,0 +1,177 @@
+//! Shared test helpers: a throwaway project made by the real `migrate` binary, guests built by
+//! the real `migrate build`, and a way to read a SQLite file back.
+//!
+//! Every project's guests build into one shared cargo target dir so the SDK's dependencies
+//! compile once per test run. Cargo names a revision's artifact after its crate (`rev_<id>`),
+//! so two projects must never use one id for different sources: fixtures carry unique ids.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use sqlx::{Column, Connection, Row, TypeInfo};
+use tempfile::TempDir;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// One target dir for every guest the tests build.
+pub fn guest_target_dir() -> PathBuf {
+    repo_root().join("target").join("test-guests")
+}
+
+pub struct TestProject {
+    pub dir: TempDir,
+}
+
+impl TestProject {
+    /// `migrate init` in a fresh folder: the SDK vendored, settings pointing at app.db.
+    pub fn init() -> TestProject {
+        let project = TestProject { dir: tempfile::tempdir().unwrap() };
+        project.migrate().arg("init").assert().success();
+        project
+    }
+
+    /// A copy of the repository's own migrations (the shipped chain), built against the repo's SDK.
+    pub fn shipped_chain() -> TestProject {
+        let project = TestProject { dir: tempfile::tempdir().unwrap() };
+        let source = repo_root().join("migrations");
+        let target = project.migrations();
+        copy_dir(&source.join("versions"), &target.join("versions"));
+        let manifest = std::fs::read_to_string(source.join("Cargo.toml")).unwrap();
+        let sdk = repo_root().join("guest-sdk");
+        let manifest = manifest.replace("path = \"../guest-sdk\"", &format!("path = {:?}", sdk.display().to_string()));
+        std::fs::write(target.join("Cargo.toml"), manifest).unwrap();
+        std::fs::write(project.path().join("migrate.toml"), "database_url = \"sqlite://app.db\"\n").unwrap();
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn migrations(&self) -> PathBuf {
+        self.path().join("migrations")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.path().join("app.db")
+    }
+
+    /// The real binary, run in the project folder with a clean environment for settings.
+    pub fn migrate(&self) -> Command {
+        let mut cmd = Command::cargo_bin("migrate").unwrap();
+        cmd.current_dir(self.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("SETTINGS")
+            .env("CARGO_TARGET_DIR", guest_target_dir());
+        cmd
+    }
+
+    /// `migrate new` with a fixed id, then the revision's source replaced by `source`.
+    pub fn add_revision(&self, id: &str, message: &str, source: &str) -> PathBuf {
+        self.migrate().args(["new", "--rev-id", id, "-m", message]).assert().success();
+        let dir = self.revision_dir(id);
+        std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+        dir
+    }
+
+    pub fn revision_dir(&self, id: &str) -> PathBuf {
+        let versions = self.migrations().join("versions");
+        std::fs::read_dir(&versions)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}_")))
+            .unwrap_or_else(|| panic!("no revision {id} in {}", versions.display()))
+    }
+
+    pub fn build(&self) {
+        self.migrate().arg("build").assert().success();
+    }
+
+    /// Every row of a query on app.db, each cell as text (NULL as "NULL").
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        query_sqlite(&self.db_path(), sql)
+    }
+
+    /// The user tables (version tables included), sorted.
+    pub fn tables(&self) -> Vec<String> {
+        self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    }
+
+    /// (name, declared type, notnull, default, pk) per column.
+    pub fn columns(&self, table: &str) -> Vec<Vec<String>> {
+        self.query(&format!(
+            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+    }
+
+    pub fn column_names(&self, table: &str) -> Vec<String> {
+        self.columns(table).into_iter().map(|c| c[0].clone()).collect()
+    }
+
+    pub fn heads(&self) -> Vec<String> {
+        self.query("SELECT revision FROM migrate_version ORDER BY revision").into_iter().map(|r| r[0].clone()).collect()
+    }
+
+    /// A byte-for-byte snapshot of the database file, to prove a failure changed nothing.
+    pub fn db_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.db_path()).unwrap_or_default()
+    }
+}
+
+pub fn query_sqlite(path: &Path, sql: &str) -> Vec<Vec<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", path.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(&mut conn).await.unwrap();
+        rows.iter().map(|row| (0..row.columns().len()).map(|i| cell(row, i)).collect()).collect()
+    })
+}
+
+fn cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
+    if let Ok(Some(v)) = row.try_get::<Option<i64>, _>(i) {
+        return v.to_string();
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<f64>, _>(i) {
+        return v.to_string();
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<String>, _>(i) {
+        return v;
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+        return format!("x'{}'", v.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    }
+    let _ = row.columns()[i].type_info().name();
+    "NULL".into()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if name == "target" || name == "build" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_dir(&path, &to.join(name));
+        } else {
+            std::fs::copy(&path, to.join(name)).unwrap();
+        }
+    }
+}
+
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
