@@ -6,15 +6,34 @@ mod common;
 use common::TestProject;
 use predicates::str::contains;
 
-const LOGIN_COLUMNS: [&str; 5] = ["current_login_at", "current_login_ip", "last_login_at", "last_login_ip", "login_count"];
+const LOGIN_COLUMNS: [&str; 5] = [
+    "current_login_at",
+    "current_login_ip",
+    "last_login_at",
+    "last_login_ip",
+    "login_count",
+];
 
 #[test]
 fn upgrade_creates_the_tables_and_downgrade_keeps_rows() {
     let p = TestProject::shipped_chain();
     p.build();
-    p.migrate().arg("upgrade").assert().success().stderr(contains("Done: the database is at 20f04b9598da"));
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .success()
+        .stderr(contains("Done: the database is at 20f04b9598da"));
 
-    assert_eq!(p.tables(), ["migrate_history", "migrate_version", "role", "roles_users", "user"]);
+    assert_eq!(
+        p.tables(),
+        [
+            "migrate_history",
+            "migrate_version",
+            "role",
+            "roles_users",
+            "user"
+        ]
+    );
     assert_eq!(p.heads(), ["20f04b9598da"]);
     let user = p.columns("user");
     let expected = [
@@ -29,28 +48,52 @@ fn upgrade_creates_the_tables_and_downgrade_keeps_rows() {
         ["last_login_ip", "VARCHAR(255)", "0", "NULL", "0"],
         ["login_count", "INTEGER", "0", "NULL", "0"],
     ];
-    assert_eq!(user, expected.map(|r| r.map(String::from).to_vec()).to_vec());
+    assert_eq!(
+        user,
+        expected.map(|r| r.map(String::from).to_vec()).to_vec()
+    );
     // role.name and user.email are unique; roles_users points at both tables.
     let unique_indexes = p.query(
         "SELECT m.name, ii.name FROM sqlite_master m, pragma_index_list(m.name) il, pragma_index_info(il.name) ii \
          WHERE m.type = 'table' AND il.\"unique\" = 1 AND il.origin = 'u' ORDER BY m.name",
     );
-    assert_eq!(unique_indexes, vec![vec!["role".to_string(), "name".into()], vec!["user".into(), "email".into()]]);
+    assert_eq!(
+        unique_indexes,
+        vec![
+            vec!["role".to_string(), "name".into()],
+            vec!["user".into(), "email".into()]
+        ]
+    );
     let fks = p.query("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list('roles_users') ORDER BY \"from\"");
-    assert_eq!(fks, vec![vec!["role_id", "role", "id"], vec!["user_id", "user", "id"]]);
+    assert_eq!(
+        fks,
+        vec![vec!["role_id", "role", "id"], vec!["user_id", "user", "id"]]
+    );
 
     // Rows written at head survive the downgrade that drops the five columns.
     p.query("INSERT INTO role (id, name) VALUES (1, 'admin')");
     p.query("INSERT INTO user (id, email, password, active, login_count) VALUES (7, 'ada@example.com', 'x', 1, 3)");
     p.query("INSERT INTO roles_users VALUES (7, 1)");
-    p.migrate().args(["downgrade", "cf0f5b45967"]).assert().success();
+    p.migrate()
+        .args(["downgrade", "cf0f5b45967"])
+        .assert()
+        .success();
     assert_eq!(p.heads(), ["cf0f5b45967"]);
     let columns = p.column_names("user");
     for gone in LOGIN_COLUMNS {
-        assert!(!columns.contains(&gone.to_string()), "{gone} should be dropped: {columns:?}");
+        assert!(
+            !columns.contains(&gone.to_string()),
+            "{gone} should be dropped: {columns:?}"
+        );
     }
-    assert_eq!(p.query("SELECT id, email, active FROM user"), vec![vec!["7", "ada@example.com", "1"]]);
-    assert_eq!(p.query("SELECT user_id, role_id FROM roles_users"), vec![vec!["7", "1"]]);
+    assert_eq!(
+        p.query("SELECT id, email, active FROM user"),
+        vec![vec!["7", "ada@example.com", "1"]]
+    );
+    assert_eq!(
+        p.query("SELECT user_id, role_id FROM roles_users"),
+        vec![vec!["7", "1"]]
+    );
 
     p.query("DELETE FROM roles_users");
     p.migrate().args(["downgrade", "base"]).assert().success();
@@ -58,8 +101,12 @@ fn upgrade_creates_the_tables_and_downgrade_keeps_rows() {
     assert!(p.heads().is_empty());
 
     // History keeps every move, with checksums.
-    let history = p.query("SELECT revision, direction, length(checksum) FROM migrate_history ORDER BY seq");
-    let moves: Vec<(String, String)> = history.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let history =
+        p.query("SELECT revision, direction, length(checksum) FROM migrate_history ORDER BY seq");
+    let moves: Vec<(String, String)> = history
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
     assert_eq!(
         moves,
         [
@@ -85,7 +132,10 @@ fn upgrade_sql_prints_both_revisions_without_a_database() {
     let out = p.migrate().args(["upgrade", "--sql"]).output().unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
     let sql = common::stdout(&out);
-    assert!(!p.db_path().exists(), "--sql must not create or touch a database");
+    assert!(
+        !p.db_path().exists(),
+        "--sql must not create or touch a database"
+    );
     for expected in [
         "CREATE TABLE IF NOT EXISTS \"migrate_version\"",
         "CREATE TABLE \"role\" (\n    \"id\" INTEGER NOT NULL PRIMARY KEY,\n    \"name\" VARCHAR(80) UNIQUE,",
@@ -105,29 +155,54 @@ fn upgrade_sql_prints_both_revisions_without_a_database() {
     let printed = tempfile::tempdir().unwrap();
     let printed_db = printed.path().join("printed.db");
     run_script(&printed_db, &sql);
-    std::fs::write(p.path().join("migrate.toml"), "database_url = \"sqlite://app.db\"\n").unwrap();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
     p.migrate().arg("upgrade").assert().success();
     let schema = "SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name";
     assert_eq!(common::query_sqlite(&printed_db, schema), p.query(schema));
 
     // A range prints only the second revision; downgrade prints the reverse.
-    let range = p.migrate().args(["upgrade", "--sql", "cf0f5b45967:head"]).output().unwrap();
+    let range = p
+        .migrate()
+        .args(["upgrade", "--sql", "cf0f5b45967:head"])
+        .output()
+        .unwrap();
     let range = common::stdout(&range);
     assert!(!range.contains("CREATE TABLE \"role\""));
     assert!(range.contains("ADD COLUMN \"current_login_at\""));
-    let down = p.migrate().args(["downgrade", "--sql", "head:base"]).output().unwrap();
+    let down = p
+        .migrate()
+        .args(["downgrade", "--sql", "head:base"])
+        .output()
+        .unwrap();
     let down = common::stdout(&down);
-    assert!(down.find("DROP COLUMN \"login_count\"").unwrap() < down.find("DROP TABLE \"role\"").unwrap());
+    assert!(
+        down.find("DROP COLUMN \"login_count\"").unwrap()
+            < down.find("DROP TABLE \"role\"").unwrap()
+    );
 }
 
 /// Runs a multi-statement script the way the `sqlite3` shell would.
 fn run_script(path: &std::path::Path, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         use sqlx::Connection;
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     });
 }
 
@@ -135,16 +210,33 @@ fn run_script(path: &std::path::Path, sql: &str) {
 fn inspection_verbs_need_no_wasm_run() {
     let p = TestProject::shipped_chain();
     // Not built: heads and history read only metadata.
-    p.migrate().arg("heads").assert().success().stdout("20f04b9598da (head), update to flask-diamond 0.2.0\n");
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .success()
+        .stdout("20f04b9598da (head), update to flask-diamond 0.2.0\n");
     p.migrate().arg("history").assert().success().stdout(
         "cf0f5b45967 -> 20f04b9598da (head), update to flask-diamond 0.2.0\nbase -> cf0f5b45967, basic user and role\n",
     );
-    p.migrate().arg("current").assert().success().stdout("base (no revision applied)\n");
+    p.migrate()
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("base (no revision applied)\n");
     // Upgrading an unbuilt chain says what to do.
-    p.migrate().arg("upgrade").assert().failure().stderr(contains("not built")).stderr(contains("migrate build"));
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("not built"))
+        .stderr(contains("migrate build"));
     p.build();
     p.migrate().args(["upgrade", "+1"]).assert().success();
-    p.migrate().arg("current").assert().success().stdout("cf0f5b45967, basic user and role\n");
+    p.migrate()
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("cf0f5b45967, basic user and role\n");
     p.migrate()
         .args(["show", "20f"])
         .assert()
@@ -153,7 +245,11 @@ fn inspection_verbs_need_no_wasm_run() {
         .stdout(contains("add_column \"user\".\"login_count\""))
         .stdout(contains("drop_column \"user\".\"current_login_at\""));
     p.migrate().args(["stamp", "head"]).assert().success();
-    p.migrate().arg("current").assert().success().stdout("20f04b9598da (head), update to flask-diamond 0.2.0\n");
+    p.migrate()
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("20f04b9598da (head), update to flask-diamond 0.2.0\n");
     // Stamped, not run: the columns are not there, and history says so.
     assert!(!p.column_names("user").contains(&"login_count".to_string()));
     let last = p.query("SELECT direction FROM migrate_history ORDER BY seq DESC LIMIT 1");

@@ -14,7 +14,10 @@ use sqlx::{Column, Connection, Row, TypeInfo};
 use tempfile::TempDir;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// One target dir for every guest the tests build.
@@ -29,22 +32,33 @@ pub struct TestProject {
 impl TestProject {
     /// `migrate init` in a fresh folder: the SDK vendored, settings pointing at app.db.
     pub fn init() -> TestProject {
-        let project = TestProject { dir: tempfile::tempdir().unwrap() };
+        let project = TestProject {
+            dir: tempfile::tempdir().unwrap(),
+        };
         project.migrate().arg("init").assert().success();
         project
     }
 
     /// A copy of the repository's own migrations (the shipped chain), built against the repo's SDK.
     pub fn shipped_chain() -> TestProject {
-        let project = TestProject { dir: tempfile::tempdir().unwrap() };
+        let project = TestProject {
+            dir: tempfile::tempdir().unwrap(),
+        };
         let source = repo_root().join("migrations");
         let target = project.migrations();
         copy_dir(&source.join("versions"), &target.join("versions"));
         let manifest = std::fs::read_to_string(source.join("Cargo.toml")).unwrap();
         let sdk = repo_root().join("guest-sdk");
-        let manifest = manifest.replace("path = \"../guest-sdk\"", &format!("path = {:?}", sdk.display().to_string()));
+        let manifest = manifest.replace(
+            "path = \"../guest-sdk\"",
+            &format!("path = {:?}", sdk.display().to_string()),
+        );
         std::fs::write(target.join("Cargo.toml"), manifest).unwrap();
-        std::fs::write(project.path().join("migrate.toml"), "database_url = \"sqlite://app.db\"\n").unwrap();
+        std::fs::write(
+            project.path().join("migrate.toml"),
+            "database_url = \"sqlite://app.db\"\n",
+        )
+        .unwrap();
         project
     }
 
@@ -72,7 +86,10 @@ impl TestProject {
 
     /// `migrate new` with a fixed id, then the revision's source replaced by `source`.
     pub fn add_revision(&self, id: &str, message: &str, source: &str) -> PathBuf {
-        self.migrate().args(["new", "--rev-id", id, "-m", message]).assert().success();
+        self.migrate()
+            .args(["new", "--rev-id", id, "-m", message])
+            .assert()
+            .success();
         let dir = self.revision_dir(id);
         std::fs::write(dir.join("src/lib.rs"), source).unwrap();
         dir
@@ -83,7 +100,12 @@ impl TestProject {
         std::fs::read_dir(&versions)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}_")))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{id}_"))
+            })
             .unwrap_or_else(|| panic!("no revision {id} in {}", versions.display()))
     }
 
@@ -112,11 +134,17 @@ impl TestProject {
     }
 
     pub fn column_names(&self, table: &str) -> Vec<String> {
-        self.columns(table).into_iter().map(|c| c[0].clone()).collect()
+        self.columns(table)
+            .into_iter()
+            .map(|c| c[0].clone())
+            .collect()
     }
 
     pub fn heads(&self) -> Vec<String> {
-        self.query("SELECT revision FROM migrate_version ORDER BY revision").into_iter().map(|r| r[0].clone()).collect()
+        self.query("SELECT revision FROM migrate_version ORDER BY revision")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
     }
 
     /// A byte-for-byte snapshot of the database file, to prove a failure changed nothing.
@@ -126,12 +154,25 @@ impl TestProject {
 }
 
 pub fn query_sqlite(path: &Path, sql: &str) -> Vec<Vec<String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    try_query_sqlite(path, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Like `query_sqlite`, but the database's refusal is returned instead of panicking.
+pub fn try_query_sqlite(path: &Path, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let url = format!("sqlite://{}", path.display());
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(&mut conn).await.unwrap();
-        rows.iter().map(|row| (0..row.columns().len()).map(|i| cell(row, i)).collect()).collect()
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_all(&mut conn)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (0..row.columns().len()).map(|i| cell(row, i)).collect())
+            .collect())
     })
 }
 
@@ -146,7 +187,10 @@ fn cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
         return v;
     }
     if let Ok(Some(v)) = row.try_get::<Option<Vec<u8>>, _>(i) {
-        return format!("x'{}'", v.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        return format!(
+            "x'{}'",
+            v.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
     }
     let _ = row.columns()[i].type_info().name();
     "NULL".into()

@@ -12,7 +12,7 @@ use crate::wasm::{Direction, GuestRuntime};
 #[derive(Debug, clap::Args)]
 pub struct UpgradeArgs {
     /// head, heads, a revision id or unique prefix, +N, or REV+N. With --sql, FROM:TO too.
-    #[arg(default_value = "head")]
+    #[arg(default_value = "head", allow_hyphen_values = true)]
     target: String,
     #[command(flatten)]
     offline: OfflineArgs,
@@ -21,6 +21,7 @@ pub struct UpgradeArgs {
 #[derive(Debug, clap::Args)]
 pub struct DowngradeArgs {
     /// base, a revision id or unique prefix, -N, or REV-N. With --sql, FROM:TO too.
+    #[arg(allow_hyphen_values = true)]
     target: String,
     #[command(flatten)]
     offline: OfflineArgs,

@@ -16,6 +16,7 @@ use crate::wasm::{Direction, GuestRuntime};
 #[derive(Debug, clap::Args)]
 pub struct StampArgs {
     /// head, base, a revision id or prefix, +N, -N.
+    #[arg(allow_hyphen_values = true)]
     target: String,
 }
 
