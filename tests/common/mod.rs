@@ -95,16 +95,40 @@ impl TestProject {
         dir
     }
 
+    /// A revision crate written file by file, for guests that do not use the SDK.
+    pub fn add_raw_revision(&self, id: &str, message: &str, files: &[(&str, &str)]) -> PathBuf {
+        self.migrate()
+            .args(["new", "--rev-id", id, "-m", message])
+            .assert()
+            .success();
+        let dir = self.revision_dir(id);
+        for (relative, text) in files {
+            let path = dir.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text.replace("{id}", id)).unwrap();
+        }
+        dir
+    }
+
+    /// Schema, heads and history: what a failed command must leave exactly as it was.
+    pub fn snapshot(&self) -> Vec<Vec<String>> {
+        let mut all = self.query("SELECT type, name, sql FROM sqlite_master ORDER BY name");
+        all.extend(self.query("SELECT 'head', revision FROM migrate_version ORDER BY revision"));
+        all.extend(self.query(
+            "SELECT 'history', revision, direction, checksum FROM migrate_history ORDER BY seq",
+        ));
+        all
+    }
+
     pub fn revision_dir(&self, id: &str) -> PathBuf {
         let versions = self.migrations().join("versions");
         std::fs::read_dir(&versions)
             .unwrap()
             .map(|e| e.unwrap().path())
+            // By the id in revision.toml: folder names share prefixes (`a_base_…` and `a_…`).
             .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&format!("{id}_"))
+                let meta = std::fs::read_to_string(p.join("revision.toml")).unwrap_or_default();
+                meta.lines().any(|line| line == format!("id = {id:?}"))
             })
             .unwrap_or_else(|| panic!("no revision {id} in {}", versions.display()))
     }
@@ -196,6 +220,21 @@ fn cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
     "NULL".into()
 }
 
+/// Copies a folder as it is, build output included.
+pub fn copy_dir_all(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir_all(&path, &target);
+        } else {
+            std::fs::copy(&path, target).unwrap();
+        }
+    }
+}
+
+/// Copies a revision source folder, leaving build output behind.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -1,0 +1,629 @@
+//! Bad input gets a clear error naming the file, revision or statement at fault, a non-zero
+//! exit code, and leaves the database as it was.
+
+mod common;
+
+use common::TestProject;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+const BASE: &str = r#"
+use migrate_guest_sdk::prelude::*;
+fn upgrade() -> Result {
+    op::create_table(Table::new("thing").column(Column::new("id", Type::Integer).primary_key()));
+    op::bulk_insert("thing", &["id"], vec![vec![1.into()]]);
+    Ok(())
+}
+fn downgrade() -> Result {
+    op::drop_table("thing");
+    Ok(())
+}
+migrate_guest_sdk::revision!(upgrade, downgrade);
+"#;
+
+/// A revision whose upgrade() body is `body`, on top of the base revision.
+fn guest(body: &str) -> String {
+    format!(
+        r#"
+use migrate_guest_sdk::prelude::*;
+#[allow(unreachable_code, unused_mut, unused_variables)]
+fn upgrade() -> Result {{
+    {body}
+}}
+fn downgrade() -> Result {{
+    Ok(())
+}}
+migrate_guest_sdk::revision!(upgrade, downgrade);
+"#
+    )
+}
+
+/// A project at the base revision, with `failing` as the next one, built.
+fn project_with_failing(id: &str, body: &str) -> TestProject {
+    let p = TestProject::init();
+    p.add_revision(&format!("{id}_base"), "base", BASE);
+    p.add_revision(id, "the failing one", &guest(body));
+    p.build();
+    p.migrate().args(["upgrade", "+1"]).assert().success();
+    p
+}
+
+/// Upgrading fails with all of `expected` in the message, and changes nothing.
+fn assert_upgrade_fails_cleanly(p: &TestProject, expected: &[&str]) {
+    let before = p.snapshot();
+    let out = p.migrate().arg("upgrade").output().unwrap();
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    for text in expected {
+        assert!(err.contains(text), "missing {text:?} in:\n{err}");
+    }
+    assert_eq!(p.snapshot(), before, "the database changed");
+    assert_eq!(p.query("SELECT id FROM thing"), vec![vec!["1".to_string()]]);
+}
+
+#[test]
+fn guest_returning_an_error() {
+    let p = project_with_failing(
+        "bad_err",
+        r#"op::drop_table("thing"); Err("the data is not ready".into())"#,
+    );
+    assert_upgrade_fails_cleanly(
+        &p,
+        &[
+            "revision bad_err",
+            "upgrade() returned an error: the data is not ready",
+        ],
+    );
+}
+
+#[test]
+fn guest_panicking_shows_its_message() {
+    let p = project_with_failing(
+        "bad_panic",
+        r#"let v: Vec<u32> = vec![]; panic!("no rows in {:?}", v)"#,
+    );
+    assert_upgrade_fails_cleanly(
+        &p,
+        &["revision bad_panic", "upgrade() panicked", "no rows in []"],
+    );
+}
+
+#[test]
+fn guest_trapping() {
+    let p = project_with_failing("bad_trap", "core::arch::wasm32::unreachable()");
+    assert_upgrade_fails_cleanly(
+        &p,
+        &["revision bad_trap", "upgrade() stopped", "unreachable"],
+    );
+}
+
+#[test]
+fn guest_looping_forever_runs_out_of_fuel() {
+    let p = project_with_failing(
+        "bad_loop",
+        "let mut n: u64 = 0; loop { n = std::hint::black_box(n + 1); }",
+    );
+    assert_upgrade_fails_cleanly(&p, &["revision bad_loop", "ran out of fuel"]);
+}
+
+#[test]
+fn guest_allocating_without_bound_hits_the_memory_limit() {
+    let p = project_with_failing(
+        "bad_memory",
+        "let mut hoard: Vec<Vec<u8>> = Vec::new(); loop { hoard.push(vec![1u8; 1 << 20]); std::hint::black_box(&hoard); }",
+    );
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[limits]\nmemory_mib = 16\nfuel = 10000000000\n",
+    )
+    .unwrap();
+    assert_upgrade_fails_cleanly(&p, &["revision bad_memory", "16 MiB memory limit"]);
+}
+
+#[test]
+fn guest_recording_too_many_ops() {
+    let p = project_with_failing(
+        "bad_many",
+        r#"for _ in 0..1_000_000 { op::execute("SELECT 1"); } Ok(())"#,
+    );
+    assert_upgrade_fails_cleanly(&p, &["revision bad_many", "more than 100000 operations"]);
+}
+
+#[test]
+fn sql_the_database_rejects_names_statement_and_revision_and_rolls_back() {
+    let p = project_with_failing(
+        "bad_sql",
+        r#"op::create_table(Table::new("fresh").column(Column::new("id", Type::Integer)));
+           op::drop_table("thing");
+           op::execute("CREATE TABLE broken (");
+           Ok(())"#,
+    );
+    assert_upgrade_fails_cleanly(
+        &p,
+        &[
+            "revision bad_sql",
+            "rolled back",
+            "CREATE TABLE broken (",
+            "incomplete input",
+        ],
+    );
+    assert!(!p.tables().contains(&"fresh".to_string()));
+}
+
+#[test]
+fn ops_that_contradict_earlier_revisions_are_refused_before_any_sql() {
+    let p = project_with_failing("bad_model", r#"op::drop_column("thing", "nope"); Ok(())"#);
+    assert_upgrade_fails_cleanly(
+        &p,
+        &[
+            "revision bad_model",
+            "op #1",
+            "drop_column \"thing\".\"nope\"",
+            "no column \"nope\"",
+        ],
+    );
+    let out = p.migrate().args(["upgrade", "--sql"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(common::stderr(&out).contains("no column \"nope\""));
+}
+
+#[test]
+fn invalid_op_values_are_refused_with_the_op_named() {
+    let p = project_with_failing(
+        "bad_value",
+        r#"op::create_table(Table::new("t").column(Column::new("a", Type::Varchar(0)))); Ok(())"#,
+    );
+    assert_upgrade_fails_cleanly(
+        &p,
+        &[
+            "revision bad_value",
+            "create_table \"t\"",
+            "varchar length must be at least 1",
+        ],
+    );
+}
+
+const OTHER_WORLD_CARGO: &str = r#"[package]
+name = "rev_{id}"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+wit-bindgen = "0.61.1"
+"#;
+
+#[test]
+fn component_of_the_wrong_world_is_refused() {
+    let p = TestProject::init();
+    p.add_revision("world_base", "base", BASE);
+    p.add_raw_revision(
+        "world_wrong",
+        "wrong world",
+        &[
+            ("Cargo.toml", OTHER_WORLD_CARGO),
+            ("wit/world.wit", "package test:other;\nworld other {\n    export run: func();\n}\n"),
+            (
+                "src/lib.rs",
+                "wit_bindgen::generate!({ world: \"other\", path: \"wit\" });\nstruct G;\nimpl Guest for G { fn run() {} }\nexport!(G);\n",
+            ),
+        ],
+    );
+    p.build();
+    p.migrate().args(["upgrade", "+1"]).assert().success();
+    let before = p.snapshot();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision world_wrong"))
+        .stderr(contains("world_wrong.wasm"))
+        .stderr(contains("not a migrate revision"));
+    assert_eq!(p.snapshot(), before);
+}
+
+#[test]
+fn component_importing_anything_besides_the_ops_is_refused() {
+    let p = TestProject::init();
+    p.add_revision("wasi_base", "base", BASE);
+    let wit = "package wasi:cli@0.2.0;\ninterface environment {\n    get-environment: func() -> list<tuple<string, string>>;\n}\n\
+               world sneaky {\n    import environment;\n    export upgrade: func() -> result<_, string>;\n    export downgrade: func() -> result<_, string>;\n}\n";
+    let source = "wit_bindgen::generate!({ world: \"sneaky\", path: \"wit\" });\nstruct G;\nimpl Guest for G {\n    \
+                  fn upgrade() -> Result<(), String> { Err(format!(\"{:?}\", wasi::cli::environment::get_environment())) }\n    \
+                  fn downgrade() -> Result<(), String> { Ok(()) }\n}\nexport!(G);\n";
+    p.add_raw_revision(
+        "wasi_sneaky",
+        "imports wasi",
+        &[
+            ("Cargo.toml", OTHER_WORLD_CARGO),
+            ("wit/world.wit", wit),
+            ("src/lib.rs", source),
+        ],
+    );
+    p.build();
+    p.migrate().args(["upgrade", "+1"]).assert().success();
+    let before = p.snapshot();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision wasi_sneaky"))
+        .stderr(contains("imports the sandbox does not give"))
+        .stderr(contains("wasi:cli/environment"));
+    assert_eq!(p.snapshot(), before);
+}
+
+/// A custom section as `migrate build` writes it.
+fn metadata_section(id: &str) -> Vec<u8> {
+    let payload = format!(
+        r#"{{"revision":{{"id":"{id}","down_revisions":[],"message":"m","created":""}},"source_fingerprint":""}}"#
+    );
+    let name = b"migrate-revision";
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(payload.as_bytes());
+    let mut section = vec![0u8];
+    let mut len = body.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        section.push(if len == 0 { byte } else { byte | 0x80 });
+        if len == 0 {
+            break;
+        }
+    }
+    section.extend(body);
+    section
+}
+
+#[test]
+fn wasm_that_is_not_a_component_or_not_wasm_is_refused() {
+    // A build-only deployment (no versions/): the folder of .wasm files is the whole truth.
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("migrations/build");
+    std::fs::create_dir_all(&build).unwrap();
+    let mut core_module = b"\0asm\x01\0\0\0".to_vec();
+    core_module.extend(metadata_section("core_only"));
+    std::fs::write(build.join("core_only.wasm"), core_module).unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
+    let migrate = || {
+        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
+        cmd.current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("SETTINGS");
+        cmd
+    };
+    migrate()
+        .arg("heads")
+        .assert()
+        .success()
+        .stdout(contains("core_only (head)"));
+    migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision core_only"))
+        .stderr(contains("core_only.wasm"))
+        .stderr(contains("not a valid component"));
+
+    std::fs::write(build.join("core_only.wasm"), b"\0asm\x01\0\0\0garbage").unwrap();
+    migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("core_only.wasm"))
+        .stderr(contains("not a valid wasm file"));
+    std::fs::write(build.join("core_only.wasm"), b"").unwrap();
+    migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("core_only.wasm"));
+}
+
+#[test]
+fn settings_problems_name_the_file() {
+    let p = TestProject::init();
+    p.migrate()
+        .args(["--settings", "nowhere.toml", "current"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot read the settings file nowhere.toml"));
+    std::fs::write(p.path().join("broken.toml"), "database_url = \n").unwrap();
+    p.migrate()
+        .args(["--settings", "broken.toml", "current"])
+        .assert()
+        .failure()
+        .stderr(contains("settings file broken.toml"));
+    std::fs::write(
+        p.path().join("typo.toml"),
+        "database_ur = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
+    p.migrate()
+        .args(["--settings", "typo.toml", "current"])
+        .assert()
+        .failure()
+        .stderr(contains("typo.toml"))
+        .stderr(contains("unknown field `database_ur`"));
+    std::fs::write(p.path().join("zero.toml"), "[limits]\nfuel = 0\n").unwrap();
+    p.migrate()
+        .args(["--settings", "zero.toml", "current"])
+        .assert()
+        .failure()
+        .stderr(contains("zero.toml"));
+    // SETTINGS names the file when no flag does; DATABASE_URL overrides its URL.
+    p.migrate()
+        .env("SETTINGS", "typo.toml")
+        .arg("current")
+        .assert()
+        .failure()
+        .stderr(contains("typo.toml"));
+    std::fs::remove_file(p.path().join("migrate.toml")).unwrap();
+    p.migrate()
+        .arg("current")
+        .assert()
+        .failure()
+        .stderr(contains("no database configured"));
+    p.migrate()
+        .env("DATABASE_URL", "sqlite://from_env.db")
+        .arg("current")
+        .assert()
+        .success();
+    assert!(p.path().join("from_env.db").exists());
+}
+
+#[test]
+fn unreachable_or_unknown_databases_are_named() {
+    let p = TestProject::init();
+    p.migrate()
+        .env("DATABASE_URL", "sqlite:///no/such/folder/app.db")
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("cannot open the SQLite database"))
+        .stderr(contains("/no/such/folder/app.db"));
+    p.migrate()
+        .env("DATABASE_URL", "oracle://scott@tiger")
+        .arg("current")
+        .assert()
+        .failure()
+        .stderr(contains("$DATABASE_URL"))
+        .stderr(contains("oracle://scott@tiger"));
+}
+
+fn write_meta(p: &TestProject, folder: &str, text: &str) {
+    let dir = p.migrations().join("versions").join(folder);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("revision.toml"), text).unwrap();
+}
+
+#[test]
+fn bad_revision_metadata_is_named() {
+    let p = TestProject::init();
+    write_meta(&p, "a_one", "id = \"a\"\nmessage = \"one\"\n");
+    write_meta(
+        &p,
+        "b_two",
+        "id = \"b\"\ndown_revisions = [\"a\"]\nmessage = \"two\"\n",
+    );
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .success()
+        .stdout("b (head), two\n");
+
+    write_meta(&p, "c_bad", "id = \"c\"\nmessage = \n");
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("c_bad/revision.toml"));
+    write_meta(&p, "c_bad", "id = \"c d\"\nmessage = \"x\"\n");
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("c_bad/revision.toml"))
+        .stderr(contains("\"c d\""));
+    std::fs::remove_file(p.migrations().join("versions/c_bad/revision.toml")).unwrap();
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("c_bad has no revision.toml"));
+
+    write_meta(&p, "c_bad", "id = \"a\"\nmessage = \"again\"\n");
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("\"a\" is used twice"))
+        .stderr(contains("a_one"))
+        .stderr(contains("c_bad"));
+    write_meta(
+        &p,
+        "c_bad",
+        "id = \"c\"\ndown_revisions = [\"zz\"]\nmessage = \"dangling\"\n",
+    );
+    p.migrate().arg("heads").assert().failure().stderr(contains(
+        "revision c names down revision \"zz\", which does not exist",
+    ));
+    write_meta(
+        &p,
+        "a_one",
+        "id = \"a\"\ndown_revisions = [\"c\"]\nmessage = \"one\"\n",
+    );
+    write_meta(
+        &p,
+        "c_bad",
+        "id = \"c\"\ndown_revisions = [\"b\"]\nmessage = \"loop\"\n",
+    );
+    p.migrate()
+        .arg("history")
+        .assert()
+        .failure()
+        .stderr(contains("cycle"))
+        .stderr(
+            contains("a -> c -> b -> a")
+                .or(contains("c -> b -> a -> c"))
+                .or(contains("b -> a -> c -> b")),
+        );
+}
+
+#[test]
+fn bad_targets_and_several_heads_are_explained() {
+    let p = TestProject::init();
+    p.add_revision("tgt_a1", "one", BASE);
+    p.add_revision("tgt_a2", "two", &guest("Ok(())"));
+    p.build();
+    p.migrate()
+        .args(["upgrade", "nope"])
+        .assert()
+        .failure()
+        .stderr(contains("no revision matches \"nope\""));
+    p.migrate()
+        .args(["upgrade", "tgt_a"])
+        .assert()
+        .failure()
+        .stderr(contains("ambiguous"))
+        .stderr(contains("tgt_a1"))
+        .stderr(contains("tgt_a2"));
+    p.migrate()
+        .args(["upgrade", "+3"])
+        .assert()
+        .failure()
+        .stderr(contains("only 2 revision(s) lie ahead"));
+    p.migrate().arg("downgrade").assert().failure();
+    p.migrate().args(["upgrade", "head"]).assert().success();
+    p.migrate()
+        .args(["upgrade", "tgt_a1"])
+        .assert()
+        .failure()
+        .stderr(contains("use `migrate downgrade`"));
+
+    // A second branch from tgt_a1: two heads. `upgrade head` refuses and lists both.
+    p.migrate()
+        .args([
+            "new", "--rev-id", "tgt_b2", "-m", "branch", "--down", "tgt_a1",
+        ])
+        .assert()
+        .success();
+    std::fs::write(p.revision_dir("tgt_b2").join("src/lib.rs"), guest("Ok(())")).unwrap();
+    p.build();
+    p.migrate()
+        .args(["upgrade", "head"])
+        .assert()
+        .failure()
+        .stderr(contains("several heads"))
+        .stderr(contains("tgt_a2"))
+        .stderr(contains("tgt_b2"));
+    p.migrate()
+        .args(["new", "-m", "after"])
+        .assert()
+        .failure()
+        .stderr(contains("several heads"));
+    // `heads` applies both branches; a merge revision joins them.
+    p.migrate().args(["upgrade", "heads"]).assert().success();
+    assert_eq!(p.heads(), ["tgt_a2", "tgt_b2"]);
+    p.migrate()
+        .args([
+            "new", "--rev-id", "tgt_m", "-m", "merge", "--down", "tgt_a2", "--down", "tgt_b2",
+        ])
+        .assert()
+        .success();
+    std::fs::write(p.revision_dir("tgt_m").join("src/lib.rs"), guest("Ok(())")).unwrap();
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(p.heads(), ["tgt_m"]);
+    p.migrate().args(["downgrade", "tgt_a2"]).assert().success();
+    assert_eq!(p.heads(), ["tgt_a2"]);
+}
+
+#[test]
+fn an_edited_applied_revision_is_refused_until_accepted() {
+    let p = TestProject::init();
+    p.add_revision("drift_1", "base", BASE);
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    // Reformatting or rebuilding changes nothing the checksum sees.
+    let lib = p.revision_dir("drift_1").join("src/lib.rs");
+    std::fs::write(&lib, format!("// a comment\n{BASE}")).unwrap();
+    p.build();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .success()
+        .stderr(contains("Nothing to do"));
+    // Changing what it does is refused, with the way out.
+    std::fs::write(&lib, BASE.replace("vec![1.into()]", "vec![2.into()]")).unwrap();
+    p.build();
+    p.add_revision(
+        "drift_2",
+        "next",
+        &guest("op::execute(\"CREATE TABLE after_drift (x INTEGER)\"); Ok(())"),
+    );
+    p.build();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision drift_1"))
+        .stderr(contains("now records different operations"))
+        .stderr(contains("migrate accept drift_1"));
+    assert!(!p.tables().contains(&"after_drift".to_string()));
+    p.migrate().args(["accept", "drift_1"]).assert().success();
+    p.migrate().arg("upgrade").assert().success();
+    assert!(p.tables().contains(&"after_drift".to_string()));
+}
+
+#[test]
+fn a_stale_build_is_refused() {
+    let p = TestProject::init();
+    p.add_revision("stale_1", "base", BASE);
+    p.build();
+    std::fs::write(
+        p.revision_dir("stale_1").join("src/lib.rs"),
+        BASE.replace("thing", "other"),
+    )
+    .unwrap();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision stale_1 changed since it was built"))
+        .stderr(contains("migrate build"));
+    assert!(!p.db_path().exists() || !p.tables().contains(&"thing".to_string()));
+}
+
+#[test]
+fn a_build_only_deployment_upgrades_without_sources() {
+    let p = TestProject::init();
+    p.add_revision("deploy_1", "base", BASE);
+    p.build();
+    let server = tempfile::tempdir().unwrap();
+    common::copy_dir_all(
+        &p.migrations().join("build"),
+        &server.path().join("migrations/build"),
+    );
+    std::fs::write(
+        server.path().join("prod.toml"),
+        "database_url = \"sqlite://prod.db\"\n",
+    )
+    .unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(server.path())
+        .env_remove("DATABASE_URL")
+        .env("PATH", "/nonexistent")
+        .args(["upgrade", "--settings", "prod.toml"])
+        .assert()
+        .success();
+    let rows = common::query_sqlite(&server.path().join("prod.db"), "SELECT id FROM thing");
+    assert_eq!(rows, vec![vec!["1".to_string()]]);
+}
