@@ -387,7 +387,7 @@ fn unreachable_or_unknown_databases_are_named() {
         .arg("upgrade")
         .assert()
         .failure()
-        .stderr(contains("cannot open the SQLite database"))
+        .stderr(contains("cannot connect to the database at"))
         .stderr(contains("/no/such/folder/app.db"));
     p.migrate()
         .env("DATABASE_URL", "oracle://scott@tiger")

@@ -6,9 +6,10 @@ use std::io::Write;
 
 use anyhow::{anyhow, bail, Context};
 use migrate_core::ops::{checksum, Op};
+use migrate_core::revision::Graph;
 use migrate_core::schema::Schema;
 use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord};
-use migrate_core::sql::{render_step, Dialect, StepScript};
+use migrate_core::sql::{render_step, Dialect, Statement, StepScript};
 
 use crate::db::Database;
 use crate::project::Project;
@@ -124,7 +125,66 @@ pub fn short(checksum: &str) -> &str {
     &checksum[..checksum.len().min(12)]
 }
 
-/// Moves from `current` heads through `steps` (revision, direction), one transaction each.
+/// The version-table statements for one step, and the heads before and after it.
+pub struct Bookkeeping {
+    pub statements: Vec<Statement>,
+    pub heads_before: Vec<String>,
+    pub heads_after: Vec<String>,
+}
+
+/// Moves `applied` across one step of `id` and renders what the version table must record.
+pub fn bookkeeping(
+    graph: &Graph,
+    dialect: &dyn Dialect,
+    applied: &mut BTreeSet<String>,
+    id: &str,
+    direction: Direction,
+    checksum: &str,
+    message: &str,
+) -> Bookkeeping {
+    let heads_before = graph.heads_of(applied);
+    match direction {
+        Direction::Upgrade => applied.insert(id.to_string()),
+        Direction::Downgrade => applied.remove(id),
+    };
+    let heads_after = graph.heads_of(applied);
+    let removed: Vec<String> = heads_before
+        .iter()
+        .filter(|h| !heads_after.contains(h))
+        .cloned()
+        .collect();
+    let added: Vec<String> = heads_after
+        .iter()
+        .filter(|h| !heads_before.contains(h))
+        .cloned()
+        .collect();
+    let statements = version_table::record(
+        dialect,
+        &StepRecord {
+            revision: id,
+            direction: recorded(direction),
+            checksum,
+            message,
+            removed_heads: &removed,
+            added_heads: &added,
+        },
+    );
+    Bookkeeping {
+        statements,
+        heads_before,
+        heads_after,
+    }
+}
+
+pub fn recorded(direction: Direction) -> Recorded {
+    match direction {
+        Direction::Upgrade => Recorded::Upgrade,
+        Direction::Downgrade => Recorded::Downgrade,
+    }
+}
+
+/// Moves from `current` heads through `steps`, one revision (and one transaction, where the
+/// database has transactional DDL) at a time.
 pub async fn run_steps(
     guests: &mut Guests<'_>,
     dialect: &dyn Dialect,
@@ -138,56 +198,65 @@ pub async fn run_steps(
     let mut applied: BTreeSet<String> = graph.with_ancestors(current);
     for id in steps {
         let ops = guests.ops(id, direction)?;
-        let heads_before = graph.heads_of(&applied);
-        match direction {
-            Direction::Upgrade => applied.insert(id.clone()),
-            Direction::Downgrade => applied.remove(id),
-        };
-        let heads_after = graph.heads_of(&applied);
-        let removed: Vec<String> = heads_before
-            .iter()
-            .filter(|h| !heads_after.contains(h))
-            .cloned()
-            .collect();
-        let added: Vec<String> = heads_after
-            .iter()
-            .filter(|h| !heads_before.contains(h))
-            .cloned()
-            .collect();
         let meta = graph.get(id).expect("a planned revision exists");
         let sum = checksum(&ops);
-        let bookkeeping = version_table::record(
+        let books = bookkeeping(
+            &graph,
             dialect,
-            &StepRecord {
-                revision: id,
-                direction: match direction {
-                    Direction::Upgrade => Recorded::Upgrade,
-                    Direction::Downgrade => Recorded::Downgrade,
-                },
-                checksum: &sum,
-                message: &meta.message,
-                removed_heads: &removed,
-                added_heads: &added,
-            },
+            &mut applied,
+            id,
+            direction,
+            &sum,
+            &meta.message,
         );
         let label = guests.label(id);
-        let script = render_step(dialect, &mut schema, &ops, bookkeeping)
+        let mut script = render_step(dialect, &mut schema, &ops, books.statements)
             .map_err(|e| anyhow!("{label}, {}: {e}", direction.function()))?;
-        let headline = step_headline(direction, &heads_before, &heads_after, &meta.message);
+        if !script.transactional {
+            script.before.insert(
+                0,
+                version_table::mark_in_progress(dialect, id, recorded(direction)),
+            );
+            script
+                .bookkeeping
+                .push(version_table::clear_mark(dialect, id));
+        }
+        let headline = step_headline(
+            direction,
+            &books.heads_before,
+            &books.heads_after,
+            &meta.message,
+        );
         match &mut sink {
             Sink::Print(out) => print_script(*out, &headline, &script)?,
             Sink::Execute(db) => {
                 eprintln!("{headline}");
-                db.run_script(&script).await.map_err(|e| {
-                    anyhow!(
-                        "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
-                        direction.function()
-                    )
+                db.run_script(&script, id).await.map_err(|e| {
+                    if script.transactional {
+                        anyhow!(
+                            "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
+                            direction.function()
+                        )
+                    } else {
+                        anyhow!(
+                            "{label}, {} failed. This database cannot roll back DDL: the statements before the failing \
+                             one stay applied, and the revision is marked failed.\n  {e}\n{}",
+                            direction.function(),
+                            recovery_advice(id)
+                        )
+                    }
                 })?;
             }
         }
     }
     Ok(())
+}
+
+pub fn recovery_advice(id: &str) -> String {
+    format!(
+        "Fix the database by hand, then run `migrate resolve {id} --applied` if you completed the revision's \
+         changes, or `migrate resolve {id} --rolled-back` if you undid them."
+    )
 }
 
 fn step_headline(

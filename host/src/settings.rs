@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::db::LockSettings;
 use crate::wasm::Limits;
 
 #[derive(Debug, Default, Deserialize)]
@@ -16,6 +17,8 @@ struct SettingsFile {
     migrations: Option<PathBuf>,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    lock: LockSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +28,7 @@ pub struct Settings {
     pub database_url_origin: String,
     pub migrations: Option<PathBuf>,
     pub limits: Limits,
+    pub lock: LockSettings,
 }
 
 /// Which settings file to read: the flag, then `$SETTINGS`, then `./migrate.toml` if present.
@@ -45,6 +49,7 @@ pub fn load(flag: Option<&Path>) -> anyhow::Result<Settings> {
         database_url_origin: String::new(),
         migrations: None,
         limits: Limits::default(),
+        lock: LockSettings::default(),
     };
     if let Some((path, _named)) = choose_file(flag) {
         let text = std::fs::read_to_string(&path)
@@ -58,6 +63,7 @@ pub fn load(flag: Option<&Path>) -> anyhow::Result<Settings> {
         settings.database_url_origin = format!("`database_url` in {}", path.display());
         settings.migrations = file.migrations.map(|m| folder.join(m));
         settings.limits = file.limits;
+        settings.lock = file.lock;
         validate_limits(&settings.limits, &path)?;
     }
     if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()) {

@@ -4,7 +4,10 @@
 use super::Dialect;
 use crate::types::*;
 
-pub fn server_default(d: &dyn Dialect, default: &ServerDefault) -> Result<String, String> {
+pub fn server_default<D: Dialect + ?Sized>(
+    d: &D,
+    default: &ServerDefault,
+) -> Result<String, String> {
     match default {
         ServerDefault::Literal(v) => d.literal(v),
         ServerDefault::Expression(e) => Ok(format!("({e})")),
@@ -23,7 +26,7 @@ pub fn column_definition(
     }
     if let Some(def) = &c.server_default {
         sql.push_str(" DEFAULT ");
-        sql.push_str(&server_default(d, def)?);
+        sql.push_str(&d.default_sql(&c.data_type, def)?);
     }
     if c.primary_key {
         sql.push_str(" PRIMARY KEY");

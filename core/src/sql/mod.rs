@@ -1,7 +1,9 @@
 //! SQL rendering: one module per dialect behind the `Dialect` trait, plus the parts they share.
 
 mod common;
+pub mod mysql;
 pub mod plan;
+pub mod postgres;
 pub mod sqlite;
 pub mod version_table;
 
@@ -9,7 +11,7 @@ pub use plan::{render_step, RenderError, StepScript};
 
 use crate::ops::Op;
 use crate::schema::Schema;
-use crate::types::{DataType, Value};
+use crate::types::{DataType, ServerDefault, Value};
 
 /// One SQL statement and what the runner expects of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +85,16 @@ pub trait Dialect: Sync {
     /// A literal the database reads back as exactly this value.
     fn literal(&self, value: &Value) -> Result<String, String>;
     fn data_type(&self, data_type: &DataType) -> String;
+    /// The type `CAST(x AS …)` turns a value into text with.
+    fn text_cast_type(&self) -> &'static str;
+    /// A server default as it follows DEFAULT in a column definition.
+    fn default_sql(
+        &self,
+        _data_type: &DataType,
+        default: &ServerDefault,
+    ) -> Result<String, String> {
+        common::server_default(self, default)
+    }
     /// Renders one op. `schema` is the model before the op, for dialects that need the whole
     /// table (a SQLite rebuild). Returns the statements, and whether they need foreign-key
     /// enforcement off around the revision's transaction.
@@ -120,7 +132,8 @@ impl Rendered {
 pub fn dialect(name: DialectName) -> Option<&'static dyn Dialect> {
     match name {
         DialectName::Sqlite => Some(&sqlite::Sqlite),
-        DialectName::Postgresql | DialectName::Mysql => None,
+        DialectName::Postgresql => Some(&postgres::Postgres),
+        DialectName::Mysql => Some(&mysql::Mysql),
     }
 }
 

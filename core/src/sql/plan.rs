@@ -1,6 +1,6 @@
 //! Turns one revision step (its ops plus the version-table bookkeeping) into the exact script
-//! that runs: statements before the transaction, inside it, and after it. Printing (`--sql`)
-//! and executing both consume this one value, so they cannot disagree.
+//! that runs. Printing (`--sql`) and executing both consume this one value, so they cannot
+//! disagree.
 
 use super::{Dialect, Rendered, Statement};
 use crate::ops::Op;
@@ -15,22 +15,34 @@ pub struct RenderError {
     pub problem: String,
 }
 
+/// One revision step. Where DDL is transactional, `body` and `bookkeeping` commit together;
+/// where it is not (MySQL), `before` marks the step in progress, the body runs statement by
+/// statement, and `bookkeeping` (which clears the mark) commits on its own afterwards.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepScript {
+    pub transactional: bool,
+    /// Outside any transaction, first.
     pub before: Vec<Statement>,
-    pub transaction: Vec<Statement>,
+    /// The revision's own statements.
+    pub body: Vec<Statement>,
+    /// The version-table update.
+    pub bookkeeping: Vec<Statement>,
+    /// Outside any transaction, last.
     pub after: Vec<Statement>,
 }
 
 /// Validates and renders `ops` against the schema model, advancing the model as it goes.
-/// `bookkeeping` (the version-table update) joins the same transaction.
 pub fn render_step(
     dialect: &dyn Dialect,
     schema: &mut Schema,
     ops: &[Op],
     bookkeeping: Vec<Statement>,
 ) -> Result<StepScript, RenderError> {
-    let mut script = StepScript::default();
+    let mut script = StepScript {
+        transactional: dialect.capabilities().transactional_ddl,
+        bookkeeping,
+        ..StepScript::default()
+    };
     let mut needs_foreign_keys_off = false;
     for (i, op) in ops.iter().enumerate() {
         let fail = |problem: String| RenderError {
@@ -44,32 +56,40 @@ pub fn render_step(
             needs_foreign_keys_off: off,
         } = dialect.render(op, schema).map_err(fail)?;
         needs_foreign_keys_off |= off;
-        script.transaction.extend(statements);
+        script.body.extend(statements);
         schema.apply_lenient(op).map_err(|e| fail(e.problem))?;
     }
     if needs_foreign_keys_off {
         let guard = dialect.foreign_keys_off();
-        script.before = guard.before;
-        script.transaction.extend(guard.check);
-        script.after = guard.after;
+        script.before.extend(guard.before);
+        script.body.extend(guard.check);
+        script.after.extend(guard.after);
     }
-    script.transaction.extend(bookkeeping);
     Ok(script)
 }
 
 impl StepScript {
-    /// The script as SQL text, exactly as it runs: a transaction around the revision's statements.
-    pub fn to_sql(&self) -> String {
-        let mut out = String::new();
-        let mut emit = |s: &Statement| {
-            out.push_str(&s.sql);
-            out.push_str(";\n");
-        };
-        self.before.iter().for_each(&mut emit);
-        emit(&Statement::plain("BEGIN"));
-        self.transaction.iter().for_each(&mut emit);
-        emit(&Statement::plain("COMMIT"));
-        self.after.iter().for_each(&mut emit);
+    /// The statements in the order they run, with the transaction boundaries.
+    pub fn statements_in_order(&self) -> Vec<Statement> {
+        let mut out = self.before.clone();
+        if self.transactional {
+            out.push(Statement::plain("BEGIN"));
+            out.extend(self.body.iter().cloned());
+        } else {
+            out.extend(self.body.iter().cloned());
+            out.push(Statement::plain("BEGIN"));
+        }
+        out.extend(self.bookkeeping.iter().cloned());
+        out.push(Statement::plain("COMMIT"));
+        out.extend(self.after.iter().cloned());
         out
+    }
+
+    /// The script as SQL text, exactly as it runs.
+    pub fn to_sql(&self) -> String {
+        self.statements_in_order()
+            .iter()
+            .map(|s| format!("{};\n", s.sql))
+            .collect()
     }
 }

@@ -62,6 +62,10 @@ impl Dialect for Sqlite {
         }
     }
 
+    fn text_cast_type(&self) -> &'static str {
+        "TEXT"
+    }
+
     fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String> {
         let q = |n: &str| self.quote_ident(n);
         let plain = |sql: String| Ok(Rendered::plain(vec![Statement::plain(sql)]));

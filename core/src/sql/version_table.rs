@@ -77,10 +77,14 @@ fn tables() -> [Table; 2] {
     [heads, history]
 }
 
-/// CREATE TABLE IF NOT EXISTS for both tables.
+/// CREATE TABLE IF NOT EXISTS for the version tables (the in-progress mark only where DDL is
+/// not transactional).
 pub fn ensure(d: &dyn Dialect) -> Vec<Statement> {
-    tables()
-        .into_iter()
+    let mut all = tables().to_vec();
+    if !d.capabilities().transactional_ddl {
+        all.push(incomplete_table());
+    }
+    all.into_iter()
         .flat_map(|t| {
             d.render(&Op::CreateTable(t), &Schema::default())
                 .expect("the version table renders")
@@ -171,8 +175,101 @@ pub fn select_history(d: &dyn Dialect) -> String {
     format!(
         "SELECT {cols}, CAST({} AS {}) FROM {} ORDER BY {}",
         d.quote_ident("applied_at"),
-        d.data_type(&DataType::Text),
+        d.text_cast_type(),
         d.quote_ident(HISTORY_TABLE),
         d.quote_ident("seq")
+    )
+}
+
+/// Where DDL is not transactional (MySQL), a step in progress is marked here before it runs and
+/// unmarked with its bookkeeping; a failure records the statement and error. A mark left over
+/// means the database is somewhere inside that step, so every later run refuses until
+/// `migrate resolve` says what happened.
+pub const INCOMPLETE_TABLE: &str = "migrate_incomplete";
+
+pub fn incomplete_table() -> Table {
+    Table {
+        name: INCOMPLETE_TABLE.into(),
+        columns: vec![
+            Column {
+                primary_key: true,
+                ..column("revision", DataType::Varchar(64), false)
+            },
+            column("direction", DataType::Varchar(16), false),
+            column("failed_statement", DataType::Text, true),
+            column("error", DataType::Text, true),
+        ],
+        constraints: vec![],
+        comment: None,
+    }
+}
+
+pub fn mark_in_progress(d: &dyn Dialect, revision: &str, direction: Direction) -> Statement {
+    let text = |s: &str| {
+        d.literal(&Value::Text(s.to_string()))
+            .expect("text has a literal")
+    };
+    Statement::plain(format!(
+        "INSERT INTO {} ({}, {}) VALUES ({}, {})",
+        d.quote_ident(INCOMPLETE_TABLE),
+        d.quote_ident("revision"),
+        d.quote_ident("direction"),
+        text(revision),
+        text(direction.as_str())
+    ))
+}
+
+pub fn clear_mark(d: &dyn Dialect, revision: &str) -> Statement {
+    let text = d
+        .literal(&Value::Text(revision.to_string()))
+        .expect("text has a literal");
+    Statement::plain(format!(
+        "DELETE FROM {} WHERE {} = {text}",
+        d.quote_ident(INCOMPLETE_TABLE),
+        d.quote_ident("revision")
+    ))
+}
+
+pub fn mark_failed(d: &dyn Dialect, revision: &str, statement: &str, error: &str) -> Statement {
+    let text = |s: &str| {
+        d.literal(&Value::Text(s.to_string()))
+            .expect("text has a literal")
+    };
+    Statement::plain(format!(
+        "UPDATE {} SET {} = {}, {} = {} WHERE {} = {}",
+        d.quote_ident(INCOMPLETE_TABLE),
+        d.quote_ident("failed_statement"),
+        text(statement),
+        d.quote_ident("error"),
+        text(error),
+        d.quote_ident("revision"),
+        text(revision)
+    ))
+}
+
+/// (revision, direction, failed statement or NULL, error or NULL).
+pub fn select_incomplete(d: &dyn Dialect) -> String {
+    let cols = ["revision", "direction", "failed_statement", "error"]
+        .map(|c| d.quote_ident(c))
+        .join(", ");
+    format!("SELECT {cols} FROM {}", d.quote_ident(INCOMPLETE_TABLE))
+}
+
+/// How many version tables exist (0 before the first run): one integer column.
+pub fn count_version_tables(d: &dyn Dialect) -> String {
+    let catalog = match d.name() {
+        super::DialectName::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ".to_string(),
+        super::DialectName::Postgresql => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = "
+                .to_string()
+        }
+        super::DialectName::Mysql => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ".to_string()
+        }
+    };
+    format!(
+        "{catalog}{}",
+        d.literal(&Value::Text(HEADS_TABLE.into()))
+            .expect("text has a literal")
     )
 }

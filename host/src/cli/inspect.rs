@@ -3,7 +3,6 @@
 
 use super::migrate::describe_heads;
 use super::Context;
-use crate::db::Database;
 use crate::runner::{self, Guests};
 use crate::wasm::{Direction, GuestRuntime};
 
@@ -22,11 +21,7 @@ pub struct ShowArgs {
 
 pub async fn current(ctx: &Context) -> anyhow::Result<()> {
     let project = ctx.project()?;
-    let mut db = Database::connect(
-        ctx.settings.require_database_url()?,
-        &ctx.settings.database_url_origin,
-    )
-    .await?;
+    let mut db = super::connect(ctx).await?;
     let heads = db.heads().await?;
     if heads.is_empty() {
         println!("base (no revision applied)");
@@ -51,11 +46,7 @@ pub async fn current(ctx: &Context) -> anyhow::Result<()> {
 
 pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     if args.applied {
-        let mut db = Database::connect(
-            ctx.settings.require_database_url()?,
-            &ctx.settings.database_url_origin,
-        )
-        .await?;
+        let mut db = super::connect(ctx).await?;
         for row in db.history().await? {
             println!(
                 "{}  {:<9} {}  checksum {}",

@@ -5,7 +5,6 @@ use migrate_core::sql::{self, version_table, Dialect, DialectName, Statement};
 use migrate_core::target;
 
 use super::Context;
-use crate::db::Database;
 use crate::runner::{self, Guests, Sink};
 use crate::wasm::{Direction, GuestRuntime};
 
@@ -85,10 +84,8 @@ async fn migrate(
     if target_text.contains(':') {
         bail!("a FROM:TO range is only for --sql; online, the database says where it is");
     }
-    let url = ctx.settings.require_database_url()?;
-    let mut db = Database::connect(url, &ctx.settings.database_url_origin).await?;
+    let mut db = super::open_for_change(ctx).await?;
     let dialect = db.dialect();
-    db.ensure_version_table().await?;
     let current = db.heads().await?;
     if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
         bail!(

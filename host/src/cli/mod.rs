@@ -5,6 +5,7 @@ mod init;
 mod inspect;
 mod migrate;
 mod new;
+mod resolve;
 mod stamp;
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::db::Database;
 use crate::project::Project;
+use crate::runner::recovery_advice;
 use crate::settings::{self, Settings};
 
 #[derive(Debug, Parser)]
@@ -56,6 +59,8 @@ enum Command {
     Stamp(stamp::StampArgs),
     /// Accept an applied revision's changed operations as its new checksum.
     Accept(stamp::AcceptArgs),
+    /// After a revision failed on a database without transactional DDL (MySQL) and was fixed by hand.
+    Resolve(resolve::ResolveArgs),
 }
 
 /// What every command may need: the settings and where the migrations are.
@@ -92,6 +97,38 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Show(a) => inspect::show(&ctx, a),
         Command::Stamp(a) => stamp::stamp(&ctx, a).await,
         Command::Accept(a) => stamp::accept(&ctx, a).await,
+        Command::Resolve(a) => resolve::run(&ctx, a).await,
     }?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A connection for a command that changes the version table: the run lock taken, the version
+/// tables there, and no step left half-done by an earlier failure on a non-transactional database.
+pub async fn open_for_change(ctx: &Context) -> anyhow::Result<Database> {
+    let mut db = connect(ctx).await?;
+    db.lock(&ctx.settings.lock).await?;
+    db.ensure_version_table().await?;
+    if let Some(step) = db.incomplete().await?.into_iter().next() {
+        let what = match (&step.failed_statement, &step.error) {
+            (Some(statement), Some(error)) => {
+                format!("failed on this statement:\n    {statement}\n  {error}")
+            }
+            _ => "was interrupted while it ran (the process died)".to_string(),
+        };
+        anyhow::bail!(
+            "the database is partly migrated: the {} of revision {} {what}\n{}",
+            step.direction,
+            step.revision,
+            recovery_advice(&step.revision)
+        );
+    }
+    Ok(db)
+}
+
+pub async fn connect(ctx: &Context) -> anyhow::Result<Database> {
+    Database::connect(
+        ctx.settings.require_database_url()?,
+        &ctx.settings.database_url_origin,
+    )
+    .await
 }

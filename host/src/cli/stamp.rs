@@ -9,7 +9,6 @@ use migrate_core::target;
 
 use super::migrate::describe_heads;
 use super::Context;
-use crate::db::Database;
 use crate::runner::Guests;
 use crate::wasm::{Direction, GuestRuntime};
 
@@ -26,19 +25,22 @@ pub struct AcceptArgs {
     revision: String,
 }
 
+/// A script of version-table statements only, committed as one transaction.
+pub fn bookkeeping_script(statements: Vec<migrate_core::sql::Statement>) -> StepScript {
+    StepScript {
+        transactional: true,
+        bookkeeping: statements,
+        ..StepScript::default()
+    }
+}
+
 pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
     let project = ctx.project()?;
-    let mut db = Database::connect(
-        ctx.settings.require_database_url()?,
-        &ctx.settings.database_url_origin,
-    )
-    .await?;
-    db.ensure_version_table().await?;
+    let mut db = super::open_for_change(ctx).await?;
     let dialect = db.dialect();
     let current = db.heads().await?;
     let target = target::resolve(&project.graph, &args.target, &current)?;
     let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
-    let mut script = StepScript::default();
     let removed: Vec<String> = current
         .iter()
         .filter(|h| !target.contains(h))
@@ -49,45 +51,48 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
         .filter(|h| !current.contains(h))
         .cloned()
         .collect();
-    for (i, id) in target.iter().enumerate() {
-        // A stamped revision is checked like an applied one later; without a build there is
-        // nothing to check against, so the checksum stays empty and is not verified.
-        let sum = guests
-            .ops(id, Direction::Upgrade)
-            .map(|ops| checksum(&ops))
-            .unwrap_or_default();
-        let record = StepRecord {
-            revision: id,
-            direction: Recorded::Stamp,
-            checksum: &sum,
-            message: &project.graph.get(id).expect("resolved").message,
-            removed_heads: if i == 0 { &removed } else { &[] },
-            added_heads: if added.contains(id) {
-                std::slice::from_ref(id)
-            } else {
-                &[]
-            },
+    let mut statements = Vec::new();
+    // One history row per head stamped (or, stamping to base, per head removed).
+    let rows: Vec<&String> = if target.is_empty() {
+        removed.iter().collect()
+    } else {
+        target.iter().collect()
+    };
+    for (i, id) in rows.into_iter().enumerate() {
+        // A stamped revision is verified like an applied one later; without a build there is
+        // nothing to verify against, so its checksum stays empty and is not checked.
+        let sum = if target.is_empty() {
+            String::new()
+        } else {
+            guests
+                .ops(id, Direction::Upgrade)
+                .map(|ops| checksum(&ops))
+                .unwrap_or_default()
         };
-        script
-            .transaction
-            .extend(version_table::record(dialect, &record));
-    }
-    if target.is_empty() {
-        script.transaction.extend(removed.iter().flat_map(|head| {
-            version_table::record(
-                dialect,
-                &StepRecord {
-                    revision: head,
-                    direction: Recorded::Stamp,
-                    checksum: "",
-                    message: "stamped to base",
-                    removed_heads: std::slice::from_ref(head),
-                    added_heads: &[],
+        let message = project
+            .graph
+            .get(id)
+            .map(|m| m.message.clone())
+            .unwrap_or_default();
+        statements.extend(version_table::record(
+            dialect,
+            &StepRecord {
+                revision: id,
+                direction: Recorded::Stamp,
+                checksum: &sum,
+                message: &message,
+                removed_heads: if i == 0 { &removed } else { &[] },
+                added_heads: if added.contains(id) {
+                    std::slice::from_ref(id)
+                } else {
+                    &[]
                 },
-            )
-        }));
+            },
+        ));
     }
-    db.run_script(&script).await?;
+    db.run_script(&bookkeeping_script(statements), "stamp")
+        .await?;
+    db.unlock().await?;
     println!(
         "Stamped the database at {} (was {})",
         describe_heads(&target),
@@ -99,11 +104,7 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
 pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
     let project = ctx.project()?;
     let id = project.graph.resolve_id(&args.revision)?;
-    let mut db = Database::connect(
-        ctx.settings.require_database_url()?,
-        &ctx.settings.database_url_origin,
-    )
-    .await?;
+    let mut db = super::open_for_change(ctx).await?;
     let current = db.heads().await?;
     if !project.graph.with_ancestors(&current).contains(&id) {
         bail!("revision {id} is not applied to this database; there is nothing to accept");
@@ -118,11 +119,12 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
         removed_heads: &[],
         added_heads: &[],
     };
-    let script = StepScript {
-        transaction: version_table::record(db.dialect(), &record),
-        ..Default::default()
-    };
-    db.run_script(&script).await?;
+    db.run_script(
+        &bookkeeping_script(version_table::record(db.dialect(), &record)),
+        &id,
+    )
+    .await?;
+    db.unlock().await?;
     println!(
         "Accepted revision {id} with checksum {}",
         crate::runner::short(&sum)

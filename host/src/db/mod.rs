@@ -1,12 +1,17 @@
-//! The database edge: connect by URL, read and write the version table, run a step's script.
-//! One backend module per database; this module only dispatches.
+//! The database edge: connect by URL, read and write the version tables, run a step's script.
+//! One code path for every database through sqlx's `Any` driver; what differs per database is
+//! SQL text, which the dialects in `migrate_core::sql` render.
 
-mod sqlite;
+mod lock;
 
 use std::collections::BTreeMap;
 
-use anyhow::bail;
-use migrate_core::sql::{Dialect, DialectName, StepScript};
+use anyhow::{anyhow, Context};
+use migrate_core::sql::{self, version_table, Dialect, DialectName, Expect, Statement, StepScript};
+use sqlx::any::{AnyConnectOptions, AnyRow};
+use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
+
+pub use lock::LockSettings;
 
 /// A failed statement, named with its SQL so the user sees exactly what the database refused.
 #[derive(Debug, thiserror::Error)]
@@ -23,58 +28,272 @@ pub struct HistoryRow {
     pub applied_at: String,
 }
 
-pub enum Database {
-    Sqlite(sqlite::SqliteDatabase),
+/// A step left unfinished on a database without transactional DDL.
+pub struct Incomplete {
+    pub revision: String,
+    pub direction: String,
+    pub failed_statement: Option<String>,
+    pub error: Option<String>,
+}
+
+pub struct Database {
+    conn: AnyConnection,
+    dialect: &'static dyn Dialect,
+    url: String,
+    lock: Option<lock::RunLock>,
 }
 
 impl Database {
     pub async fn connect(url: &str, origin: &str) -> anyhow::Result<Database> {
-        match DialectName::from_url(url) {
-            Some(DialectName::Sqlite) => Ok(Database::Sqlite(sqlite::SqliteDatabase::connect(url).await?)),
-            Some(other) => bail!("{origin}: {other:?} is not supported yet; SQLite is (sqlite://path/to.db)"),
-            None => bail!(
-                "{origin}: {url:?} is not a database URL this tool knows (sqlite://path/to.db, postgres://…, mysql://…)"
-            ),
-        }
+        sqlx::any::install_default_drivers();
+        let name = DialectName::from_url(url).ok_or_else(|| {
+            anyhow!("{origin}: {url:?} is not a database URL this tool knows (sqlite://path/to.db, postgres://…, mysql://…)")
+        })?;
+        let dialect = sql::dialect(name).expect("every named dialect exists");
+        let options: AnyConnectOptions = connect_url(url, name)
+            .parse()
+            .map_err(|e| anyhow!("{origin}: bad database URL {url:?}: {e}"))?;
+        let conn = options.connect().await.map_err(|e| {
+            anyhow!(
+                "cannot connect to the database at {} ({origin}): {e}",
+                redact(url)
+            )
+        })?;
+        Ok(Database {
+            conn,
+            dialect,
+            url: url.to_string(),
+            lock: None,
+        })
     }
 
     pub fn dialect(&self) -> &'static dyn Dialect {
-        match self {
-            Database::Sqlite(_) => &migrate_core::sql::sqlite::Sqlite,
-        }
+        self.dialect
     }
 
-    /// Creates the version tables if they are missing.
-    pub async fn ensure_version_table(&mut self) -> anyhow::Result<()> {
-        match self {
-            Database::Sqlite(db) => db.ensure_version_table().await,
+    /// Takes the one-runner-at-a-time lock for the rest of this connection's life.
+    pub async fn lock(&mut self, settings: &LockSettings) -> anyhow::Result<()> {
+        if settings.enabled && self.lock.is_none() {
+            self.lock = Some(
+                lock::acquire(&mut self.conn, self.dialect.name(), &self.url, settings).await?,
+            );
         }
+        Ok(())
+    }
+
+    /// Releases the lock. Every other path releases it too: the lock file is closed, or the
+    /// server ends the session's lock when this connection drops.
+    pub async fn unlock(&mut self) -> anyhow::Result<()> {
+        if let Some(held) = self.lock.take() {
+            held.release(&mut self.conn).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn ensure_version_table(&mut self) -> anyhow::Result<()> {
+        for statement in version_table::ensure(self.dialect) {
+            execute(&mut self.conn, &statement.sql)
+                .await
+                .map_err(|e| anyhow!("creating the version table: {e}"))?;
+        }
+        Ok(())
+    }
+
+    async fn version_table_exists(&mut self) -> anyhow::Result<bool> {
+        let sql = version_table::count_version_tables(self.dialect);
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .fetch_one(&mut self.conn)
+            .await
+            .context("reading the catalog")?;
+        Ok(row.try_get::<i64, _>(0).context("reading the catalog")? > 0)
+    }
+
+    async fn rows(&mut self, sql: String, what: &str) -> anyhow::Result<Vec<AnyRow>> {
+        if !self.version_table_exists().await? {
+            return Ok(vec![]);
+        }
+        sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&mut self.conn)
+            .await
+            .with_context(|| format!("reading {what}"))
     }
 
     /// The current heads; empty when the version table does not exist yet.
     pub async fn heads(&mut self) -> anyhow::Result<Vec<String>> {
-        match self {
-            Database::Sqlite(db) => db.heads().await,
-        }
+        let rows = self
+            .rows(
+                version_table::select_heads(self.dialect),
+                "the version table",
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
     }
 
     pub async fn recorded_checksums(&mut self) -> anyhow::Result<BTreeMap<String, String>> {
-        match self {
-            Database::Sqlite(db) => db.recorded_checksums().await,
-        }
+        let rows = self
+            .rows(
+                version_table::select_recorded_checksums(self.dialect),
+                "the version history",
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     pub async fn history(&mut self) -> anyhow::Result<Vec<HistoryRow>> {
-        match self {
-            Database::Sqlite(db) => db.history().await,
-        }
+        let rows = self
+            .rows(
+                version_table::select_history(self.dialect),
+                "the version history",
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    revision: r.try_get(0)?,
+                    direction: r.try_get(1)?,
+                    checksum: r.try_get(2)?,
+                    applied_at: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
-    /// Runs a step's script: statements before, the transaction, statements after. A failure
-    /// inside the transaction rolls it back.
-    pub async fn run_script(&mut self, script: &StepScript) -> Result<(), StatementFailed> {
-        match self {
-            Database::Sqlite(db) => db.run_script(script).await,
+    /// Steps a non-transactional database was left inside of (empty elsewhere).
+    pub async fn incomplete(&mut self) -> anyhow::Result<Vec<Incomplete>> {
+        if self.dialect.capabilities().transactional_ddl {
+            return Ok(vec![]);
         }
+        let rows = self
+            .rows(
+                version_table::select_incomplete(self.dialect),
+                "the in-progress marks",
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Incomplete {
+                    revision: r.try_get(0)?,
+                    direction: r.try_get(1)?,
+                    failed_statement: r.try_get(2)?,
+                    error: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs a step's script. With transactional DDL the body and bookkeeping commit together,
+    /// and a failure rolls both back. Without it, a failure is recorded on the step's mark.
+    pub async fn run_script(
+        &mut self,
+        script: &StepScript,
+        revision: &str,
+    ) -> Result<(), StatementFailed> {
+        for statement in &script.before {
+            run(&mut self.conn, statement).await?;
+        }
+        if script.transactional {
+            let mut tx = self.conn.begin().await.map_err(|e| failed("BEGIN", e))?;
+            for statement in script.body.iter().chain(&script.bookkeeping) {
+                // Dropping `tx` on this early return rolls the transaction back.
+                run(&mut tx, statement).await?;
+            }
+            tx.commit().await.map_err(|e| failed("COMMIT", e))?;
+        } else {
+            for statement in &script.body {
+                if let Err(e) = run(&mut self.conn, statement).await {
+                    let mark =
+                        version_table::mark_failed(self.dialect, revision, &e.sql, &e.message);
+                    if let Err(mark_error) = execute(&mut self.conn, &mark.sql).await {
+                        return Err(StatementFailed {
+                            message: format!(
+                                "{}; recording the failure failed too: {mark_error}",
+                                e.message
+                            ),
+                            ..e
+                        });
+                    }
+                    return Err(e);
+                }
+            }
+            let mut tx = self.conn.begin().await.map_err(|e| failed("BEGIN", e))?;
+            for statement in &script.bookkeeping {
+                run(&mut tx, statement).await?;
+            }
+            tx.commit().await.map_err(|e| failed("COMMIT", e))?;
+        }
+        for statement in &script.after {
+            run(&mut self.conn, statement).await?;
+        }
+        Ok(())
+    }
+}
+
+/// sqlx's URL forms, plus: a SQLite file is created when missing.
+fn connect_url(url: &str, name: DialectName) -> String {
+    if name != DialectName::Sqlite || url.contains("mode=") || url.contains(":memory:") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=rwc")
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn execute(conn: &mut AnyConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+async fn run(conn: &mut AnyConnection, statement: &Statement) -> Result<(), StatementFailed> {
+    match &statement.expect {
+        Expect::Nothing => execute(conn, &statement.sql)
+            .await
+            .map_err(|e| failed(&statement.sql, e)),
+        Expect::NoRows(problem) => {
+            let rows = sqlx::raw_sql(AssertSqlSafe(statement.sql.clone()))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| failed(&statement.sql, e))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let tables: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<String, _>(0).ok())
+                .collect();
+            Err(StatementFailed {
+                sql: statement.sql.clone(),
+                message: format!("{problem} (in table(s): {})", tables.join(", ")),
+            })
+        }
+    }
+}
+
+fn failed(sql: &str, e: sqlx::Error) -> StatementFailed {
+    let message = match &e {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    };
+    StatementFailed {
+        sql: sql.to_string(),
+        message,
     }
 }

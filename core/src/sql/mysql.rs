@@ -1,0 +1,325 @@
+//! MySQL and MariaDB. DDL commits implicitly (no transactional DDL), so the runner marks a
+//! revision in progress around it. Changing a column needs its whole definition
+//! (`MODIFY COLUMN`), which comes from the host's schema model; comments are inline.
+//!
+//! Assumes the default `sql_mode` without NO_BACKSLASH_ESCAPES: backslashes in string literals
+//! are escaped.
+
+use super::common;
+use super::{Capabilities, Dialect, DialectName, Rendered, Statement};
+use crate::ops::Op;
+use crate::schema::{Schema, TableModel};
+use crate::types::*;
+
+pub struct Mysql;
+
+const AUTO_INCREMENT: &str = " AUTO_INCREMENT";
+
+impl Dialect for Mysql {
+    fn name(&self) -> DialectName {
+        DialectName::Mysql
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_ddl: false,
+            comments: true,
+        }
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+
+    fn literal(&self, value: &Value) -> Result<String, String> {
+        Ok(match value {
+            Value::Null => "NULL".into(),
+            Value::Boolean(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+            Value::Integer(i) => i.to_string(),
+            Value::Float(f) => common::float_literal(*f)?,
+            Value::Text(t) => string_literal(t),
+            Value::Blob(b) if b.is_empty() => "''".into(),
+            Value::Blob(b) => format!("X'{}'", common::hex(b)),
+        })
+    }
+
+    fn data_type(&self, t: &DataType) -> String {
+        match t {
+            DataType::Integer => "INT".into(),
+            DataType::Bigint => "BIGINT".into(),
+            DataType::Smallint => "SMALLINT".into(),
+            DataType::Boolean => "BOOLEAN".into(),
+            DataType::Text => "TEXT".into(),
+            DataType::Varchar(n) => format!("VARCHAR({n})"),
+            DataType::Float => "FLOAT".into(),
+            DataType::Double => "DOUBLE".into(),
+            DataType::Numeric { precision, scale } => format!("DECIMAL({precision}, {scale})"),
+            DataType::Date => "DATE".into(),
+            DataType::Time => "TIME(6)".into(),
+            // DATETIME, not TIMESTAMP: MySQL's TIMESTAMP converts through the session time zone,
+            // ends in 2038 and may grow ON UPDATE defaults. Neither stores a zone; by convention
+            // timestamptz values are UTC (sqlx sets the session time zone to UTC).
+            DataType::Timestamp | DataType::Timestamptz => "DATETIME(6)".into(),
+            DataType::Blob => "LONGBLOB".into(),
+            DataType::Json => "JSON".into(),
+            DataType::Uuid => "CHAR(36)".into(),
+        }
+    }
+
+    fn text_cast_type(&self) -> &'static str {
+        "CHAR"
+    }
+
+    /// MySQL 8 accepts a literal default on TEXT, BLOB or JSON only as an expression.
+    fn default_sql(&self, data_type: &DataType, default: &ServerDefault) -> Result<String, String> {
+        let rendered = common::server_default(self, default)?;
+        let needs_parens = matches!(data_type, DataType::Text | DataType::Blob | DataType::Json)
+            && matches!(default, ServerDefault::Literal(_));
+        Ok(if needs_parens {
+            format!("({rendered})")
+        } else {
+            rendered
+        })
+    }
+
+    fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String> {
+        let q = |n: &str| self.quote_ident(n);
+        let statements: Vec<String> = match op {
+            Op::CreateTable(t) => {
+                refuse_unindexable_in_table(t)?;
+                let mut parts: Vec<String> = t
+                    .columns
+                    .iter()
+                    .map(|c| self.column_definition(c, true))
+                    .collect::<Result<_, _>>()?;
+                parts.extend(
+                    t.constraints
+                        .iter()
+                        .map(|c| common::constraint_clause(self, c)),
+                );
+                let mut sql = format!(
+                    "CREATE TABLE {} (\n    {}\n)",
+                    q(&t.name),
+                    parts.join(",\n    ")
+                );
+                if let Some(comment) = &t.comment {
+                    sql.push_str(&format!(" COMMENT = {}", string_literal(comment)));
+                }
+                vec![sql]
+            }
+            Op::DropTable { name } => vec![format!("DROP TABLE {}", q(name))],
+            Op::RenameTable { old_name, new_name } => {
+                vec![format!("RENAME TABLE {} TO {}", q(old_name), q(new_name))]
+            }
+            Op::AddColumn { table, column } => {
+                if (column.primary_key || column.unique) && unindexable(&column.data_type) {
+                    return Err(unindexable_message(&column.name));
+                }
+                vec![format!(
+                    "ALTER TABLE {} ADD COLUMN {}",
+                    q(table),
+                    self.column_definition(column, true)?
+                )]
+            }
+            Op::DropColumn { table, column } => vec![format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                q(table),
+                q(column)
+            )],
+            Op::AlterColumn(change) => self.alter_column(op, change, schema)?,
+            Op::CreateIndex(i) => {
+                if let Some(t) = schema.table(&i.table) {
+                    refuse_unindexable_columns(t, &i.columns)?;
+                }
+                vec![common::create_index(self, i)]
+            }
+            Op::DropIndex { table, name } => {
+                vec![format!("DROP INDEX {} ON {}", q(name), q(table))]
+            }
+            Op::AddConstraint { table, constraint } => {
+                if let Some(t) = schema.table(table) {
+                    if !matches!(constraint, TableConstraint::Check(_)) {
+                        refuse_unindexable_columns(t, constraint.columns())?;
+                    }
+                }
+                let clause = match constraint {
+                    // MySQL ignores primary key names: it is always PRIMARY.
+                    TableConstraint::PrimaryKey(pk) => common::constraint_clause(
+                        self,
+                        &TableConstraint::PrimaryKey(PrimaryKey {
+                            name: None,
+                            columns: pk.columns.clone(),
+                        }),
+                    ),
+                    other => common::constraint_clause(self, other),
+                };
+                vec![format!("ALTER TABLE {} ADD {clause}", q(table))]
+            }
+            Op::DropConstraint { table, name, kind } => vec![match kind {
+                ConstraintKind::PrimaryKey => format!("ALTER TABLE {} DROP PRIMARY KEY", q(table)),
+                ConstraintKind::Unique => {
+                    format!("ALTER TABLE {} DROP INDEX {}", q(table), q(name))
+                }
+                ConstraintKind::ForeignKey => {
+                    format!("ALTER TABLE {} DROP FOREIGN KEY {}", q(table), q(name))
+                }
+                ConstraintKind::Check => {
+                    format!("ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(name))
+                }
+            }],
+            Op::Execute { sql } => vec![sql.clone()],
+            Op::BulkInsert {
+                table,
+                columns,
+                rows,
+            } => common::insert_rows(self, table, columns, rows)?,
+        };
+        Ok(Rendered::plain(
+            statements.into_iter().map(Statement::plain).collect(),
+        ))
+    }
+}
+
+impl Mysql {
+    /// A column definition with its comment inline; `with_keys` false leaves out PRIMARY KEY and
+    /// UNIQUE, which `MODIFY COLUMN` must not repeat.
+    fn column_definition(&self, c: &Column, with_keys: bool) -> Result<String, String> {
+        let mut column = c.clone();
+        if !with_keys {
+            column.primary_key = false;
+            column.unique = false;
+        }
+        let mut sql = common::column_definition(self, &column, AUTO_INCREMENT)?;
+        if !with_keys && c.autoincrement {
+            sql.push_str(AUTO_INCREMENT);
+        }
+        if let Some(comment) = &c.comment {
+            sql.push_str(&format!(" COMMENT {}", string_literal(comment)));
+        }
+        Ok(sql)
+    }
+
+    fn alter_column(
+        &self,
+        op: &Op,
+        c: &ColumnChange,
+        schema: &Schema,
+    ) -> Result<Vec<String>, String> {
+        let q = |n: &str| self.quote_ident(n);
+        let table = q(&c.table);
+        let only_default = c.new_type.is_none()
+            && c.nullable.is_none()
+            && c.new_name.is_none()
+            && c.comment.is_none();
+        if only_default {
+            return Ok(vec![match &c.server_default {
+                Some(DefaultChange::Set(d)) => {
+                    let data_type = schema
+                        .table(&c.table)
+                        .and_then(|t| t.table.columns.iter().find(|col| col.name == c.column))
+                        .map(|col| col.data_type.clone())
+                        .unwrap_or(DataType::Varchar(1));
+                    format!(
+                        "ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT {}",
+                        q(&c.column),
+                        self.default_sql(&data_type, d)?
+                    )
+                }
+                _ => format!(
+                    "ALTER TABLE {table} ALTER COLUMN {} DROP DEFAULT",
+                    q(&c.column)
+                ),
+            }]);
+        }
+        let only_rename = c.new_type.is_none()
+            && c.nullable.is_none()
+            && c.server_default.is_none()
+            && c.comment.is_none();
+        if let (true, Some(new_name)) = (only_rename, &c.new_name) {
+            return Ok(vec![format!(
+                "ALTER TABLE {table} RENAME COLUMN {} TO {}",
+                q(&c.column),
+                q(new_name)
+            )]);
+        }
+        let mut after = schema.clone();
+        after.apply(op).map_err(|_| {
+            format!(
+                "MySQL changes a column by restating its whole definition, and earlier revisions do not define \
+                 {:?}.{:?} (was it made by `execute`?)",
+                c.table, c.column
+            )
+        })?;
+        let final_name = c.new_name.as_deref().unwrap_or(&c.column);
+        let column = after
+            .table(&c.table)
+            .and_then(|t| t.table.columns.iter().find(|col| col.name == final_name))
+            .expect("the altered column exists after the change");
+        let definition = self.column_definition(column, false)?;
+        Ok(vec![match &c.new_name {
+            Some(_) => format!(
+                "ALTER TABLE {table} CHANGE COLUMN {} {definition}",
+                q(&c.column)
+            ),
+            None => format!("ALTER TABLE {table} MODIFY COLUMN {definition}"),
+        }])
+    }
+}
+
+/// Backslash-escaped, as MySQL reads string literals by default.
+fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for ch in text.chars() {
+        match ch {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            other => out.push(other),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn unindexable(t: &DataType) -> bool {
+    matches!(t, DataType::Text | DataType::Blob | DataType::Json)
+}
+
+fn unindexable_message(column: &str) -> String {
+    format!(
+        "MySQL cannot index the TEXT/BLOB/JSON column {column:?} (in a key, unique constraint or index) without a \
+         prefix length; use varchar(n) for it"
+    )
+}
+
+fn refuse_unindexable_columns(t: &TableModel, columns: &[String]) -> Result<(), String> {
+    for name in columns {
+        if t.table
+            .columns
+            .iter()
+            .any(|c| &c.name == name && unindexable(&c.data_type))
+        {
+            return Err(unindexable_message(name));
+        }
+    }
+    Ok(())
+}
+
+fn refuse_unindexable_in_table(t: &Table) -> Result<(), String> {
+    let model = TableModel {
+        table: t.clone(),
+        indexes: vec![],
+    };
+    for c in &t.columns {
+        if (c.primary_key || c.unique) && unindexable(&c.data_type) {
+            return Err(unindexable_message(&c.name));
+        }
+    }
+    for constraint in &t.constraints {
+        if !matches!(constraint, TableConstraint::Check(_)) {
+            refuse_unindexable_columns(&model, constraint.columns())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! `migrate resolve REV --applied | --rolled-back`: after a revision failed on a database that
+//! cannot roll back DDL (MySQL) and a person fixed the database by hand, record what is true.
+
+use anyhow::{anyhow, bail};
+use migrate_core::ops::checksum;
+use migrate_core::sql::version_table;
+
+use super::migrate::describe_heads;
+use super::stamp::bookkeeping_script;
+use super::Context;
+use crate::runner::{self, Guests};
+use crate::wasm::{Direction, GuestRuntime};
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ResolveArgs {
+    /// The revision marked failed.
+    revision: String,
+    /// Its changes are now complete in the database: record the step as done.
+    #[arg(long, group = "outcome")]
+    applied: bool,
+    /// Its changes were undone: the database is as before the step.
+    #[arg(long, group = "outcome")]
+    rolled_back: bool,
+}
+
+pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
+    if args.applied == args.rolled_back {
+        bail!("say what happened: --applied or --rolled-back");
+    }
+    let project = ctx.project()?;
+    let mut db = super::connect(ctx).await?;
+    db.lock(&ctx.settings.lock).await?;
+    db.ensure_version_table().await?;
+    let dialect = db.dialect();
+    let marks = db.incomplete().await?;
+    let mark = marks
+        .iter()
+        .find(|m| m.revision == args.revision || m.revision.starts_with(&args.revision))
+        .ok_or_else(|| {
+            anyhow!(
+                "revision {} is not marked failed or in progress{}",
+                args.revision,
+                if marks.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (marked: {})",
+                        marks
+                            .iter()
+                            .map(|m| m.revision.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )
+        })?;
+    let id = mark.revision.clone();
+    let mut statements = Vec::new();
+    if args.applied {
+        let direction = if mark.direction == "downgrade" {
+            Direction::Downgrade
+        } else {
+            Direction::Upgrade
+        };
+        let meta = project.graph.get(&id).ok_or_else(|| {
+            anyhow!(
+                "revision {id} is not among the revisions in {}",
+                project.root.display()
+            )
+        })?;
+        let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+        let sum = checksum(&guests.ops(&id, direction)?);
+        let current = db.heads().await?;
+        let mut applied = project.graph.with_ancestors(&current);
+        let message = format!("{} (resolved by hand)", meta.message);
+        let books = runner::bookkeeping(
+            &project.graph,
+            dialect,
+            &mut applied,
+            &id,
+            direction,
+            &sum,
+            &message,
+        );
+        statements.extend(books.statements);
+        println!(
+            "Recorded the {} of {id} as done: the database is at {}",
+            mark.direction,
+            describe_heads(&books.heads_after)
+        );
+    } else {
+        println!(
+            "Recorded the {} of {id} as undone: the database stays at {}",
+            mark.direction,
+            describe_heads(&db.heads().await?)
+        );
+    }
+    statements.push(version_table::clear_mark(dialect, &id));
+    db.run_script(&bookkeeping_script(statements), &id).await?;
+    db.unlock().await
+}

@@ -1,0 +1,184 @@
+//! One runner at a time. PostgreSQL: a session advisory lock; MySQL/MariaDB: `GET_LOCK`;
+//! SQLite: an exclusive lock on a file beside the database. A second runner says it is waiting,
+//! polls until the configured timeout, then fails clearly. Each lock also ends with its holder:
+//! the server drops session locks with the connection, the OS drops file locks with the process.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use migrate_core::sql::DialectName;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockSettings {
+    /// Off for connection poolers that cannot hold session locks (PgBouncer in transaction mode).
+    pub enabled: bool,
+    /// How long to wait for another runner before giving up.
+    pub timeout_secs: u64,
+}
+
+impl Default for LockSettings {
+    fn default() -> LockSettings {
+        LockSettings {
+            enabled: true,
+            timeout_secs: 300,
+        }
+    }
+}
+
+pub enum RunLock {
+    File(std::fs::File),
+    Session {
+        release_sql: String,
+    },
+    /// `:memory:` databases are private to their connection: nothing to lock.
+    Nothing,
+}
+
+const POLL: Duration = Duration::from_millis(200);
+
+pub async fn acquire(
+    conn: &mut AnyConnection,
+    dialect: DialectName,
+    url: &str,
+    settings: &LockSettings,
+) -> anyhow::Result<RunLock> {
+    let deadline = Instant::now() + Duration::from_secs(settings.timeout_secs);
+    let mut announced = false;
+    match dialect {
+        DialectName::Sqlite => {
+            let Some(path) = sqlite_lock_path(url) else {
+                return Ok(RunLock::Nothing);
+            };
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening the lock file {}", path.display()))?;
+            loop {
+                match file.try_lock() {
+                    Ok(()) => return Ok(RunLock::File(file)),
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(anyhow!("locking {}: {e}", path.display()))
+                    }
+                }
+                wait(
+                    &mut announced,
+                    deadline,
+                    &path.display().to_string(),
+                    settings,
+                )
+                .await?;
+            }
+        }
+        DialectName::Postgresql => {
+            let row = sqlx::query("SELECT current_database() || '.' || current_schema()")
+                .fetch_one(&mut *conn)
+                .await
+                .context("reading the database name for the lock")?;
+            let scope: String = row.try_get(0)?;
+            let key = i64::from_be_bytes(
+                Sha256::digest(format!("migrate:{scope}"))[..8]
+                    .try_into()
+                    .unwrap(),
+            );
+            let what = format!("advisory lock {key} on {scope}");
+            loop {
+                let got: bool =
+                    sqlx::query(AssertSqlSafe(format!("SELECT pg_try_advisory_lock({key})")))
+                        .fetch_one(&mut *conn)
+                        .await
+                        .context("taking the advisory lock")?
+                        .try_get(0)?;
+                if got {
+                    return Ok(RunLock::Session {
+                        release_sql: format!("SELECT pg_advisory_unlock({key})"),
+                    });
+                }
+                wait(&mut announced, deadline, &what, settings).await?;
+            }
+        }
+        DialectName::Mysql => {
+            let row = sqlx::query("SELECT DATABASE()")
+                .fetch_one(&mut *conn)
+                .await
+                .context("reading the database name")?;
+            let database: Option<String> = row.try_get(0)?;
+            let database = database.unwrap_or_default();
+            // Lock names are server-wide and at most 64 characters: a hash of the database name.
+            let name = format!("migrate:{}", hex::encode(&Sha256::digest(&database)[..12]));
+            let what = format!("lock {name} (GET_LOCK) for database {database}");
+            loop {
+                let got: i64 = sqlx::query(AssertSqlSafe(format!("SELECT GET_LOCK('{name}', 0)")))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .context("taking the lock")?
+                    .try_get(0)?;
+                if got == 1 {
+                    return Ok(RunLock::Session {
+                        release_sql: format!("SELECT RELEASE_LOCK('{name}')"),
+                    });
+                }
+                wait(&mut announced, deadline, &what, settings).await?;
+            }
+        }
+    }
+}
+
+async fn wait(
+    announced: &mut bool,
+    deadline: Instant,
+    what: &str,
+    settings: &LockSettings,
+) -> anyhow::Result<()> {
+    if !*announced {
+        eprintln!(
+            "Waiting for another migrate run to finish (it holds {what}; timeout {} s)",
+            settings.timeout_secs
+        );
+        *announced = true;
+    }
+    if Instant::now() >= deadline {
+        bail!(
+            "locked: another migrate run held {what} for more than {} s. If none is running, the lock is stale \
+             (a lock file is safe to delete only when no migrate runs); raise [lock] timeout_secs to wait longer",
+            settings.timeout_secs
+        );
+    }
+    tokio::time::sleep(POLL).await;
+    Ok(())
+}
+
+impl RunLock {
+    pub async fn release(self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+        match self {
+            RunLock::File(file) => file.unlock().context("releasing the lock file"),
+            RunLock::Session { release_sql } => {
+                sqlx::query(AssertSqlSafe(release_sql))
+                    .fetch_one(conn)
+                    .await
+                    .context("releasing the lock")?;
+                Ok(())
+            }
+            RunLock::Nothing => Ok(()),
+        }
+    }
+}
+
+/// `sqlite://path/app.db?…` locks `path/app.db.migrate-lock`.
+fn sqlite_lock_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(format!("{path}.migrate-lock")))
+}
