@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -81,6 +83,13 @@ impl TestProject {
             .env_remove("DATABASE_URL")
             .env_remove("SETTINGS")
             .env("CARGO_TARGET_DIR", guest_target_dir());
+        cmd
+    }
+
+    /// The binary pointed at another database through DATABASE_URL.
+    pub fn migrate_on(&self, url: &str) -> Command {
+        let mut cmd = self.migrate();
+        cmd.env("DATABASE_URL", url);
         cmd
     }
 

@@ -1,7 +1,7 @@
 //! `migrate resolve REV --applied | --rolled-back`: after a revision failed on a database that
 //! cannot roll back DDL (MySQL) and a person fixed the database by hand, record what is true.
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use migrate_core::ops::checksum;
 use migrate_core::sql::version_table;
 
@@ -12,22 +12,22 @@ use crate::runner::{self, Guests};
 use crate::wasm::{Direction, GuestRuntime};
 
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
 pub struct ResolveArgs {
     /// The revision marked failed.
     revision: String,
     /// Its changes are now complete in the database: record the step as done.
-    #[arg(long, group = "outcome")]
+    #[arg(
+        long,
+        required_unless_present = "rolled_back",
+        conflicts_with = "rolled_back"
+    )]
     applied: bool,
     /// Its changes were undone: the database is as before the step.
-    #[arg(long, group = "outcome")]
+    #[arg(long)]
     rolled_back: bool,
 }
 
 pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
-    if args.applied == args.rolled_back {
-        bail!("say what happened: --applied or --rolled-back");
-    }
     let project = ctx.project()?;
     let mut db = super::connect(ctx).await?;
     db.lock(&ctx.settings.lock).await?;
