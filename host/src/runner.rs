@@ -13,6 +13,7 @@ use migrate_core::sql::{render_step, Dialect, Statement, StepScript};
 
 use crate::db::Database;
 use crate::project::Project;
+use crate::wasm::cache::component_key;
 use crate::wasm::runtime::LoadedRevision;
 use crate::wasm::{Direction, GuestRuntime};
 
@@ -35,25 +36,31 @@ impl<'p> Guests<'p> {
     }
 
     /// The ops a revision records in one direction, with the revision named in any error.
+    /// Cached by component hash: the same bytes always record the same ops.
     pub fn ops(&mut self, id: &str, direction: Direction) -> anyhow::Result<Vec<Op>> {
-        let key = (id.to_string(), direction == Direction::Upgrade);
-        if let Some(ops) = self.recorded.get(&key) {
+        let memo_key = (id.to_string(), direction == Direction::Upgrade);
+        if let Some(ops) = self.recorded.get(&memo_key) {
             return Ok(ops.clone());
         }
         let label = self.label(id);
-        if !self.loaded.contains_key(id) {
-            let bytes = self.project.read_component(id)?;
-            let loaded = self
-                .runtime
-                .load(&bytes)
-                .map_err(|e| anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display()))?;
-            self.loaded.insert(id.to_string(), loaded);
-        }
-        let ops = self
-            .runtime
-            .run(&self.loaded[id], direction)
-            .map_err(|e| anyhow!("{label}: {e:#}"))?;
-        self.recorded.insert(key, ops.clone());
+        let bytes = self.project.read_component(id)?;
+        let key = component_key(&bytes);
+        let ops = match self.runtime.cache().ops(&key, direction) {
+            Some(ops) => ops,
+            None => {
+                if !self.loaded.contains_key(id) {
+                    let loaded = self
+                        .runtime
+                        .load(&key, &bytes)
+                        .map_err(|e| anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display()))?;
+                    self.loaded.insert(id.to_string(), loaded);
+                }
+                let ops = self.runtime.run(&self.loaded[id], direction).map_err(|e| anyhow!("{label}: {e:#}"))?;
+                self.runtime.cache().store_ops(&key, direction, &ops);
+                ops
+            }
+        };
+        self.recorded.insert(memo_key, ops.clone());
         Ok(ops)
     }
 

@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context as _};
 
 use super::Context;
 use crate::project::{self, Project};
+use crate::wasm::cache::component_key;
 use crate::wasm::component::{self, EmbeddedMetadata};
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -50,6 +51,7 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     }
     let out_dir = Project::build_dir(root);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let runtime = super::runtime(ctx)?;
     let (mut written, mut unchanged) = (0, 0);
     for meta in project.graph.in_order() {
         let source = &project.sources[&meta.id];
@@ -72,6 +74,11 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
             source_fingerprint: project::source_fingerprint(source)?,
         };
         component::embed_metadata(&mut bytes, &metadata);
+        // Warm the compile cache so the first upgrade does not compile. A component that will
+        // not load is reported now and refused, with the same message, when it would run.
+        if let Err(e) = runtime.load(&component_key(&bytes), &bytes) {
+            eprintln!("warning: revision {} will not run: {e:#}", meta.id);
+        }
         let out = project.wasm_path(&meta.id);
         if std::fs::read(&out).ok().as_deref() == Some(bytes.as_slice()) {
             unchanged += 1;

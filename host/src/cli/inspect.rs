@@ -4,7 +4,7 @@
 use super::migrate::describe_heads;
 use super::Context;
 use crate::runner::{self, Guests};
-use crate::wasm::{Direction, GuestRuntime};
+use crate::wasm::Direction;
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -113,7 +113,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         println!("Source: {}", source.display());
     }
     println!("Message: {}", meta.message);
-    let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx)?);
     for direction in [Direction::Upgrade, Direction::Downgrade] {
         let ops = guests.ops(&id, direction)?;
         println!(

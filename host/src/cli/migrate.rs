@@ -6,7 +6,7 @@ use migrate_core::target;
 
 use super::Context;
 use crate::runner::{self, Guests, Sink};
-use crate::wasm::{Direction, GuestRuntime};
+use crate::wasm::Direction;
 
 #[derive(Debug, clap::Args)]
 pub struct UpgradeArgs {
@@ -52,7 +52,7 @@ async fn migrate(
 ) -> anyhow::Result<()> {
     let project = ctx.project()?;
     let graph = project.graph.clone();
-    let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx)?);
 
     if offline.sql {
         let dialect = offline_dialect(ctx, offline.dialect.as_deref())?;

@@ -132,3 +132,11 @@ pub async fn connect(ctx: &Context) -> anyhow::Result<Database> {
     )
     .await
 }
+
+/// The guest runtime with the caches in `$MIGRATE_CACHE_DIR`, else `<migrations>/.cache`.
+pub fn runtime(ctx: &Context) -> anyhow::Result<crate::wasm::GuestRuntime> {
+    let dir = std::env::var_os("MIGRATE_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ctx.migrations_dir.join(".cache"));
+    crate::wasm::GuestRuntime::new(ctx.settings.limits, crate::wasm::cache::Cache::new(dir))
+}

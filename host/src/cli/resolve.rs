@@ -9,7 +9,7 @@ use super::migrate::describe_heads;
 use super::stamp::bookkeeping_script;
 use super::Context;
 use crate::runner::{self, Guests};
-use crate::wasm::{Direction, GuestRuntime};
+use crate::wasm::Direction;
 
 #[derive(Debug, clap::Args)]
 pub struct ResolveArgs {
@@ -69,7 +69,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
                 project.root.display()
             )
         })?;
-        let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+        let mut guests = Guests::new(&project, super::runtime(ctx)?);
         let sum = checksum(&guests.ops(&id, direction)?);
         let current = db.heads().await?;
         let mut applied = project.graph.with_ancestors(&current);

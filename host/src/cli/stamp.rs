@@ -10,7 +10,7 @@ use migrate_core::target;
 use super::migrate::describe_heads;
 use super::Context;
 use crate::runner::Guests;
-use crate::wasm::{Direction, GuestRuntime};
+use crate::wasm::Direction;
 
 #[derive(Debug, clap::Args)]
 pub struct StampArgs {
@@ -40,7 +40,7 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
     let dialect = db.dialect();
     let current = db.heads().await?;
     let target = target::resolve(&project.graph, &args.target, &current)?;
-    let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx)?);
     let removed: Vec<String> = current
         .iter()
         .filter(|h| !target.contains(h))
@@ -109,7 +109,7 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
     if !project.graph.with_ancestors(&current).contains(&id) {
         bail!("revision {id} is not applied to this database; there is nothing to accept");
     }
-    let mut guests = Guests::new(&project, GuestRuntime::new(ctx.settings.limits)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx)?);
     let sum = checksum(&guests.ops(&id, Direction::Upgrade)?);
     let record = StepRecord {
         revision: &id,

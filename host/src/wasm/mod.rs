@@ -1,6 +1,7 @@
 //! The sandbox: guests run under wasmtime's component model with only the ops and diagnostics
 //! interfaces linked (no WASI), fuel and memory limits, and a cap on recorded ops.
 
+pub mod cache;
 pub mod component;
 mod convert;
 mod recorder;

@@ -3,10 +3,11 @@
 
 use anyhow::anyhow;
 use migrate_core::ops::Op;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
 use super::bindings::{Revision, RevisionPre};
+use super::cache::Cache;
 use super::recorder::Recorder;
 
 /// Limits applied to every guest run; configurable in the settings' `[limits]` table.
@@ -51,6 +52,7 @@ pub struct GuestRuntime {
     engine: Engine,
     linker: Linker<Recorder>,
     limits: Limits,
+    cache: Cache,
 }
 
 /// A compiled, link-checked revision component, ready to run any number of times.
@@ -59,7 +61,7 @@ pub struct LoadedRevision {
 }
 
 impl GuestRuntime {
-    pub fn new(limits: Limits) -> anyhow::Result<GuestRuntime> {
+    pub fn new(limits: Limits, cache: Cache) -> anyhow::Result<GuestRuntime> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
@@ -70,16 +72,19 @@ impl GuestRuntime {
         // say) fails to link, so a guest has no way to reach files, network or clock.
         Revision::add_to_linker::<_, HasSelf<Recorder>>(&mut linker, |state| state)
             .map_err(|e| anyhow!("cannot link the ops interface: {e}"))?;
-        Ok(GuestRuntime {
-            engine,
-            linker,
-            limits,
-        })
+        Ok(GuestRuntime { engine, linker, limits, cache })
     }
 
-    /// Compiles a component and checks that it is a `revision` that imports nothing else.
-    pub fn load(&self, wasm: &[u8]) -> anyhow::Result<LoadedRevision> {
-        let component = Component::new(&self.engine, wasm)
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Compiles a component (or loads it compiled from the cache) and checks that it is a
+    /// `revision` that imports nothing else. `key` is the component's sha256.
+    pub fn load(&self, key: &str, wasm: &[u8]) -> anyhow::Result<LoadedRevision> {
+        let component = self
+            .cache
+            .component(&self.engine, key, wasm)
             .map_err(|e| anyhow!("not a valid component: {e:#}"))?;
         let instance_pre = self
             .linker

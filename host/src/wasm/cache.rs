@@ -1,0 +1,95 @@
+//! On-disk caches keyed by a component's sha256, an optimisation and never a source of truth:
+//! a miss or an unreadable entry just does the work again.
+//!
+//! - Compiled components (`<sha>-<engine>.cwasm`): compiling costs milliseconds per component,
+//!   deserializing a fraction of that. Deserializing runs native code, so only files this cache
+//!   wrote are loaded, and the key includes the engine's compatibility hash (settings included).
+//! - Recorded ops (`<sha>.<direction>.ops.json`): a guest has no inputs (no clock, no I/O), so
+//!   its ops are a pure function of its bytes.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use migrate_core::ops::Op;
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+use super::Direction;
+
+/// Bumped whenever the serialized form of `Op` changes.
+const OPS_FORMAT: &str = "ops-v1";
+
+pub struct Cache {
+    dir: Option<PathBuf>,
+}
+
+pub fn component_key(wasm: &[u8]) -> String {
+    hex::encode(Sha256::digest(wasm))
+}
+
+impl Cache {
+    /// A cache in `dir`, or none when the folder cannot be made (a read-only deployment).
+    pub fn new(dir: PathBuf) -> Cache {
+        Cache { dir: std::fs::create_dir_all(&dir).ok().map(|_| dir) }
+    }
+
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(name))
+    }
+
+    fn compiled_name(engine: &Engine, key: &str) -> String {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        format!("{key}-{:016x}.cwasm", hasher.finish())
+    }
+
+    /// The compiled component, from the cache or compiled now (and cached).
+    pub fn component(&self, engine: &Engine, key: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
+        let path = self.path(&Self::compiled_name(engine, key));
+        if let Some(path) = &path {
+            if path.exists() {
+                // SAFETY: the file was written by `Component::serialize` below, into the cache
+                // folder, under a name that includes the engine's compatibility hash.
+                if let Ok(component) = unsafe { Component::deserialize_file(engine, path) } {
+                    return Ok(component);
+                }
+            }
+        }
+        let component = Component::new(engine, wasm)?;
+        if let (Some(path), Ok(bytes)) = (&path, component.serialize()) {
+            write_atomically(path, &bytes);
+        }
+        Ok(component)
+    }
+
+    pub fn ops(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
+        let path = self.path(&ops_name(key, direction))?;
+        let bytes = std::fs::read(path).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn store_ops(&self, key: &str, direction: Direction, ops: &[Op]) {
+        if let Some(path) = self.path(&ops_name(key, direction)) {
+            if let Ok(bytes) = serde_json::to_vec(ops) {
+                write_atomically(&path, &bytes);
+            }
+        }
+    }
+}
+
+fn ops_name(key: &str, direction: Direction) -> String {
+    let direction = match direction {
+        Direction::Upgrade => "upgrade",
+        Direction::Downgrade => "downgrade",
+    };
+    format!("{key}.{direction}.{OPS_FORMAT}.json")
+}
+
+/// Write to a temporary name and rename: a reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+}
