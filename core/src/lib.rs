@@ -2,6 +2,7 @@
 //! expressions and SQL rendering per dialect. Nothing here does I/O; the host does.
 
 pub mod ops;
+pub mod raw_sql;
 pub mod revision;
 pub mod schema;
 pub mod sql;

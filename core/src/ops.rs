@@ -102,6 +102,25 @@ impl Op {
         }
     }
 
+    /// The one existing table whose definition this op changes in place (columns, constraints,
+    /// indexes), if it is that kind of op.
+    pub fn altered_table(&self) -> Option<&str> {
+        match self {
+            Op::AddColumn { table, .. }
+            | Op::DropColumn { table, .. }
+            | Op::AddConstraint { table, .. }
+            | Op::DropConstraint { table, .. }
+            | Op::DropIndex { table, .. } => Some(table),
+            Op::AlterColumn(c) => Some(&c.table),
+            Op::CreateIndex(i) => Some(&i.table),
+            Op::CreateTable(_)
+            | Op::DropTable { .. }
+            | Op::RenameTable { .. }
+            | Op::Execute { .. }
+            | Op::BulkInsert { .. } => None,
+        }
+    }
+
     /// Checks what can be checked without knowing the schema: names present, shapes consistent.
     pub fn validate(&self) -> Result<(), InvalidOp> {
         let fail = |problem: String| {

@@ -11,6 +11,43 @@ pub struct Schema {
     pub tables: BTreeMap<String, TableModel>,
     /// Set once an `execute` ran: raw SQL may have changed things this model cannot see.
     pub has_opaque_changes: bool,
+    /// Objects the ops do not describe (triggers, views, indexes made by `execute` or by hand),
+    /// read from the database before a run, so that a table rebuild keeps them.
+    pub database_objects: Vec<DatabaseObject>,
+}
+
+/// A trigger, view or index known only by its SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseObject {
+    pub kind: ObjectKind,
+    pub name: String,
+    /// The table it belongs to (a trigger's or index's table; empty for a view).
+    pub table: String,
+    /// The statement that creates it, as the database keeps it.
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Trigger,
+    View,
+    Index,
+}
+
+impl DatabaseObject {
+    /// Whether its SQL names `table` (as a word, quoted or not): a view or trigger on another
+    /// table that reads this one.
+    pub fn mentions(&self, table: &str) -> bool {
+        let sql = self.sql.to_ascii_lowercase();
+        let table = table.to_ascii_lowercase();
+        let bytes = sql.as_bytes();
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        sql.match_indices(&table).any(|(at, _)| {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(at + table.len()).copied();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +91,8 @@ impl Schema {
                 self.tables
                     .remove(name)
                     .ok_or_else(|| fail(format!("no table {name:?}")))?;
+                // Its triggers and indexes go with it.
+                self.database_objects.retain(|o| &o.table != name);
             }
             Op::RenameTable { old_name, new_name } => {
                 if self.tables.contains_key(new_name) {
@@ -64,6 +103,13 @@ impl Schema {
                     .remove(old_name)
                     .ok_or_else(|| fail(format!("no table {old_name:?}")))?;
                 model.table.name = new_name.clone();
+                for object in self
+                    .database_objects
+                    .iter_mut()
+                    .filter(|o| &o.table == old_name)
+                {
+                    object.table = new_name.clone();
+                }
                 for index in &mut model.indexes {
                     index.table = new_name.clone();
                 }
@@ -189,7 +235,19 @@ impl Schema {
                     )));
                 }
             }
-            Op::Execute { .. } => self.has_opaque_changes = true,
+            Op::Execute { sql } => {
+                self.has_opaque_changes = true;
+                match crate::raw_sql::effect(sql) {
+                    Some(crate::raw_sql::Effect::Create(object)) => {
+                        self.database_objects.retain(|o| o.name != object.name);
+                        self.database_objects.push(object);
+                    }
+                    Some(crate::raw_sql::Effect::Drop(name)) => {
+                        self.database_objects.retain(|o| o.name != name)
+                    }
+                    None => {}
+                }
+            }
             Op::BulkInsert { table, columns, .. } => {
                 let t = self.table_mut(table).map_err(fail)?;
                 if let Some(missing) = columns

@@ -49,13 +49,15 @@ impl<'p> Guests<'p> {
             Some(ops) => ops,
             None => {
                 if !self.loaded.contains_key(id) {
-                    let loaded = self
-                        .runtime
-                        .load(&key, &bytes)
-                        .map_err(|e| anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display()))?;
+                    let loaded = self.runtime.load(&key, &bytes).map_err(|e| {
+                        anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display())
+                    })?;
                     self.loaded.insert(id.to_string(), loaded);
                 }
-                let ops = self.runtime.run(&self.loaded[id], direction).map_err(|e| anyhow!("{label}: {e:#}"))?;
+                let ops = self
+                    .runtime
+                    .run(&self.loaded[id], direction)
+                    .map_err(|e| anyhow!("{label}: {e:#}"))?;
                 self.runtime.cache().store_ops(&key, direction, &ops);
                 ops
             }

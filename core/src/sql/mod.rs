@@ -99,6 +99,28 @@ pub trait Dialect: Sync {
     /// table (a SQLite rebuild). Returns the statements, and whether they need foreign-key
     /// enforcement off around the revision's transaction.
     fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String>;
+    /// Where this dialect makes `op` by rebuilding its table, that table. A run of consecutive
+    /// ops on the table is then rendered as one rebuild.
+    fn rebuilds_table<'a>(&self, _op: &'a Op, _schema: &Schema) -> Option<&'a str> {
+        None
+    }
+    /// Renders a run of ops on one table as a single rebuild (see `rebuilds_table`).
+    fn render_rebuild(
+        &self,
+        table: &str,
+        _ops: &[Op],
+        _schema: &Schema,
+    ) -> Result<Rendered, String> {
+        Err(format!(
+            "{:?} does not rebuild tables (asked to rebuild {table:?})",
+            self.name()
+        ))
+    }
+    /// Where the dialect rebuilds tables: a query for the triggers, views and indexes the
+    /// database has, as (type, name, table, sql), so a rebuild can keep them.
+    fn database_objects_query(&self) -> Option<&'static str> {
+        None
+    }
     /// How a revision whose statements need foreign-key enforcement off is wrapped.
     fn foreign_keys_off(&self) -> ForeignKeysOff {
         ForeignKeysOff::default()

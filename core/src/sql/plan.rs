@@ -2,7 +2,7 @@
 //! that runs. Printing (`--sql`) and executing both consume this one value, so they cannot
 //! disagree.
 
-use super::{Dialect, Rendered, Statement};
+use super::{Dialect, Statement};
 use crate::ops::Op;
 use crate::schema::Schema;
 
@@ -44,20 +44,46 @@ pub fn render_step(
         ..StepScript::default()
     };
     let mut needs_foreign_keys_off = false;
-    for (i, op) in ops.iter().enumerate() {
+    let mut i = 0;
+    while i < ops.len() {
         let fail = |problem: String| RenderError {
             index: i + 1,
-            op: op.describe(),
+            op: ops[i].describe(),
             problem,
         };
-        op.validate().map_err(|e| fail(e.problem))?;
-        let Rendered {
-            statements,
-            needs_foreign_keys_off: off,
-        } = dialect.render(op, schema).map_err(fail)?;
-        needs_foreign_keys_off |= off;
-        script.body.extend(statements);
-        schema.apply_lenient(op).map_err(|e| fail(e.problem))?;
+        ops[i].validate().map_err(|e| fail(e.problem))?;
+        // Ops the dialect can only make by rebuilding their table: this one and every
+        // following op that changes the same table become one rebuild, not one each.
+        let (end, rendered) = match dialect.rebuilds_table(&ops[i], schema) {
+            Some(table) => {
+                let mut end = i + 1;
+                while end < ops.len() && ops[end].altered_table() == Some(table) {
+                    ops[end].validate().map_err(|e| RenderError {
+                        index: end + 1,
+                        op: ops[end].describe(),
+                        problem: e.problem,
+                    })?;
+                    end += 1;
+                }
+                (
+                    end,
+                    dialect
+                        .render_rebuild(table, &ops[i..end], schema)
+                        .map_err(fail)?,
+                )
+            }
+            None => (i + 1, dialect.render(&ops[i], schema).map_err(fail)?),
+        };
+        needs_foreign_keys_off |= rendered.needs_foreign_keys_off;
+        script.body.extend(rendered.statements);
+        for (j, op) in ops.iter().enumerate().take(end).skip(i) {
+            schema.apply_lenient(op).map_err(|e| RenderError {
+                index: j + 1,
+                op: op.describe(),
+                problem: e.problem,
+            })?;
+        }
+        i = end;
     }
     if needs_foreign_keys_off {
         let guard = dialect.foreign_keys_off();

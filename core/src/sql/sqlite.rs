@@ -5,7 +5,7 @@
 use super::common;
 use super::{Capabilities, Dialect, DialectName, Expect, ForeignKeysOff, Rendered, Statement};
 use crate::ops::Op;
-use crate::schema::{Schema, TableModel};
+use crate::schema::{DatabaseObject, ObjectKind, Schema, TableModel};
 use crate::types::*;
 
 pub struct Sqlite;
@@ -66,7 +66,37 @@ impl Dialect for Sqlite {
         "TEXT"
     }
 
+    fn rebuilds_table<'a>(&self, op: &'a Op, schema: &Schema) -> Option<&'a str> {
+        let table = op.altered_table()?;
+        let rebuild = match op {
+            Op::AddColumn { column, .. } => !add_column_is_native(column),
+            Op::DropColumn { table, column } => schema
+                .table(table)
+                .is_some_and(|t| column_is_used(t, column)),
+            Op::AlterColumn(c) => {
+                c.new_type.is_some() || c.nullable.is_some() || c.server_default.is_some()
+            }
+            Op::AddConstraint { .. } | Op::DropConstraint { .. } => true,
+            _ => false,
+        };
+        rebuild.then_some(table)
+    }
+
+    fn database_objects_query(&self) -> Option<&'static str> {
+        Some(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master \
+             WHERE type IN ('trigger', 'view', 'index') AND sql IS NOT NULL AND name NOT LIKE 'sqlite_%'",
+        )
+    }
+
+    fn render_rebuild(&self, table: &str, ops: &[Op], schema: &Schema) -> Result<Rendered, String> {
+        self.rebuild(table, ops, schema)
+    }
+
     fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String> {
+        if let Some(table) = self.rebuilds_table(op, schema) {
+            return self.rebuild(table, std::slice::from_ref(op), schema);
+        }
         let q = |n: &str| self.quote_ident(n);
         let plain = |sql: String| Ok(Rendered::plain(vec![Statement::plain(sql)]));
         match op {
@@ -77,41 +107,17 @@ impl Dialect for Sqlite {
                 q(old_name),
                 q(new_name)
             )),
-            Op::AddColumn { table, column } => {
-                let native = !column.primary_key
-                    && !column.unique
-                    && (column.nullable || column.server_default.is_some());
-                if native {
-                    plain(format!(
-                        "ALTER TABLE {} ADD COLUMN {}",
-                        q(table),
-                        common::column_definition(self, column, AUTOINCREMENT)?
-                    ))
-                } else {
-                    self.rebuild(op, table, schema)
-                }
-            }
-            Op::DropColumn { table, column } => {
-                let used = schema
-                    .table(table)
-                    .is_some_and(|t| column_is_used(t, column));
-                if used {
-                    self.rebuild(op, table, schema)
-                } else {
-                    plain(format!(
-                        "ALTER TABLE {} DROP COLUMN {}",
-                        q(table),
-                        q(column)
-                    ))
-                }
-            }
+            Op::AddColumn { table, column } => plain(format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                q(table),
+                common::column_definition(self, column, AUTOINCREMENT)?
+            )),
+            Op::DropColumn { table, column } => plain(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                q(table),
+                q(column)
+            )),
             Op::AlterColumn(change) => {
-                let structural = change.new_type.is_some()
-                    || change.nullable.is_some()
-                    || change.server_default.is_some();
-                if structural {
-                    return self.rebuild(op, &change.table, schema);
-                }
                 // A comment alone changes nothing: SQLite does not store comments.
                 let statements = match &change.new_name {
                     Some(new_name) => vec![Statement::plain(format!(
@@ -126,8 +132,8 @@ impl Dialect for Sqlite {
             }
             Op::CreateIndex(i) => plain(common::create_index(self, i)),
             Op::DropIndex { name, .. } => plain(format!("DROP INDEX {}", q(name))),
-            Op::AddConstraint { table, .. } | Op::DropConstraint { table, .. } => {
-                self.rebuild(op, table, schema)
+            Op::AddConstraint { .. } | Op::DropConstraint { .. } => {
+                unreachable!("SQLite makes every constraint change by a rebuild")
             }
             Op::Execute { sql } => plain(sql.clone()),
             Op::BulkInsert {
@@ -158,8 +164,11 @@ impl Dialect for Sqlite {
 }
 
 impl Sqlite {
-    /// The 12-step rebuild from SQLite's documentation, shaped by the model before and after `op`.
-    fn rebuild(&self, op: &Op, table: &str, schema: &Schema) -> Result<Rendered, String> {
+    /// The 12-step rebuild from SQLite's documentation for a run of ops on one table: the new
+    /// shape comes from the schema model after the ops, the rows from the old table (columns
+    /// followed through renames, cast where the type changed). Indexes are recreated, and so are
+    /// the database's own triggers, views and indexes on the table (`Schema::database_objects`).
+    fn rebuild(&self, table: &str, ops: &[Op], schema: &Schema) -> Result<Rendered, String> {
         let q = |n: &str| self.quote_ident(n);
         let before = schema.table(table).ok_or_else(|| {
             format!(
@@ -167,43 +176,125 @@ impl Sqlite {
                  which earlier revisions do not give (was it made by `execute`?)"
             )
         })?;
+        // Follow each column from its name before the run to its name after it.
+        let mut origin: Vec<(String, Option<String>)> = before
+            .table
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), Some(c.name.clone())))
+            .collect();
         let mut after_schema = schema.clone();
-        after_schema.apply(op).map_err(|e| e.problem)?;
-        let after = after_schema
+        for op in ops {
+            after_schema
+                .apply(op)
+                .map_err(|e| format!("{}: {}", e.op, e.problem))?;
+            match op {
+                Op::AddColumn { column, .. } => origin.push((column.name.clone(), None)),
+                Op::DropColumn { column, .. } => origin.retain(|(now, _)| now != column),
+                Op::AlterColumn(ColumnChange {
+                    column,
+                    new_name: Some(new_name),
+                    ..
+                }) => {
+                    for (now, _) in origin.iter_mut().filter(|(now, _)| now == column) {
+                        *now = new_name.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Renames wait until after the swap and are made natively: SQLite's RENAME COLUMN also
+        // rewrites the triggers, views and indexes that use the column, which a recreated
+        // object's old SQL would not know about. So the new table is built under the old names.
+        let renames: Vec<(String, String)> = origin
+            .iter()
+            .filter_map(|(now, from)| {
+                from.as_ref()
+                    .filter(|f| *f != now)
+                    .map(|f| (f.clone(), now.clone()))
+            })
+            .collect();
+        let mut shape_schema = after_schema.clone();
+        for (from, to) in &renames {
+            if shape_schema
+                .table(table)
+                .is_some_and(|t| t.table.columns.iter().any(|c| &c.name == from))
+            {
+                return Err(format!(
+                    "column {from:?} is renamed to {to:?} while another column takes the name {from:?}; \
+                     SQLite needs such swaps in separate revisions"
+                ));
+            }
+            let back = Op::AlterColumn(ColumnChange {
+                table: table.to_string(),
+                column: to.clone(),
+                new_type: None,
+                nullable: None,
+                server_default: None,
+                new_name: Some(from.clone()),
+                comment: None,
+            });
+            shape_schema.apply(&back).map_err(|e| e.problem)?;
+        }
+        let after = shape_schema
             .table(table)
             .expect("a rebuilt table still exists");
 
-        let renamed = match op {
-            Op::AlterColumn(c) => c.new_name.as_ref().map(|n| (c.column.as_str(), n.as_str())),
-            _ => None,
-        };
         let temp = format!("{REBUILD_PREFIX}{table}");
         let mut new_shape = rowid_safe(&after.table);
         new_shape.name = temp.clone();
-
-        let mut targets = Vec::new();
-        let mut sources = Vec::new();
+        let (mut targets, mut sources) = (Vec::new(), Vec::new());
         for col in &after.table.columns {
-            let source_name = match renamed {
-                Some((old, new)) if new == col.name => old,
-                _ => col.name.as_str(),
-            };
-            let Some(source) = before.table.columns.iter().find(|c| c.name == source_name) else {
+            let Some(source) = before.table.columns.iter().find(|c| c.name == col.name) else {
                 continue; // a new column: it takes its default
             };
+            if !origin
+                .iter()
+                .any(|(_, from)| from.as_deref() == Some(&col.name))
+            {
+                continue; // dropped and added back under the same name in this run: new
+            }
             targets.push(q(&col.name));
             sources.push(if source.data_type == col.data_type {
-                q(source_name)
+                q(&col.name)
             } else {
                 format!(
                     "CAST({} AS {})",
-                    q(source_name),
+                    q(&col.name),
                     self.data_type(&col.data_type)
                 )
             });
         }
 
-        let mut statements = vec![
+        // Views, and other tables' triggers, that read this table must go while it is swapped:
+        // SQLite checks them when the new table is renamed into place.
+        let readers: Vec<&DatabaseObject> = schema
+            .database_objects
+            .iter()
+            .filter(|o| {
+                o.table != table
+                    && matches!(o.kind, ObjectKind::View | ObjectKind::Trigger)
+                    && o.mentions(table)
+            })
+            .collect();
+        let own: Vec<&DatabaseObject> = schema
+            .database_objects
+            .iter()
+            .filter(|o| o.table == table && o.kind != ObjectKind::View)
+            .collect();
+
+        let mut statements: Vec<Statement> = readers
+            .iter()
+            .map(|o| {
+                let kind = if o.kind == ObjectKind::View {
+                    "VIEW"
+                } else {
+                    "TRIGGER"
+                };
+                Statement::plain(format!("DROP {kind} {}", q(&o.name)))
+            })
+            .collect();
+        statements.extend([
             Statement::plain(common::create_table(self, &new_shape, AUTOINCREMENT)?),
             Statement::plain(format!(
                 "INSERT INTO {} ({}) SELECT {} FROM {}",
@@ -214,18 +305,35 @@ impl Sqlite {
             )),
             Statement::plain(format!("DROP TABLE {}", q(table))),
             Statement::plain(format!("ALTER TABLE {} RENAME TO {}", q(&temp), q(table))),
-        ];
+        ]);
         statements.extend(
             after
                 .indexes
                 .iter()
                 .map(|i| Statement::plain(common::create_index(self, i))),
         );
+        statements.extend(
+            own.iter()
+                .chain(&readers)
+                .map(|o| Statement::plain(o.sql.clone())),
+        );
+        statements.extend(renames.iter().map(|(from, to)| {
+            Statement::plain(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                q(table),
+                q(from),
+                q(to)
+            ))
+        }));
         Ok(Rendered {
             statements,
             needs_foreign_keys_off: true,
         })
     }
+}
+
+fn add_column_is_native(column: &Column) -> bool {
+    !column.primary_key && !column.unique && (column.nullable || column.server_default.is_some())
 }
 
 /// SQLite's AUTOINCREMENT works only on a column typed exactly INTEGER (the rowid alias).

@@ -96,8 +96,22 @@ async fn migrate(
     }
     let target = target::resolve(&graph, target_text, &current)?;
     let steps = plan(&graph, &current, &target, direction)?;
-    let (schema, checksums) = runner::replay(&mut guests, &current)?;
+    let (mut schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
+    // What the database has beyond the model (triggers, views, indexes made by `execute` or by
+    // hand): a table rebuild recreates them instead of dropping them with the old table.
+    let known_indexes: Vec<String> = schema
+        .tables
+        .values()
+        .flat_map(|t| t.indexes.iter().map(|i| i.name.clone()))
+        .collect();
+    for object in db.database_objects().await? {
+        if !known_indexes.contains(&object.name) {
+            // The database's own text wins over the one replayed from `execute`.
+            schema.database_objects.retain(|o| o.name != object.name);
+            schema.database_objects.push(object);
+        }
+    }
     if steps.is_empty() {
         eprintln!(
             "Nothing to do: the database is at {}",

@@ -7,6 +7,7 @@ mod lock;
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Context};
+use migrate_core::schema::{DatabaseObject, ObjectKind};
 use migrate_core::sql::{self, version_table, Dialect, DialectName, Expect, Statement, StepScript};
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
@@ -157,6 +158,32 @@ impl Database {
                     direction: r.try_get(1)?,
                     checksum: r.try_get(2)?,
                     applied_at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The triggers, views and indexes the database has, where the dialect may rebuild tables.
+    pub async fn database_objects(&mut self) -> anyhow::Result<Vec<DatabaseObject>> {
+        let Some(sql) = self.dialect.database_objects_query() else {
+            return Ok(vec![]);
+        };
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .context("reading the catalog")?;
+        rows.iter()
+            .map(|r| {
+                let kind = match r.try_get::<String, _>(0)?.as_str() {
+                    "trigger" => ObjectKind::Trigger,
+                    "view" => ObjectKind::View,
+                    _ => ObjectKind::Index,
+                };
+                Ok(DatabaseObject {
+                    kind,
+                    name: r.try_get(1)?,
+                    table: r.try_get(2)?,
+                    sql: r.try_get(3)?,
                 })
             })
             .collect()

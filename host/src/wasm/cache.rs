@@ -31,7 +31,9 @@ pub fn component_key(wasm: &[u8]) -> String {
 impl Cache {
     /// A cache in `dir`, or none when the folder cannot be made (a read-only deployment).
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir: std::fs::create_dir_all(&dir).ok().map(|_| dir) }
+        Cache {
+            dir: std::fs::create_dir_all(&dir).ok().map(|_| dir),
+        }
     }
 
     fn path(&self, name: &str) -> Option<PathBuf> {
@@ -45,7 +47,12 @@ impl Cache {
     }
 
     /// The compiled component, from the cache or compiled now (and cached).
-    pub fn component(&self, engine: &Engine, key: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
+    pub fn component(
+        &self,
+        engine: &Engine,
+        key: &str,
+        wasm: &[u8],
+    ) -> wasmtime::Result<Component> {
         let path = self.path(&Self::compiled_name(engine, key));
         if let Some(path) = &path {
             if path.exists() {

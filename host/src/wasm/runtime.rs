@@ -72,7 +72,12 @@ impl GuestRuntime {
         // say) fails to link, so a guest has no way to reach files, network or clock.
         Revision::add_to_linker::<_, HasSelf<Recorder>>(&mut linker, |state| state)
             .map_err(|e| anyhow!("cannot link the ops interface: {e}"))?;
-        Ok(GuestRuntime { engine, linker, limits, cache })
+        Ok(GuestRuntime {
+            engine,
+            linker,
+            limits,
+            cache,
+        })
     }
 
     pub fn cache(&self) -> &Cache {
