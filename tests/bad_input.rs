@@ -107,6 +107,27 @@ fn guest_looping_forever_runs_out_of_fuel() {
 }
 
 #[test]
+fn guest_running_too_long_is_stopped_by_the_wall_clock_limit() {
+    let p = project_with_failing("bad_slow", "let mut n: u64 = 0; loop { n = std::hint::black_box(n + 1); }");
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[limits]\nfuel = 1000000000000000\ntimeout_ms = 300\n",
+    )
+    .unwrap();
+    assert_upgrade_fails_cleanly(&p, &["revision bad_slow", "longer than 300 ms"]);
+}
+
+#[test]
+fn guest_recursing_without_end_overflows_its_stack() {
+    let p = project_with_failing(
+        "bad_recursion",
+        "fn down(n: u64) -> u64 { if std::hint::black_box(n) == u64::MAX { 0 } else { 1 + down(n + 1) } } \
+         Err(format!(\"{}\", down(0)))",
+    );
+    assert_upgrade_fails_cleanly(&p, &["revision bad_recursion", "upgrade() stopped"]);
+}
+
+#[test]
 fn guest_allocating_without_bound_hits_the_memory_limit() {
     let p = project_with_failing(
         "bad_memory",

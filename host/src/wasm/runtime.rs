@@ -21,6 +21,9 @@ pub struct Limits {
     pub memory_mib: usize,
     /// Operations one direction may record.
     pub max_ops: usize,
+    /// Wall-clock time one direction may run, in milliseconds (epoch interruption): a backstop
+    /// for what fuel does not count, such as time spent in host calls.
+    pub timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -29,8 +32,24 @@ impl Default for Limits {
             fuel: 200_000_000,
             memory_mib: 64,
             max_ops: 100_000,
+            timeout_ms: 10_000,
         }
     }
+}
+
+/// How often the engine's epoch advances; a store's deadline is counted in these ticks.
+const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A background thread advancing the epoch for the life of the process (a CLI run).
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +84,10 @@ impl GuestRuntime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
+        config.epoch_interruption(true);
         let engine =
             Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
+        start_epoch_ticker(&engine);
         let mut linker = Linker::new(&engine);
         // Only the ops and diagnostics interfaces: a component importing anything else (WASI,
         // say) fails to link, so a guest has no way to reach files, network or clock.
@@ -109,6 +130,8 @@ impl GuestRuntime {
         );
         let mut store = Store::new(&self.engine, recorder);
         store.limiter(|state| state);
+        store.set_epoch_deadline(limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1));
+        store.epoch_deadline_trap();
         store
             .set_fuel(limits.fuel)
             .map_err(|e| anyhow!("setting fuel: {e}"))?;
@@ -132,6 +155,12 @@ impl GuestRuntime {
                     return Err(anyhow!(
                         "{function} needed more than the {} MiB memory limit ([limits] memory_mib in the settings)",
                         limits.memory_mib
+                    ));
+                }
+                if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
+                    return Err(anyhow!(
+                        "{function} ran longer than {} ms of wall-clock time ([limits] timeout_ms in the settings)",
+                        limits.timeout_ms
                     ));
                 }
                 if let Some(wasmtime::Trap::OutOfFuel) = error.downcast_ref::<wasmtime::Trap>() {
