@@ -108,7 +108,10 @@ fn guest_looping_forever_runs_out_of_fuel() {
 
 #[test]
 fn guest_running_too_long_is_stopped_by_the_wall_clock_limit() {
-    let p = project_with_failing("bad_slow", "let mut n: u64 = 0; loop { n = std::hint::black_box(n + 1); }");
+    let p = project_with_failing(
+        "bad_slow",
+        "let mut n: u64 = 0; loop { n = std::hint::black_box(n + 1); }",
+    );
     std::fs::write(
         p.path().join("migrate.toml"),
         "database_url = \"sqlite://app.db\"\n[limits]\nfuel = 1000000000000000\ntimeout_ms = 300\n",

@@ -28,6 +28,8 @@ pub enum GraphError {
     },
     #[error("revision {id} names down revision {missing:?}, which does not exist")]
     MissingDownRevision { id: String, missing: String },
+    #[error("revision {id} names down revision {twice:?} twice")]
+    RepeatedDownRevision { id: String, twice: String },
     #[error("revision {id} names itself as its down revision")]
     SelfReference { id: String },
     #[error("the revisions form a cycle: {}", .0.join(" -> "))]
@@ -86,7 +88,13 @@ impl Graph {
             .map(|id| (id.clone(), BTreeSet::new()))
             .collect();
         for meta in revisions.values() {
-            for down in &meta.down_revisions {
+            for (i, down) in meta.down_revisions.iter().enumerate() {
+                if meta.down_revisions[..i].contains(down) {
+                    return Err(GraphError::RepeatedDownRevision {
+                        id: meta.id.clone(),
+                        twice: down.clone(),
+                    });
+                }
                 if down == &meta.id {
                     return Err(GraphError::SelfReference {
                         id: meta.id.clone(),

@@ -130,7 +130,12 @@ impl GuestRuntime {
         );
         let mut store = Store::new(&self.engine, recorder);
         store.limiter(|state| state);
-        store.set_epoch_deadline(limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1));
+        store.set_epoch_deadline(
+            limits
+                .timeout_ms
+                .div_ceil(EPOCH_TICK.as_millis() as u64)
+                .max(1),
+        );
         store.epoch_deadline_trap();
         store
             .set_fuel(limits.fuel)
