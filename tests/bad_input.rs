@@ -651,3 +651,60 @@ fn a_build_only_deployment_upgrades_without_sources() {
     let rows = common::query_sqlite(&server.path().join("prod.db"), "SELECT id FROM thing");
     assert_eq!(rows, vec![vec!["1".to_string()]]);
 }
+
+#[test]
+fn a_second_runner_waits_visibly_then_gives_up_clearly() {
+    let p = TestProject::init();
+    p.add_revision("lock_1", "base", BASE);
+    p.build();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[lock]\ntimeout_secs = 1\n",
+    )
+    .unwrap();
+    // Another runner holds the lock (here: this test, on the lock file beside the database).
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p.path().join("app.db.migrate-lock"))
+        .unwrap();
+    held.lock().unwrap();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("Waiting for another migrate run to finish"))
+        .stderr(contains("locked: another migrate run held"));
+    // Released, the next run goes through; with locking off it never waits.
+    held.unlock().unwrap();
+    p.migrate().arg("upgrade").assert().success();
+    held.lock().unwrap();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[lock]\nenabled = false\n",
+    )
+    .unwrap();
+    p.migrate()
+        .args(["downgrade", "base"])
+        .assert()
+        .success()
+        .stderr(contains("Waiting").not());
+}
+
+#[test]
+fn a_truncated_component_is_refused_by_name() {
+    let p = TestProject::init();
+    p.add_revision("trunc_1", "base", BASE);
+    p.build();
+    let wasm = p.migrations().join("build/trunc_1.wasm");
+    let bytes = std::fs::read(&wasm).unwrap();
+    std::fs::write(&wasm, &bytes[..bytes.len() / 2]).unwrap();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision trunc_1"))
+        .stderr(contains("trunc_1.wasm"));
+    assert!(!p.db_path().exists() || !p.tables().contains(&"thing".to_string()));
+}

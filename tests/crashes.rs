@@ -29,10 +29,19 @@ fn long_chain(prefix: &str) -> TestProject {
 }
 
 /// Reads (heads, tables t{i} present) through a query function.
-fn state(query: &dyn Fn(&str) -> Vec<Vec<String>>, tables_sql: &str, prefix: &str) -> (usize, Vec<usize>) {
+fn state(
+    query: &dyn Fn(&str) -> Vec<Vec<String>>,
+    tables_sql: &str,
+    prefix: &str,
+) -> (usize, Vec<usize>) {
     let heads = query("SELECT revision FROM migrate_version");
-    assert!(heads.len() <= 1, "a linear chain has at most one head: {heads:?}");
-    let at = heads.first().map_or(0, |h| h[0].trim_start_matches(prefix).parse::<usize>().unwrap());
+    assert!(
+        heads.len() <= 1,
+        "a linear chain has at most one head: {heads:?}"
+    );
+    let at = heads.first().map_or(0, |h| {
+        h[0].trim_start_matches(prefix).parse::<usize>().unwrap()
+    });
     let mut tables: Vec<usize> = query(tables_sql)
         .into_iter()
         .filter_map(|r| r[0].strip_prefix('t').and_then(|n| n.parse().ok()))
@@ -41,10 +50,19 @@ fn state(query: &dyn Fn(&str) -> Vec<Vec<String>>, tables_sql: &str, prefix: &st
     (at, tables)
 }
 
-fn kill_at_random_points(p: &TestProject, url: &str, query: &dyn Fn(&str) -> Vec<Vec<String>>, tables_sql: &str, prefix: &str) {
+fn kill_at_random_points(
+    p: &TestProject,
+    url: &str,
+    query: &dyn Fn(&str) -> Vec<Vec<String>>,
+    tables_sql: &str,
+    prefix: &str,
+) {
     let binary = assert_cmd::cargo::cargo_bin("migrate");
     // Warm the caches once so that runs spend their time in the database.
-    p.migrate_on(url).args(["upgrade", "--sql"]).assert().success();
+    p.migrate_on(url)
+        .args(["upgrade", "--sql"])
+        .assert()
+        .success();
     let (mut killed_mid_run, mut rounds) = (0, 0);
     let mut seed: u64 = 0x9e3779b97f4a7c15;
     loop {
@@ -70,7 +88,11 @@ fn kill_at_random_points(p: &TestProject, url: &str, query: &dyn Fn(&str) -> Vec
         child.wait().unwrap();
         // The version table and the schema agree after every kill.
         let (at, tables) = state(query, tables_sql, prefix);
-        assert_eq!(tables, (1..=at).collect::<Vec<_>>(), "heads say {at}, tables say otherwise (round {rounds})");
+        assert_eq!(
+            tables,
+            (1..=at).collect::<Vec<_>>(),
+            "heads say {at}, tables say otherwise (round {rounds})"
+        );
         if at == CHAIN || rounds >= 60 {
             break;
         }
@@ -80,7 +102,10 @@ fn kill_at_random_points(p: &TestProject, url: &str, query: &dyn Fn(&str) -> Vec
     let (at, tables) = state(query, tables_sql, prefix);
     assert_eq!((at, tables.len()), (CHAIN, CHAIN));
     eprintln!("survived {killed_mid_run} SIGKILLs mid-run in {rounds} rounds");
-    assert!(killed_mid_run >= 3, "the kills should land mid-run ({killed_mid_run} of {rounds})");
+    assert!(
+        killed_mid_run >= 3,
+        "the kills should land mid-run ({killed_mid_run} of {rounds})"
+    );
 }
 
 #[test]
@@ -88,13 +113,27 @@ fn sigkill_during_upgrade_leaves_sqlite_consistent() {
     let p = long_chain("crash_s");
     let db = p.db_path();
     let url = format!("sqlite://{}", db.display());
-    let query = |sql: &str| if db.exists() { common::try_query_sqlite(&db, sql).unwrap_or_default() } else { vec![] };
-    kill_at_random_points(&p, &url, &query, "SELECT name FROM sqlite_master WHERE type = 'table'", "crash_s");
+    let query = |sql: &str| {
+        if db.exists() {
+            common::try_query_sqlite(&db, sql).unwrap_or_default()
+        } else {
+            vec![]
+        }
+    };
+    kill_at_random_points(
+        &p,
+        &url,
+        &query,
+        "SELECT name FROM sqlite_master WHERE type = 'table'",
+        "crash_s",
+    );
 }
 
 #[test]
 fn sigkill_during_upgrade_leaves_postgres_consistent() {
-    let Some(server) = ServerDb::create(Server::Postgres) else { return };
+    let Some(server) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
     let p = long_chain("crash_p");
     let query = |sql: &str| server.try_query(sql).unwrap_or_default();
     let tables = "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()";
@@ -118,7 +157,10 @@ fn race(p: &TestProject, url: &str) {
     for child in children {
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() || err.contains("locked"), "neither done nor a clear lock error: {err}");
+        assert!(
+            out.status.success() || err.contains("locked"),
+            "neither done nor a clear lock error: {err}"
+        );
     }
 }
 
@@ -130,18 +172,31 @@ fn eight_runners(server: Option<Server>) {
         let (url, query): (String, Box<dyn Fn(&str) -> Vec<Vec<String>>>) = match server {
             None => {
                 let db = p.path().join(format!("race{round}.db"));
-                (format!("sqlite://{}", db.display()), Box::new(move |sql| common::query_sqlite(&db, sql)))
+                (
+                    format!("sqlite://{}", db.display()),
+                    Box::new(move |sql| common::query_sqlite(&db, sql)),
+                )
             }
             Some(server) => {
-                let Some(db) = ServerDb::create(server) else { return };
+                let Some(db) = ServerDb::create(server) else {
+                    return;
+                };
                 holder = db;
                 let url = holder.url.clone();
                 (url, Box::new(|sql| holder.query(sql)))
             }
         };
         race(&p, &url);
-        let counts = query("SELECT revision, COUNT(*) FROM migrate_history GROUP BY revision ORDER BY revision");
-        assert_eq!(counts, vec![vec!["20f04b9598da".to_string(), "1".into()], vec!["cf0f5b45967".into(), "1".into()]]);
+        let counts = query(
+            "SELECT revision, COUNT(*) FROM migrate_history GROUP BY revision ORDER BY revision",
+        );
+        assert_eq!(
+            counts,
+            vec![
+                vec!["20f04b9598da".to_string(), "1".into()],
+                vec!["cf0f5b45967".into(), "1".into()]
+            ]
+        );
     }
 }
 

@@ -26,10 +26,19 @@ fn toml_like() -> impl Strategy<Value = String> {
 
 fn no_panic(out: &std::process::Output, file: &str) -> Result<(), TestCaseError> {
     let code = out.status.code();
-    prop_assert!(code == Some(0) || code == Some(1), "exit code {:?}: {}", code, common::stderr(out));
+    prop_assert!(
+        code == Some(0) || code == Some(1),
+        "exit code {:?}: {}",
+        code,
+        common::stderr(out)
+    );
     if code == Some(1) {
         let err = common::stderr(out);
-        prop_assert!(err.starts_with("error: ") && err.len() > 10, "unclear error: {}", err);
+        prop_assert!(
+            err.starts_with("error: ") && err.len() > 10,
+            "unclear error: {}",
+            err
+        );
         prop_assert!(!err.contains("panicked"), "{}", err);
         let _ = file;
     }
@@ -39,11 +48,19 @@ fn no_panic(out: &std::process::Output, file: &str) -> Result<(), TestCaseError>
 #[test]
 fn random_settings_files_never_panic() {
     let p = TestProject::init();
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
     runner
         .run(&toml_like(), |text| {
             std::fs::write(p.path().join("fuzz.toml"), &text).unwrap();
-            let out = p.migrate().args(["--settings", "fuzz.toml", "heads"]).output().unwrap();
+            let out = p
+                .migrate()
+                .args(["--settings", "fuzz.toml", "heads"])
+                .output()
+                .unwrap();
             no_panic(&out, "fuzz.toml")
         })
         .unwrap();
@@ -54,14 +71,22 @@ fn random_revision_metadata_never_panics() {
     let p = TestProject::init();
     let dir = p.migrations().join("versions/fuzz_rev");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
     runner
         .run(&toml_like(), |text| {
             std::fs::write(dir.join("revision.toml"), &text).unwrap();
             let out = p.migrate().arg("history").output().unwrap();
             no_panic(&out, "revision.toml")?;
             if !out.status.success() {
-                prop_assert!(common::stderr(&out).contains("fuzz_rev"), "the error names the revision: {}", common::stderr(&out));
+                prop_assert!(
+                    common::stderr(&out).contains("fuzz_rev"),
+                    "the error names the revision: {}",
+                    common::stderr(&out)
+                );
             }
             Ok(())
         })
