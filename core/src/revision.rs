@@ -65,6 +65,8 @@ pub struct Graph {
     children: BTreeMap<String, BTreeSet<String>>,
     /// Every revision, parents before children; ties broken by creation time then id.
     order: Vec<String>,
+    /// Each revision's index in `order`.
+    positions: BTreeMap<String, usize>,
 }
 
 impl Graph {
@@ -114,10 +116,16 @@ impl Graph {
             }
         }
         let order = topological_order(&revisions, &children)?;
+        let positions = order
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
         Ok(Graph {
             revisions,
             children,
             order,
+            positions,
         })
     }
 
@@ -210,6 +218,51 @@ impl Graph {
             })
             .cloned()
             .collect()
+    }
+
+    /// The heads once `id` is applied on top of `heads` (its parents applied, none of its
+    /// children): its parents stop being heads and it becomes one. O(parents), where
+    /// `heads_of` is O(revisions): this runs once per step.
+    pub fn heads_after_upgrade(&self, heads: &[String], id: &str) -> Vec<String> {
+        let parents = &self.revisions[id].down_revisions;
+        let mut out: Vec<String> = heads
+            .iter()
+            .filter(|h| !parents.contains(h))
+            .cloned()
+            .collect();
+        out.push(id.to_string());
+        self.sorted_by_order(out)
+    }
+
+    /// The heads once head `id` is reverted: each parent becomes a head again unless another
+    /// applied revision still builds on it.
+    pub fn heads_after_downgrade(
+        &self,
+        heads: &[String],
+        id: &str,
+        applied_after: &BTreeSet<String>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = heads.iter().filter(|h| h.as_str() != id).cloned().collect();
+        for parent in &self.revisions[id].down_revisions {
+            let still_built_on = self.children[parent]
+                .iter()
+                .any(|c| applied_after.contains(c));
+            if !still_built_on && !out.contains(parent) {
+                out.push(parent.clone());
+            }
+        }
+        self.sorted_by_order(out)
+    }
+
+    fn sorted_by_order(&self, ids: Vec<String>) -> Vec<String> {
+        let mut keyed: Vec<(usize, String)> =
+            ids.into_iter().map(|id| (self.position(&id), id)).collect();
+        keyed.sort();
+        keyed.into_iter().map(|(_, id)| id).collect()
+    }
+
+    fn position(&self, id: &str) -> usize {
+        self.positions.get(id).copied().unwrap_or(usize::MAX)
     }
 
     /// Revisions to upgrade, parents first, to go from `current` heads to include all of `target`.
@@ -411,6 +464,29 @@ mod tests {
             vec!["c", "m"]
         );
         assert!(g.step_back("m", 1).is_err());
+    }
+
+    #[test]
+    fn incremental_heads_match_recomputed_heads() {
+        let g = Graph::new(vec![
+            meta("a", &[]),
+            meta("b", &["a"]),
+            meta("c", &["a"]),
+            meta("m", &["b", "c"]),
+        ])
+        .unwrap();
+        let mut applied = BTreeSet::new();
+        let mut heads: Vec<String> = vec![];
+        for id in ["a", "b", "c", "m"] {
+            heads = g.heads_after_upgrade(&heads, id);
+            applied.insert(id.to_string());
+            assert_eq!(heads, g.heads_of(&applied));
+        }
+        for id in ["m", "c", "b", "a"] {
+            applied.remove(id);
+            heads = g.heads_after_downgrade(&heads, id, &applied);
+            assert_eq!(heads, g.heads_of(&applied));
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub struct Guests<'p> {
     runtime: GuestRuntime,
     loaded: BTreeMap<String, LoadedRevision>,
     recorded: BTreeMap<(String, bool), Vec<Op>>,
+    components: BTreeMap<String, (String, std::sync::Arc<Vec<u8>>)>,
 }
 
 impl<'p> Guests<'p> {
@@ -32,7 +33,33 @@ impl<'p> Guests<'p> {
             runtime,
             loaded: BTreeMap::new(),
             recorded: BTreeMap::new(),
+            components: BTreeMap::new(),
         }
+    }
+
+    /// A revision's built component and its cache key, read (and checked) once per command.
+    fn component(&mut self, id: &str) -> anyhow::Result<(String, std::sync::Arc<Vec<u8>>)> {
+        if let Some(found) = self.components.get(id) {
+            return Ok(found.clone());
+        }
+        let bytes = std::sync::Arc::new(self.project.read_component(id)?);
+        let entry = (component_key(&bytes), bytes);
+        self.components.insert(id.to_string(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Compiles, in parallel, the components of `ids` whose ops are not cached yet, so that the
+    /// steps that follow find them compiled. Problems are left for `ops` to report.
+    pub fn precompile(&mut self, ids: &[String], direction: Direction) {
+        let mut missing = Vec::new();
+        for id in ids {
+            if let Ok((key, bytes)) = self.component(id) {
+                if self.runtime.cache().ops(&key, direction).is_none() {
+                    missing.push((key, bytes));
+                }
+            }
+        }
+        self.runtime.precompile(&missing);
     }
 
     /// The ops a revision records in one direction, with the revision named in any error.
@@ -43,8 +70,7 @@ impl<'p> Guests<'p> {
             return Ok(ops.clone());
         }
         let label = self.label(id);
-        let bytes = self.project.read_component(id)?;
-        let key = component_key(&bytes);
+        let (key, bytes) = self.component(id)?;
         let ops = match self.runtime.cache().ops(&key, direction) {
             Some(ops) => ops,
             None => {
@@ -141,22 +167,31 @@ pub struct Bookkeeping {
     pub heads_after: Vec<String>,
 }
 
-/// Moves `applied` across one step of `id` and renders what the version table must record.
+/// Moves `applied` and `heads` across one step of `id` and renders what the version table must
+/// record.
+#[allow(clippy::too_many_arguments)]
 pub fn bookkeeping(
     graph: &Graph,
     dialect: &dyn Dialect,
     applied: &mut BTreeSet<String>,
+    heads: &mut Vec<String>,
     id: &str,
     direction: Direction,
     checksum: &str,
     message: &str,
 ) -> Bookkeeping {
-    let heads_before = graph.heads_of(applied);
-    match direction {
-        Direction::Upgrade => applied.insert(id.to_string()),
-        Direction::Downgrade => applied.remove(id),
+    let heads_before = heads.clone();
+    let heads_after = match direction {
+        Direction::Upgrade => {
+            applied.insert(id.to_string());
+            graph.heads_after_upgrade(&heads_before, id)
+        }
+        Direction::Downgrade => {
+            applied.remove(id);
+            graph.heads_after_downgrade(&heads_before, id, applied)
+        }
     };
-    let heads_after = graph.heads_of(applied);
+    *heads = heads_after.clone();
     let removed: Vec<String> = heads_before
         .iter()
         .filter(|h| !heads_after.contains(h))
@@ -205,6 +240,8 @@ pub async fn run_steps(
 ) -> anyhow::Result<()> {
     let graph = guests.project.graph.clone();
     let mut applied: BTreeSet<String> = graph.with_ancestors(current);
+    let mut heads = graph.heads_of(&applied);
+    guests.precompile(steps, direction);
     for id in steps {
         let ops = guests.ops(id, direction)?;
         let meta = graph.get(id).expect("a planned revision exists");
@@ -213,6 +250,7 @@ pub async fn run_steps(
             &graph,
             dialect,
             &mut applied,
+            &mut heads,
             id,
             direction,
             &sum,

@@ -73,11 +73,13 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
         let sum = checksum(&guests.ops(&id, direction)?);
         let current = db.heads().await?;
         let mut applied = project.graph.with_ancestors(&current);
+        let mut heads = project.graph.heads_of(&applied);
         let message = format!("{} (resolved by hand)", meta.message);
         let books = runner::bookkeeping(
             &project.graph,
             dialect,
             &mut applied,
+            &mut heads,
             &id,
             direction,
             &sum,

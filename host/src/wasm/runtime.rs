@@ -121,6 +121,32 @@ impl GuestRuntime {
         Ok(LoadedRevision { pre })
     }
 
+    /// Compiles components into the cache on every core at once; `load` then deserializes.
+    pub fn precompile(&self, components: &[(String, std::sync::Arc<Vec<u8>>)]) {
+        let todo: Vec<&(String, std::sync::Arc<Vec<u8>>)> = components
+            .iter()
+            .filter(|(key, _)| !self.cache.has_component(&self.engine, key))
+            .collect();
+        if todo.len() < 2 {
+            return;
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(todo.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((key, bytes)) = todo.get(i) else {
+                        break;
+                    };
+                    let _ = self.cache.component(&self.engine, key, bytes);
+                });
+            }
+        });
+    }
+
     /// Runs one direction and returns the ops it recorded, or why it failed.
     pub fn run(&self, revision: &LoadedRevision, direction: Direction) -> anyhow::Result<Vec<Op>> {
         let limits = self.limits;
