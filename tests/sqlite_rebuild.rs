@@ -245,3 +245,60 @@ fn objects_made_by_hand_are_kept_too() {
         "{names:?}"
     );
 }
+
+#[test]
+fn keys_and_indexed_columns_are_rebuilt_with_children_kept() {
+    let p = TestProject::init();
+    p.add_revision(
+        "rebuild_1",
+        "setup",
+        include_str!("fixtures/rebuild_1_setup.rs"),
+    );
+    p.add_revision(
+        "rebuild_keys",
+        "keys",
+        include_str!("fixtures/rebuild_keys.rs"),
+    );
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(p.column_names("parent"), ["id", "name"]);
+    let names: Vec<String> = object_names(&p).into_iter().map(|r| r[1].clone()).collect();
+    assert_eq!(
+        names,
+        ["parent_audit", "parent_names"],
+        "the index on the dropped column went with it"
+    );
+    assert_eq!(p.query("SELECT COUNT(*) FROM parent"), strings(&[&["50"]]));
+    assert_eq!(
+        p.query("SELECT COUNT(*) FROM child"),
+        strings(&[&["100"]]),
+        "no cascade fired"
+    );
+    let fk = p.query("SELECT \"table\", on_delete FROM pragma_foreign_key_list('child')");
+    assert_eq!(fk, strings(&[&["parent", "CASCADE"]]));
+    assert!(
+        p.query("SELECT sql FROM sqlite_master WHERE name = 'child'")[0][0]
+            .contains("fk_child_parent_2")
+    );
+    assert_eq!(
+        p.query("SELECT name, pk FROM pragma_table_info('keyed') ORDER BY cid"),
+        strings(&[&["k", "1"], &["v", "2"]])
+    );
+    assert_eq!(p.query("SELECT COUNT(*) FROM keyed"), strings(&[&["2"]]));
+    assert!(p.query("PRAGMA foreign_key_check").is_empty());
+    // The foreign key still cascades after its rebuild.
+    p.query("DELETE FROM parent WHERE id = 1");
+    assert_eq!(p.query("SELECT COUNT(*) FROM child"), strings(&[&["98"]]));
+
+    p.migrate()
+        .args(["downgrade", "rebuild_1"])
+        .assert()
+        .success();
+    assert_eq!(p.column_names("parent"), ["id", "name", "score"]);
+    assert!(
+        p.query("SELECT sql FROM sqlite_master WHERE name = 'child'")[0][0]
+            .contains("\"fk_child_parent\"")
+    );
+    assert_eq!(p.query("SELECT COUNT(*) FROM child"), strings(&[&["98"]]));
+    assert_eq!(object_names(&p).len(), 3);
+}
