@@ -7,19 +7,7 @@ use common::TestProject;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-const BASE: &str = r#"
-use migrate_guest_sdk::prelude::*;
-fn upgrade() -> Result {
-    op::create_table(Table::new("thing").column(Column::new("id", Type::Integer).primary_key()));
-    op::bulk_insert("thing", &["id"], vec![vec![1.into()]]);
-    Ok(())
-}
-fn downgrade() -> Result {
-    op::drop_table("thing");
-    Ok(())
-}
-migrate_guest_sdk::revision!(upgrade, downgrade);
-"#;
+const BASE: &str = include_str!("fixtures/thing.rs");
 
 /// A revision whose upgrade() body is `body`, on top of the base revision.
 fn guest(body: &str) -> String {

@@ -121,23 +121,7 @@ fn every_op_upgrades_and_downgrades(server: Server) {
     let Some(db) = ServerDb::create(server) else {
         return;
     };
-    let p = TestProject::init();
-    p.add_revision(
-        "allops_1",
-        "tables",
-        include_str!("fixtures/allops_1_tables.rs"),
-    );
-    p.add_revision(
-        "allops_2",
-        "alter",
-        include_str!("fixtures/allops_2_alter.rs"),
-    );
-    p.add_revision(
-        "allops_3",
-        "keys",
-        include_str!("fixtures/allops_3_keys.rs"),
-    );
-    p.build();
+    let p = TestProject::with_every_op();
     p.migrate_on(&db.url)
         .args(["upgrade", "allops_1"])
         .assert()
@@ -437,19 +421,7 @@ fn downgrade() -> Result {
 migrate_guest_sdk::revision!(upgrade, downgrade);
 "#;
 
-const THING: &str = r#"
-use migrate_guest_sdk::prelude::*;
-fn upgrade() -> Result {
-    op::create_table(Table::new("thing").column(Column::new("id", Type::Integer).primary_key()));
-    op::bulk_insert("thing", &["id"], vec![vec![1.into()]]);
-    Ok(())
-}
-fn downgrade() -> Result {
-    op::drop_table("thing");
-    Ok(())
-}
-migrate_guest_sdk::revision!(upgrade, downgrade);
-"#;
+const THING: &str = include_str!("fixtures/thing.rs");
 
 fn failing_revision_is_rolled_back_or_marked(server: Server) {
     let Some(db) = ServerDb::create(server) else {

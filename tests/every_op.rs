@@ -5,27 +5,6 @@ mod common;
 
 use common::TestProject;
 
-fn project_with_every_op() -> TestProject {
-    let p = TestProject::init();
-    p.add_revision(
-        "allops_1",
-        "tables",
-        include_str!("fixtures/allops_1_tables.rs"),
-    );
-    p.add_revision(
-        "allops_2",
-        "alter",
-        include_str!("fixtures/allops_2_alter.rs"),
-    );
-    p.add_revision(
-        "allops_3",
-        "keys",
-        include_str!("fixtures/allops_3_keys.rs"),
-    );
-    p.build();
-    p
-}
-
 fn table_sql(p: &TestProject, table: &str) -> String {
     p.query(&format!(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
@@ -45,7 +24,7 @@ fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
 
 #[test]
 fn every_op_upgrades_and_downgrades_with_rows_kept() {
-    let p = project_with_every_op();
+    let p = TestProject::with_every_op();
     p.migrate().args(["upgrade", "allops_1"]).assert().success();
 
     // After the first revision: every portable type, declared as the SQLite dialect maps it.
@@ -236,7 +215,7 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
 
 #[test]
 fn rebuild_sql_switches_foreign_keys_off_around_the_transaction_and_checks_them() {
-    let p = project_with_every_op();
+    let p = TestProject::with_every_op();
     let out = p
         .migrate()
         .args(["upgrade", "--sql", "allops_1:allops_2"])

@@ -64,6 +64,28 @@ impl TestProject {
         project
     }
 
+    /// A project whose three revisions use every op of the interface, built.
+    pub fn with_every_op() -> TestProject {
+        let p = TestProject::init();
+        p.add_revision(
+            "allops_1",
+            "tables",
+            include_str!("../fixtures/allops_1_tables.rs"),
+        );
+        p.add_revision(
+            "allops_2",
+            "alter",
+            include_str!("../fixtures/allops_2_alter.rs"),
+        );
+        p.add_revision(
+            "allops_3",
+            "keys",
+            include_str!("../fixtures/allops_3_keys.rs"),
+        );
+        p.build();
+        p
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
