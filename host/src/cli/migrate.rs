@@ -98,6 +98,13 @@ async fn migrate(
     let steps = plan(&graph, &current, &target, direction)?;
     let (mut schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
+    if steps.is_empty() {
+        eprintln!(
+            "Nothing to do: the database is at {}",
+            describe_heads(&current)
+        );
+        return db.unlock().await;
+    }
     // What the database has beyond the model (triggers, views, indexes made by `execute` or by
     // hand): a table rebuild recreates them instead of dropping them with the old table.
     let known_indexes: Vec<String> = schema
@@ -111,13 +118,6 @@ async fn migrate(
             schema.database_objects.retain(|o| o.name != object.name);
             schema.database_objects.push(object);
         }
-    }
-    if steps.is_empty() {
-        eprintln!(
-            "Nothing to do: the database is at {}",
-            describe_heads(&current)
-        );
-        return Ok(());
     }
     runner::run_steps(
         &mut guests,
@@ -133,7 +133,8 @@ async fn migrate(
         "Done: the database is at {}",
         describe_heads(&db.heads().await?)
     );
-    Ok(())
+    // Released explicitly here; on an error path above, dropping the connection releases it.
+    db.unlock().await
 }
 
 fn plan(
