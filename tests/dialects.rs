@@ -4,7 +4,7 @@
 mod common;
 
 use common::servers::{Server, ServerDb};
-use common::TestProject;
+use common::{strings, TestProject};
 use predicates::str::contains;
 
 macro_rules! on_each_server {
@@ -26,12 +26,6 @@ on_each_server!(
     failing_revision_is_rolled_back_or_marked,
     concurrent_runners_apply_each_revision_once,
 );
-
-fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| r.iter().map(|s| s.to_string()).collect())
-        .collect()
-}
 
 fn shipped_chain_upgrades_and_downgrades(server: Server) {
     let Some(db) = ServerDb::create(server) else {

@@ -3,23 +3,13 @@
 
 mod common;
 
-use common::TestProject;
+use common::{strings, TestProject};
 
 fn table_sql(p: &TestProject, table: &str) -> String {
     p.query(&format!(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
     ))[0][0]
         .clone()
-}
-
-fn rows(p: &TestProject, sql: &str) -> Vec<Vec<String>> {
-    p.query(sql)
-}
-
-fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| r.iter().map(|s| s.to_string()).collect())
-        .collect()
 }
 
 #[test]
@@ -57,11 +47,11 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
     );
     // Defaults (literal and expression) and the bulk-inserted row with typed values.
     assert_eq!(
-        rows(&p, "SELECT c_integer, c_boolean, c_text, c_float, hex(c_blob), c_uuid, c_json, c_smallint, c_timestamp IS NOT NULL FROM every_type"),
+        p.query("SELECT c_integer, c_boolean, c_text, c_float, hex(c_blob), c_uuid, c_json, c_smallint, c_timestamp IS NOT NULL FROM every_type"),
         strings(&[&["7", "0", "it's", "1.5", "00FF", "0b7e5f6c-1d2a-4c1e-9d35-2f1f0a4b9e11", "{\"a\": 1}", "NULL", "1"]])
     );
     assert_eq!(
-        rows(&p, "SELECT name FROM author ORDER BY id"),
+        p.query("SELECT name FROM author ORDER BY id"),
         strings(&[&["Ada"], &["Flann O'Brien"]])
     );
     let book = table_sql(&p, "book");
@@ -75,28 +65,21 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
         "{book}"
     );
     assert_eq!(
-        rows(
-            &p,
-            "SELECT name, pk FROM pragma_table_info('tag_link') ORDER BY cid"
-        ),
+        p.query("SELECT name, pk FROM pragma_table_info('tag_link') ORDER BY cid"),
         strings(&[&["book_id", "1"], &["tag", "2"]])
     );
     assert_eq!(
-        rows(
-            &p,
+        p.query(
             "SELECT \"unique\" FROM pragma_index_list('author') WHERE name = 'ix_author_email'"
         ),
         strings(&[&["1"]])
     );
     assert_eq!(
-        rows(
-            &p,
-            "SELECT name FROM pragma_index_info('ix_book_title_price') ORDER BY seqno"
-        ),
+        p.query("SELECT name FROM pragma_index_info('ix_book_title_price') ORDER BY seqno"),
         strings(&[&["title"], &["price"]])
     );
     assert_eq!(
-        rows(&p, "SELECT COUNT(*) FROM typed_ids"),
+        p.query("SELECT COUNT(*) FROM typed_ids"),
         strings(&[&["1"]])
     );
 
@@ -115,7 +98,7 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
         ])
     );
     assert_eq!(
-        rows(&p, "SELECT id, name, rating FROM author ORDER BY id"),
+        p.query("SELECT id, name, rating FROM author ORDER BY id"),
         strings(&[&["1", "Ada", "5"], &["2", "Flann O'Brien", "5"]])
     );
     let author = table_sql(&p, "author");
@@ -129,8 +112,7 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
     );
     assert!(author.contains("AUTOINCREMENT"), "{author}");
     assert_eq!(
-        rows(
-            &p,
+        p.query(
             "SELECT \"unique\" FROM pragma_index_list('author') WHERE name = 'ix_author_email'"
         ),
         strings(&[&["1"]])
@@ -145,42 +127,33 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
         .to_string()
         .contains("ck_author_rating"));
     assert_eq!(
-        rows(&p, "SELECT id, author_id FROM book ORDER BY id"),
+        p.query("SELECT id, author_id FROM book ORDER BY id"),
         strings(&[&["10", "1"], &["11", "2"]])
     );
     let book = table_sql(&p, "book");
     assert!(!book.contains("ck_book_price"), "{book}");
     assert!(book.contains("fk_book_author"), "{book}");
     assert_eq!(
-        rows(
-            &p,
-            "SELECT dflt_value FROM pragma_table_info('book') WHERE name = 'title'"
-        ),
+        p.query("SELECT dflt_value FROM pragma_table_info('book') WHERE name = 'title'"),
         strings(&[&["'untitled'"]])
     );
     // tag_link became book_tag, gained a foreign key, kept its row.
     assert!(!p.tables().contains(&"tag_link".to_string()));
     assert_eq!(
-        rows(&p, "SELECT book_id, tag FROM book_tag"),
+        p.query("SELECT book_id, tag FROM book_tag"),
         strings(&[&["10", "math"]])
     );
     assert_eq!(
-        rows(
-            &p,
-            "SELECT \"table\", on_delete FROM pragma_foreign_key_list('book_tag')"
-        ),
+        p.query("SELECT \"table\", on_delete FROM pragma_foreign_key_list('book_tag')"),
         strings(&[&["book", "CASCADE"]])
     );
     assert!(!p.column_names("every_type").contains(&"c_json".to_string()));
     assert_eq!(
-        rows(
-            &p,
-            "SELECT name, pk FROM pragma_table_info('session') ORDER BY cid"
-        ),
+        p.query("SELECT name, pk FROM pragma_table_info('session') ORDER BY cid"),
         strings(&[&["token", "1"], &["author_id", "0"]])
     );
-    assert_eq!(rows(&p, "SELECT token FROM session"), strings(&[&["t1"]]));
-    assert!(rows(&p, "PRAGMA foreign_key_check").is_empty());
+    assert_eq!(p.query("SELECT token FROM session"), strings(&[&["t1"]]));
+    assert!(p.query("PRAGMA foreign_key_check").is_empty());
 
     // Down one revision at a time, rows kept, shapes restored.
     p.migrate().args(["downgrade", "-1"]).assert().success();
@@ -196,21 +169,21 @@ fn every_op_upgrades_and_downgrades_with_rows_kept() {
         ])
     );
     assert_eq!(
-        rows(&p, "SELECT name FROM author ORDER BY id"),
+        p.query("SELECT name FROM author ORDER BY id"),
         strings(&[&["Ada"], &["Flann O'Brien"]])
     );
-    assert_eq!(rows(&p, "SELECT COUNT(*) FROM book"), strings(&[&["2"]]));
+    assert_eq!(p.query("SELECT COUNT(*) FROM book"), strings(&[&["2"]]));
     assert!(table_sql(&p, "book").contains("CONSTRAINT \"ck_book_price\" CHECK (price >= 0)"));
     assert_eq!(
-        rows(&p, "SELECT book_id, tag FROM tag_link"),
+        p.query("SELECT book_id, tag FROM tag_link"),
         strings(&[&["10", "math"]])
     );
     assert!(p.column_names("every_type").contains(&"c_json".to_string()));
-    assert!(rows(&p, "PRAGMA foreign_key_check").is_empty());
+    assert!(p.query("PRAGMA foreign_key_check").is_empty());
 
     p.migrate().args(["downgrade", "base"]).assert().success();
     assert_eq!(p.tables(), ["migrate_history", "migrate_version"]);
-    assert!(rows(&p, "SELECT name FROM sqlite_master WHERE type IN ('view', 'index') AND name NOT LIKE 'sqlite_%'").is_empty());
+    assert!(p.query("SELECT name FROM sqlite_master WHERE type IN ('view', 'index') AND name NOT LIKE 'sqlite_%'").is_empty());
 }
 
 #[test]

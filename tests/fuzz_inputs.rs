@@ -24,7 +24,7 @@ fn toml_like() -> impl Strategy<Value = String> {
     prop::collection::vec(line, 0..8).prop_map(|lines| lines.join("\n"))
 }
 
-fn no_panic(out: &std::process::Output, file: &str) -> Result<(), TestCaseError> {
+fn no_panic(out: &std::process::Output) -> Result<(), TestCaseError> {
     let code = out.status.code();
     prop_assert!(
         code == Some(0) || code == Some(1),
@@ -40,7 +40,6 @@ fn no_panic(out: &std::process::Output, file: &str) -> Result<(), TestCaseError>
             err
         );
         prop_assert!(!err.contains("panicked"), "{}", err);
-        let _ = file;
     }
     Ok(())
 }
@@ -61,7 +60,7 @@ fn random_settings_files_never_panic() {
                 .args(["--settings", "fuzz.toml", "heads"])
                 .output()
                 .unwrap();
-            no_panic(&out, "fuzz.toml")
+            no_panic(&out)
         })
         .unwrap();
 }
@@ -80,7 +79,7 @@ fn random_revision_metadata_never_panics() {
         .run(&toml_like(), |text| {
             std::fs::write(dir.join("revision.toml"), &text).unwrap();
             let out = p.migrate().arg("history").output().unwrap();
-            no_panic(&out, "revision.toml")?;
+            no_panic(&out)?;
             if !out.status.success() {
                 prop_assert!(
                     common::stderr(&out).contains("fuzz_rev"),

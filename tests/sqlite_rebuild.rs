@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TestProject;
+use common::{strings, TestProject};
 use predicates::str::contains;
 
 fn project() -> TestProject {
@@ -20,12 +20,6 @@ fn project() -> TestProject {
     );
     p.build();
     p
-}
-
-fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| r.iter().map(|s| s.to_string()).collect())
-        .collect()
 }
 
 fn object_names(p: &TestProject) -> Vec<Vec<String>> {

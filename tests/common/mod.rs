@@ -208,6 +208,13 @@ impl TestProject {
     }
 }
 
+/// Expected rows written as string slices.
+pub fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
 pub fn query_sqlite(path: &Path, sql: &str) -> Vec<Vec<String>> {
     try_query_sqlite(path, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
