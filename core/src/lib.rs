@@ -1,6 +1,8 @@
 //! The pure core of `migrate`: the ops model, the schema model, the revision graph, target
 //! expressions and SQL rendering per dialect. Nothing here does I/O; the host does.
 
+pub mod diff;
+pub mod model_sql;
 pub mod ops;
 pub mod raw_sql;
 pub mod revision;

@@ -1,0 +1,487 @@
+//! The declarative model: a `schema.sql` of `CREATE TABLE` and `CREATE INDEX` statements, parsed
+//! with `sqlparser` into the same `Schema` that replaying ops builds, so the two can be diffed.
+//!
+//! Names are taken exactly as written (quoted or not): migrate quotes every name it renders, so
+//! `User` stays `User` on every database. Errors carry the line and column they refer to.
+
+use sqlparser::ast::{
+    self, ColumnOption, CreateIndex, CreateTable, DataType as SqlType, Expr, ObjectName,
+    ObjectNamePart, Statement,
+};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Token};
+
+use crate::schema::{Schema, TableModel};
+use crate::types::*;
+
+/// A problem in the model file, at a line and column (1-based; 0 when unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelError {
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.line, self.column, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+impl ModelError {
+    fn at(location: Location, message: impl Into<String>) -> ModelError {
+        ModelError {
+            line: location.line,
+            column: location.column,
+            message: message.into(),
+        }
+    }
+
+    /// sqlparser puts the position in the message ("... at Line: 3, Column: 7"); lift it out.
+    fn from_parser(error: ParserError) -> ModelError {
+        let text = match error {
+            ParserError::TokenizerError(t) | ParserError::ParserError(t) => t,
+            ParserError::RecursionLimitExceeded => "statement nested too deeply".into(),
+        };
+        let Some((message, position)) = text.rsplit_once(" at Line: ") else {
+            return ModelError::at(Location { line: 0, column: 0 }, text);
+        };
+        let mut numbers = position
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap_or(0));
+        let line = numbers.next().unwrap_or(0);
+        let column = numbers.next().unwrap_or(0);
+        ModelError::at(Location { line, column }, message)
+    }
+}
+
+/// Parses a model file into a schema. Only `CREATE TABLE` and `CREATE INDEX` are allowed: the
+/// model says what the schema is, not how to get there.
+pub fn parse(sql: &str) -> Result<Schema, ModelError> {
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .map_err(ModelError::from_parser)?;
+    let mut schema = Schema::default();
+    let mut pending_indexes = vec![];
+    let mut starts = std::collections::BTreeMap::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        let next = parser.peek_token();
+        if next.token == Token::EOF {
+            break;
+        }
+        let start = next.span.start;
+        let statement = parser.parse_statement().map_err(ModelError::from_parser)?;
+        match statement {
+            Statement::CreateTable(create) => {
+                let table = table(&create, start)?;
+                if schema.tables.contains_key(&table.name) {
+                    return Err(ModelError::at(
+                        start,
+                        format!("table {:?} is declared twice", table.name),
+                    ));
+                }
+                crate::ops::Op::CreateTable(table.clone())
+                    .validate()
+                    .map_err(|e| ModelError::at(start, e.problem))?;
+                starts.insert(table.name.clone(), start);
+                schema.tables.insert(
+                    table.name.clone(),
+                    TableModel {
+                        table,
+                        indexes: vec![],
+                    },
+                );
+            }
+            Statement::CreateIndex(create) => pending_indexes.push((index(&create, start)?, start)),
+            other => {
+                let first_words: String = other.to_string().chars().take(40).collect();
+                return Err(ModelError::at(
+                    start,
+                    format!(
+                        "only CREATE TABLE and CREATE INDEX belong in the model, not `{first_words}…`"
+                    ),
+                ));
+            }
+        }
+    }
+    // Indexes may come before or after their table in the file.
+    for (index, at) in pending_indexes {
+        let taken = schema
+            .tables
+            .values()
+            .any(|t| t.indexes.iter().any(|i| i.name == index.name));
+        if taken {
+            return Err(ModelError::at(
+                at,
+                format!("index {:?} is declared twice", index.name),
+            ));
+        }
+        let Some(table) = schema.tables.get_mut(&index.table) else {
+            return Err(ModelError::at(
+                at,
+                format!(
+                    "index {:?} is on table {:?}, which the model does not declare",
+                    index.name, index.table
+                ),
+            ));
+        };
+        if let Some(missing) = index
+            .columns
+            .iter()
+            .find(|c| !table.table.columns.iter().any(|col| &&col.name == c))
+        {
+            return Err(ModelError::at(
+                at,
+                format!(
+                    "index {:?}: table {:?} has no column {missing:?}",
+                    index.name, index.table
+                ),
+            ));
+        }
+        table.indexes.push(index);
+    }
+    check_foreign_keys(&schema, &starts)?;
+    Ok(schema)
+}
+
+fn table(create: &CreateTable, start: Location) -> Result<Table, ModelError> {
+    let name = object_name(&create.name, start)?;
+    let mut columns = vec![];
+    let mut constraints = vec![];
+    for def in &create.columns {
+        let at = def.name.span.start;
+        let (data_type, serial) = portable_type(&def.data_type)
+            .map_err(|e| ModelError::at(at, format!("column {:?}: {e}", def.name.value)))?;
+        let mut column = Column {
+            name: def.name.value.clone(),
+            data_type,
+            nullable: true,
+            primary_key: false,
+            autoincrement: serial,
+            unique: false,
+            server_default: None,
+            comment: None,
+        };
+        for option in &def.options {
+            let named = option.name.as_ref().map(|n| n.value.clone());
+            match &option.option {
+                ColumnOption::Null => column.nullable = true,
+                ColumnOption::NotNull => column.nullable = false,
+                ColumnOption::Default(expr) => column.server_default = Some(server_default(expr)),
+                ColumnOption::PrimaryKey(_) if named.is_none() => {
+                    column.primary_key = true;
+                    column.nullable = false;
+                }
+                ColumnOption::PrimaryKey(_) => {
+                    column.nullable = false;
+                    constraints.push(TableConstraint::PrimaryKey(PrimaryKey {
+                        name: named,
+                        columns: vec![column.name.clone()],
+                    }))
+                }
+                ColumnOption::Unique(_) if named.is_none() => column.unique = true,
+                ColumnOption::Unique(_) => {
+                    constraints.push(TableConstraint::Unique(UniqueConstraint {
+                        name: named,
+                        columns: vec![column.name.clone()],
+                    }))
+                }
+                ColumnOption::ForeignKey(fk) => {
+                    constraints.push(TableConstraint::ForeignKey(ForeignKey {
+                        name: named.or_else(|| fk.name.as_ref().map(|n| n.value.clone())),
+                        columns: vec![column.name.clone()],
+                        referred_table: object_name(&fk.foreign_table, at)?,
+                        referred_columns: fk.referred_columns.iter().map(|c| c.value.clone()).collect(),
+                        on_delete: fk.on_delete.map(action),
+                        on_update: fk.on_update.map(action),
+                    }))
+                }
+                ColumnOption::Check(check) => constraints.push(TableConstraint::Check(CheckConstraint {
+                    name: named.or_else(|| check.name.as_ref().map(|n| n.value.clone())),
+                    expression: check.expr.to_string(),
+                })),
+                ColumnOption::Comment(text) => column.comment = Some(text.clone()),
+                ColumnOption::DialectSpecific(tokens)
+                    if tokens.iter().any(|t| {
+                        let word = t.to_string().to_ascii_uppercase();
+                        word == "AUTOINCREMENT" || word == "AUTO_INCREMENT"
+                    }) =>
+                {
+                    column.autoincrement = true
+                }
+                ColumnOption::Generated { .. } | ColumnOption::Identity(_) => {
+                    column.autoincrement = true
+                }
+                other => {
+                    return Err(ModelError::at(
+                        at,
+                        format!(
+                            "column {:?}: `{other}` is not something migrate models",
+                            column.name
+                        ),
+                    ))
+                }
+            }
+        }
+        columns.push(column);
+    }
+    for constraint in &create.constraints {
+        constraints.push(table_constraint(constraint, start)?);
+    }
+    Ok(Table {
+        name,
+        columns,
+        constraints,
+        comment: None,
+    })
+}
+
+fn table_constraint(
+    constraint: &ast::TableConstraint,
+    at: Location,
+) -> Result<TableConstraint, ModelError> {
+    let ident = |i: &Option<ast::Ident>| i.as_ref().map(|n| n.value.clone());
+    Ok(match constraint {
+        ast::TableConstraint::PrimaryKey(pk) => TableConstraint::PrimaryKey(PrimaryKey {
+            name: ident(&pk.name),
+            columns: index_columns(&pk.columns, at)?,
+        }),
+        ast::TableConstraint::Unique(u) => TableConstraint::Unique(UniqueConstraint {
+            name: ident(&u.name),
+            columns: index_columns(&u.columns, at)?,
+        }),
+        ast::TableConstraint::ForeignKey(fk) => TableConstraint::ForeignKey(ForeignKey {
+            name: ident(&fk.name),
+            columns: fk.columns.iter().map(|c| c.value.clone()).collect(),
+            referred_table: object_name(&fk.foreign_table, at)?,
+            referred_columns: fk.referred_columns.iter().map(|c| c.value.clone()).collect(),
+            on_delete: fk.on_delete.map(action),
+            on_update: fk.on_update.map(action),
+        }),
+        ast::TableConstraint::Check(check) => TableConstraint::Check(CheckConstraint {
+            name: ident(&check.name),
+            expression: check.expr.to_string(),
+        }),
+        other => {
+            return Err(ModelError::at(
+                at,
+                format!("`{other}`: only PRIMARY KEY, UNIQUE, FOREIGN KEY and CHECK constraints are modelled; declare other indexes with CREATE INDEX"),
+            ))
+        }
+    })
+}
+
+fn index(create: &CreateIndex, at: Location) -> Result<Index, ModelError> {
+    let Some(name) = &create.name else {
+        return Err(ModelError::at(
+            at,
+            "an index in the model needs a name (CREATE INDEX name ON ...)",
+        ));
+    };
+    if create.predicate.is_some() {
+        return Err(ModelError::at(at, "partial indexes (WHERE ...) are not modelled"));
+    }
+    Ok(Index {
+        name: object_name(name, at)?,
+        table: object_name(&create.table_name, at)?,
+        columns: index_columns(&create.columns, at)?,
+        unique: create.unique,
+    })
+}
+
+fn index_columns(columns: &[ast::IndexColumn], at: Location) -> Result<Vec<String>, ModelError> {
+    columns
+        .iter()
+        .map(|c| match &c.column.expr {
+            Expr::Identifier(ident) => Ok(ident.value.clone()),
+            other => Err(ModelError::at(
+                at,
+                format!("`{other}`: only plain column names are modelled in keys and indexes"),
+            )),
+        })
+        .collect()
+}
+
+fn object_name(name: &ObjectName, at: Location) -> Result<String, ModelError> {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(ident)] => Ok(ident.value.clone()),
+        _ => Err(ModelError::at(
+            at,
+            format!("`{name}`: use plain names; the schema comes from the database URL"),
+        )),
+    }
+}
+
+fn action(a: ast::ReferentialAction) -> ReferentialAction {
+    match a {
+        ast::ReferentialAction::Restrict => ReferentialAction::Restrict,
+        ast::ReferentialAction::Cascade => ReferentialAction::Cascade,
+        ast::ReferentialAction::SetNull => ReferentialAction::SetNull,
+        ast::ReferentialAction::NoAction => ReferentialAction::NoAction,
+        ast::ReferentialAction::SetDefault => ReferentialAction::SetDefault,
+    }
+}
+
+/// A literal becomes a value (quoted by each dialect); anything else stays SQL text.
+fn server_default(expr: &Expr) -> ServerDefault {
+    let literal = |v: &ast::Value, negative: bool| -> Option<Value> {
+        match v {
+            ast::Value::Number(text, _) => {
+                let text = if negative { format!("-{text}") } else { text.clone() };
+                text.parse::<i64>()
+                    .map(Value::Integer)
+                    .ok()
+                    .or_else(|| text.parse::<f64>().ok().map(Value::Float))
+            }
+            ast::Value::SingleQuotedString(s) if !negative => Some(Value::Text(s.clone())),
+            ast::Value::Boolean(b) if !negative => Some(Value::Boolean(*b)),
+            ast::Value::Null if !negative => Some(Value::Null),
+            _ => None,
+        }
+    };
+    let value = match expr {
+        Expr::Value(v) => literal(&v.value, false),
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(v) => literal(&v.value, true),
+            _ => None,
+        },
+        _ => None,
+    };
+    match value {
+        Some(v) => ServerDefault::Literal(v),
+        None => ServerDefault::Expression(expr.to_string()),
+    }
+}
+
+/// Maps a SQL type, as people write it for any of the three databases, to a portable type. The
+/// flag says the type implies an auto-incrementing column (`SERIAL`).
+pub fn portable_type(t: &SqlType) -> Result<(DataType, bool), String> {
+    use SqlType as S;
+    let plain = |d: DataType| Ok((d, false));
+    match t {
+        S::Int(_) | S::Integer(_) | S::Int4(_) => plain(DataType::Integer),
+        S::BigInt(_) | S::Int8(_) => plain(DataType::Bigint),
+        S::SmallInt(_) | S::Int2(_) => plain(DataType::Smallint),
+        S::TinyInt(Some(1)) | S::Bool | S::Boolean => plain(DataType::Boolean),
+        S::Text => plain(DataType::Text),
+        S::Varchar(len) | S::CharacterVarying(len) => match len {
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => {
+                let n = u32::try_from(*length).map_err(|_| format!("length {length} is too large"))?;
+                plain(DataType::Varchar(n))
+            }
+            _ => Err(format!("`{t}` needs a length, e.g. VARCHAR(255); use TEXT for unbounded text")),
+        },
+        S::Real | S::Float4 => plain(DataType::Float),
+        S::Float(info) => match info {
+            ast::ExactNumberInfo::Precision(p) if *p > 24 => plain(DataType::Double),
+            _ => plain(DataType::Float),
+        },
+        S::Double(_) | S::DoublePrecision | S::Float8 => plain(DataType::Double),
+        S::Numeric(info) | S::Decimal(info) | S::Dec(info) => match info {
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => plain(DataType::Numeric {
+                precision: u8::try_from(*p).map_err(|_| format!("precision {p} is too large"))?,
+                scale: u8::try_from(*s).map_err(|_| format!("scale {s} is out of range"))?,
+            }),
+            ast::ExactNumberInfo::Precision(p) => plain(DataType::Numeric {
+                precision: u8::try_from(*p).map_err(|_| format!("precision {p} is too large"))?,
+                scale: 0,
+            }),
+            ast::ExactNumberInfo::None => Err(format!(
+                "`{t}` needs a precision and scale, e.g. NUMERIC(10, 2)"
+            )),
+        },
+        S::Date => plain(DataType::Date),
+        S::Time(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            plain(DataType::Time)
+        }
+        S::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            plain(DataType::Timestamptz)
+        }
+        S::Timestamp(_, _) | S::Datetime(_) => plain(DataType::Timestamp),
+        S::Blob(_) | S::Bytea | S::Varbinary(_) | S::Binary(_) => plain(DataType::Blob),
+        S::JSON | S::JSONB => plain(DataType::Json),
+        S::Uuid => plain(DataType::Uuid),
+        S::Custom(name, modifiers) if modifiers.is_empty() => {
+            match name.to_string().to_ascii_lowercase().as_str() {
+                "timestamptz" => plain(DataType::Timestamptz),
+                "serial" | "serial4" => Ok((DataType::Integer, true)),
+                "bigserial" | "serial8" => Ok((DataType::Bigint, true)),
+                "smallserial" | "serial2" => Ok((DataType::Smallint, true)),
+                "longtext" | "mediumtext" => plain(DataType::Text),
+                "longblob" | "mediumblob" => plain(DataType::Blob),
+                _ => Err(unsupported(t)),
+            }
+        }
+        _ => Err(unsupported(t)),
+    }
+}
+
+fn unsupported(t: &SqlType) -> String {
+    format!(
+        "type `{t}` has no portable equivalent; use INTEGER, BIGINT, SMALLINT, BOOLEAN, TEXT, \
+         VARCHAR(n), REAL, DOUBLE PRECISION, NUMERIC(p, s), DATE, TIME, TIMESTAMP, TIMESTAMPTZ, \
+         BLOB, JSON or UUID"
+    )
+}
+
+/// Parses a type name on its own (`character varying(80)`), as catalogs report them.
+pub fn parse_type(text: &str) -> Result<(DataType, bool), String> {
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| format!("type {text:?}: {e}"))?;
+    let t = parser
+        .parse_data_type()
+        .map_err(|e| format!("type {text:?}: {e}"))?;
+    portable_type(&t)
+}
+
+fn check_foreign_keys(
+    schema: &Schema,
+    starts: &std::collections::BTreeMap<String, Location>,
+) -> Result<(), ModelError> {
+    for model in schema.tables.values() {
+        let at = starts[&model.table.name];
+        for c in &model.table.constraints {
+            let TableConstraint::ForeignKey(fk) = c else {
+                continue;
+            };
+            let Some(target) = schema.tables.get(&fk.referred_table) else {
+                return Err(ModelError::at(
+                    at,
+                    format!(
+                        "table {:?}: foreign key to {:?}, which the model does not declare",
+                        model.table.name, fk.referred_table
+                    ),
+                ));
+            };
+            if let Some(missing) = fk
+                .referred_columns
+                .iter()
+                .find(|c| !target.table.columns.iter().any(|col| &&col.name == c))
+            {
+                return Err(ModelError::at(
+                    at,
+                    format!(
+                        "table {:?}: foreign key to {:?}.{missing:?}, which the model does not declare",
+                        model.table.name, fk.referred_table
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
