@@ -2,6 +2,7 @@
 //! a message and a non-zero exit code.
 
 mod cli;
+mod codegen;
 mod db;
 mod project;
 mod runner;

@@ -15,6 +15,8 @@ use crate::wasm::Limits;
 struct SettingsFile {
     database_url: Option<String>,
     migrations: Option<PathBuf>,
+    /// The declarative model (`schema.sql`) that `check` and `new --autogenerate` compare with.
+    model: Option<PathBuf>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -27,6 +29,8 @@ pub struct Settings {
     /// Where `database_url` came from, for error messages.
     pub database_url_origin: String,
     pub migrations: Option<PathBuf>,
+    /// `model` in the file, else `schema.sql` beside the file, else ./schema.sql.
+    pub model: PathBuf,
     pub limits: Limits,
     pub lock: LockSettings,
 }
@@ -48,6 +52,7 @@ pub fn load(flag: Option<&Path>) -> anyhow::Result<Settings> {
         database_url: None,
         database_url_origin: String::new(),
         migrations: None,
+        model: PathBuf::from("schema.sql"),
         limits: Limits::default(),
         lock: LockSettings::default(),
     };
@@ -62,6 +67,7 @@ pub fn load(flag: Option<&Path>) -> anyhow::Result<Settings> {
             .map(|url| relative_sqlite_url(&url, &folder));
         settings.database_url_origin = format!("`database_url` in {}", path.display());
         settings.migrations = file.migrations.map(|m| folder.join(m));
+        settings.model = folder.join(file.model.unwrap_or_else(|| PathBuf::from("schema.sql")));
         settings.limits = file.limits;
         settings.lock = file.lock;
         validate_limits(&settings.limits, &path)?;

@@ -1,6 +1,8 @@
 //! The command line: one module per verb, each with its arguments and a `run`.
 
 mod build;
+mod check;
+mod compare;
 mod init;
 mod inspect;
 mod migrate;
@@ -61,6 +63,9 @@ enum Command {
     Accept(stamp::AcceptArgs),
     /// After a revision failed on a database without transactional DDL (MySQL) and was fixed by hand.
     Resolve(resolve::ResolveArgs),
+    /// Exit 0 if the schema at head (or, with --database, the database) matches the model, else 1
+    /// with the differences (2 if they could not be compared).
+    Check(check::CheckArgs),
 }
 
 /// What every command may need: the settings and where the migrations are.
@@ -87,7 +92,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match args.command {
         Command::Init(a) => init::run(&ctx, a),
-        Command::New(a) => new::run(&ctx, a),
+        Command::New(a) => new::run(&ctx, a).await,
         Command::Build(a) => build::run(&ctx, a),
         Command::Upgrade(a) => migrate::upgrade(&ctx, a).await,
         Command::Downgrade(a) => migrate::downgrade(&ctx, a).await,
@@ -98,6 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Stamp(a) => stamp::stamp(&ctx, a).await,
         Command::Accept(a) => stamp::accept(&ctx, a).await,
         Command::Resolve(a) => resolve::run(&ctx, a).await,
+        Command::Check(a) => return Ok(check::run(&ctx, a).await),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,11 @@
 use anyhow::{bail, Context as _};
 use migrate_core::revision::RevisionMeta;
 
+use migrate_core::diff::Rename;
+
+use super::compare::{compare, CompareArgs};
 use super::Context;
+use crate::codegen::{self, RevisionSource};
 use crate::project::{self, Project};
 
 #[derive(Debug, clap::Args)]
@@ -17,9 +21,25 @@ pub struct NewArgs {
     /// Down revision(s) (default: the current head). Give several to merge branches.
     #[arg(long = "down", value_name = "REV")]
     down: Vec<String>,
+    /// Write upgrade() and downgrade() from the difference between the model (schema.sql) and
+    /// the schema at head; writes nothing when there is none.
+    #[arg(long)]
+    autogenerate: bool,
+    /// With --autogenerate: a rename the diff cannot see, `old=new` (table) or
+    /// `table.old=new` (column; the table's name in the model). Repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    rename: Vec<String>,
+    #[command(flatten)]
+    compare: CompareArgs,
 }
 
-pub fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
+    if !args.autogenerate && (!args.rename.is_empty() || args.compare.is_used()) {
+        bail!("--rename, --database and --model go with --autogenerate");
+    }
+    if args.autogenerate && !args.down.is_empty() {
+        bail!("--autogenerate builds on the current head; leave out --down");
+    }
     let root = &ctx.migrations_dir;
     let project = Project::load(root)?;
     let versions = Project::versions_dir(root);
@@ -57,29 +77,57 @@ pub fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
         message: args.message.clone(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
-    let dir = versions.join(format!("{id}_{}", slug(&args.message)));
-    std::fs::create_dir_all(dir.join("src"))
-        .with_context(|| format!("creating {}", dir.display()))?;
     let down_text = if meta.down_revisions.is_empty() {
         "base".to_string()
     } else {
         meta.down_revisions.join(", ")
     };
-    let fill = |template: &str| {
-        template
+    let source = if args.autogenerate {
+        let renames = args
+            .rename
+            .iter()
+            .map(|r| Rename::parse(r).map_err(|e| anyhow::anyhow!(e)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let comparison = compare(ctx, &args.compare, &renames).await?;
+        for warning in &comparison.diff.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if comparison.diff.is_empty() {
+            println!(
+                "No changes: {} matches the model {}; no revision written.",
+                comparison.current_label,
+                comparison.model_path.display()
+            );
+            return Ok(());
+        }
+        let model = comparison.model_path.file_name().map_or_else(
+            || comparison.model_path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        codegen::revision_source(&RevisionSource {
+            id: &id,
+            message: &meta.message,
+            down: &down_text,
+            model: &model,
+            upgrade: &comparison.diff.upgrade,
+            downgrade: &comparison.diff.downgrade,
+            warnings: &comparison.diff.warnings,
+        })
+    } else {
+        include_str!("../../templates/revision.lib.rs")
             .replace("{id}", &id)
             .replace("{message}", &meta.message)
             .replace("{down}", &down_text)
             .replace("{created}", &meta.created)
     };
+    let dir = versions.join(format!("{id}_{}", slug(&args.message)));
+    std::fs::create_dir_all(dir.join("src"))
+        .with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(
         dir.join("Cargo.toml"),
-        fill(include_str!("../../templates/revision.Cargo.toml")),
+        include_str!("../../templates/revision.Cargo.toml").replace("{id}", &id),
     )?;
-    std::fs::write(
-        dir.join("src/lib.rs"),
-        fill(include_str!("../../templates/revision.lib.rs")),
-    )?;
+    std::fs::write(dir.join("src/lib.rs"), source)?;
     std::fs::write(dir.join(project::METADATA_FILE), toml::to_string(&meta)?)?;
     println!("Created revision {id} in {}", dir.display());
     Ok(())

@@ -2,6 +2,7 @@
 //! One code path for every database through sqlx's `Any` driver; what differs per database is
 //! SQL text, which the dialects in `migrate_core::sql` render.
 
+mod introspect;
 mod lock;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,104 @@
+//! PostgreSQL: pg_catalog, for the current schema.
+
+use migrate_core::model_sql::parse_type;
+use migrate_core::types::DataType;
+use sqlx::AnyConnection;
+
+use super::{referential_action, split_list, text_rows, Catalog, CatalogColumn, CatalogConstraint, CatalogIndex, CatalogKind};
+
+const COLUMNS: &str = "
+SELECT cl.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+       CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END,
+       pg_get_expr(d.adbin, d.adrelid),
+       CASE WHEN a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%' THEN 'YES' ELSE 'NO' END
+FROM pg_attribute a
+JOIN pg_class cl ON cl.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = cl.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = current_schema() AND cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY cl.relname, a.attnum";
+
+const CONSTRAINTS: &str = "
+SELECT cl.relname::text, con.conname::text, con.contype::text,
+       array_to_string(ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(num, pos)
+                             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.pos), chr(31)),
+       fcl.relname::text,
+       array_to_string(ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(num, pos)
+                             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.pos), chr(31)),
+       con.confdeltype::text, con.confupdtype::text,
+       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END
+FROM pg_constraint con
+JOIN pg_class cl ON cl.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = cl.relnamespace
+LEFT JOIN pg_class fcl ON fcl.oid = con.confrelid
+WHERE n.nspname = current_schema() AND con.contype IN ('p', 'u', 'f', 'c')
+ORDER BY cl.relname, con.conname";
+
+// Indexes that back a constraint belong to the constraint; expression and partial indexes
+// are not modelled.
+const INDEXES: &str = "
+SELECT t.relname::text, i.relname::text, CASE WHEN ix.indisunique THEN 'YES' ELSE 'NO' END,
+       array_to_string(ARRAY(SELECT a.attname::text FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(num, pos)
+                             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.num ORDER BY k.pos), chr(31))
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = current_schema() AND ix.indexprs IS NULL AND ix.indpred IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u', 'x'))
+ORDER BY t.relname, i.relname";
+
+pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog> {
+    let mut catalog = Catalog::default();
+    for row in text_rows(conn, COLUMNS).await? {
+        let text = |i: usize| row[i].clone().unwrap_or_default();
+        catalog.columns.push(CatalogColumn {
+            table: text(0),
+            name: text(1),
+            native_type: text(2),
+            nullable: text(3) == "YES",
+            default: row[4].clone(),
+            autoincrement: text(5) == "YES",
+        });
+    }
+    for row in text_rows(conn, CONSTRAINTS).await? {
+        let text = |i: usize| row[i].clone().unwrap_or_default();
+        let (table, name) = (text(0), text(1));
+        let kind = match text(2).as_str() {
+            "p" => CatalogKind::PrimaryKey,
+            "u" => CatalogKind::Unique,
+            "f" => CatalogKind::ForeignKey {
+                referred_table: text(4),
+                referred_columns: split_list(&text(5)),
+                on_delete: referential_action(&text(6)),
+                on_update: referential_action(&text(7)),
+            },
+            _ => CatalogKind::Check(text(8)),
+        };
+        // PostgreSQL names unnamed checks `<table>_<column>_check`, `<table>_check1`, ...
+        let generated_check = matches!(kind, CatalogKind::Check(_))
+            && name.starts_with(&format!("{table}_"))
+            && name.trim_end_matches(|c: char| c.is_ascii_digit()).ends_with("check");
+        catalog.constraints.push(CatalogConstraint {
+            columns: split_list(&text(3)),
+            name: (!generated_check).then_some(name),
+            table,
+            kind,
+        });
+    }
+    for row in text_rows(conn, INDEXES).await? {
+        let text = |i: usize| row[i].clone().unwrap_or_default();
+        catalog.indexes.push(CatalogIndex {
+            table: text(0),
+            name: text(1),
+            unique: text(2) == "YES",
+            columns: split_list(&text(3)),
+        });
+    }
+    Ok(catalog)
+}
+
+/// `format_type` spellings (`character varying(80)`, `timestamp without time zone`).
+pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
+    parse_type(native)
+}
