@@ -59,10 +59,12 @@ fn statement(op: &Op) -> String {
         Op::CreateTable(table) => {
             let mut s = format!("op::create_table(\n    Table::new({})", q(&table.name));
             for column in &table.columns {
-                let _ = write!(s, "\n        .column({})", column_expr(column));
+                s.push('\n');
+                s.push_str(&fit(2, ".column(", &column_expr(column), ")"));
             }
             for constraint in &table.constraints {
-                let _ = write!(s, "\n        .constraint({})", constraint_expr(constraint));
+                s.push('\n');
+                s.push_str(&fit(2, ".constraint(", &constraint_expr(constraint), ")"));
             }
             if let Some(comment) = &table.comment {
                 let _ = write!(s, "\n        .comment({})", q(comment));
@@ -75,44 +77,39 @@ fn statement(op: &Op) -> String {
             format!("op::rename_table({}, {});", q(old_name), q(new_name))
         }
         Op::AddColumn { table, column } => {
-            format!("op::add_column({}, {});", q(table), column_expr(column))
+            fit(0, &format!("op::add_column({}, ", q(table)), &column_expr(column), ");")
         }
         Op::DropColumn { table, column } => {
             format!("op::drop_column({}, {});", q(table), q(column))
         }
         Op::AlterColumn(change) => {
-            let mut s = format!(
-                "op::alter_column(\n    AlterColumn::new({}, {})",
+            let mut chain = vec![format!(
+                "AlterColumn::new({}, {})",
                 q(&change.table),
                 q(&change.column)
-            );
+            )];
             if let Some(t) = &change.new_type {
-                let _ = write!(s, "\n        .set_type({})", type_expr(t));
+                chain.push(format!(".set_type({})", type_expr(t)));
             }
             if let Some(n) = change.nullable {
-                let _ = write!(s, "\n        .nullable({n})");
+                chain.push(format!(".nullable({n})"));
             }
             match &change.server_default {
-                Some(DefaultChange::Set(d)) => {
-                    let _ = write!(s, "\n        {}", default_call(d));
-                }
-                Some(DefaultChange::Drop) => s.push_str("\n        .drop_default()"),
+                Some(DefaultChange::Set(d)) => chain.push(default_call(d)),
+                Some(DefaultChange::Drop) => chain.push(".drop_default()".into()),
                 None => {}
             }
             if let Some(n) = &change.new_name {
-                let _ = write!(s, "\n        .rename_to({})", q(n));
+                chain.push(format!(".rename_to({})", q(n)));
             }
             match &change.comment {
-                Some(CommentChange::Set(c)) => {
-                    let _ = write!(s, "\n        .comment({})", q(c));
-                }
-                Some(CommentChange::Drop) => s.push_str("\n        .drop_comment()"),
+                Some(CommentChange::Set(c)) => chain.push(format!(".comment({})", q(c))),
+                Some(CommentChange::Drop) => chain.push(".drop_comment()".into()),
                 None => {}
             }
-            s.push_str(",\n);");
-            s
+            fit(0, "op::alter_column(", &chain, ");")
         }
-        Op::CreateIndex(index) => format!("op::create_index({});", index_expr(index)),
+        Op::CreateIndex(index) => fit(0, "op::create_index(", &index_expr(index), ");"),
         Op::DropIndex { table, name } => format!("op::drop_index({}, {});", q(table), q(name)),
         Op::AddConstraint { table, constraint } => match constraint {
             TableConstraint::PrimaryKey(k) => format!(
@@ -128,7 +125,7 @@ fn statement(op: &Op) -> String {
                 list(&u.columns)
             ),
             TableConstraint::ForeignKey(fk) => {
-                format!("op::create_foreign_key({}, {});", q(table), foreign_key_expr(fk))
+                fit(0, &format!("op::create_foreign_key({}, ", q(table)), &foreign_key_expr(fk), ");")
             }
             TableConstraint::Check(c) => format!(
                 "op::create_check_constraint({}, {}, {});",
@@ -165,26 +162,46 @@ fn statement(op: &Op) -> String {
     }
 }
 
-fn column_expr(c: &Column) -> String {
-    let mut s = format!("Column::new({}, {})", q(&c.name), type_expr(&c.data_type));
+/// A builder expression: the constructor, then one method call per part.
+type Chain = Vec<String>;
+
+/// `prefix` + the chain + `suffix` at `depth`: on one line if it fits in 100 columns, else one
+/// call per line a level deeper, as rustfmt lays out builder chains.
+fn fit(depth: usize, prefix: &str, chain: &[String], suffix: &str) -> String {
+    let pad = "    ".repeat(depth);
+    let one_line = format!("{pad}{prefix}{}{suffix}", chain.concat());
+    if one_line.len() <= 100 || chain.len() == 1 {
+        return one_line;
+    }
+    let mut s = format!("{pad}{prefix}\n{pad}    {}", chain[0]);
+    for call in &chain[1..] {
+        let _ = write!(s, "\n{pad}        {call}");
+    }
+    // A trailing `)` or `);` closes the prefix's call on a line of its own after a comma.
+    let _ = write!(s, ",\n{pad}{suffix}");
+    s
+}
+
+fn column_expr(c: &Column) -> Chain {
+    let mut chain = vec![format!("Column::new({}, {})", q(&c.name), type_expr(&c.data_type))];
     if c.primary_key {
-        s.push_str(".primary_key()");
+        chain.push(".primary_key()".into());
     } else if !c.nullable {
-        s.push_str(".not_null()");
+        chain.push(".not_null()".into());
     }
     if c.autoincrement {
-        s.push_str(".autoincrement()");
+        chain.push(".autoincrement()".into());
     }
     if c.unique {
-        s.push_str(".unique()");
+        chain.push(".unique()".into());
     }
     if let Some(d) = &c.server_default {
-        s.push_str(&default_call(d));
+        chain.push(default_call(d));
     }
     if let Some(comment) = &c.comment {
-        let _ = write!(s, ".comment({})", q(comment));
+        chain.push(format!(".comment({})", q(comment)));
     }
-    s
+    chain
 }
 
 fn default_call(d: &ServerDefault) -> String {
@@ -229,10 +246,13 @@ fn type_expr(t: &DataType) -> String {
     }
 }
 
-fn constraint_expr(c: &TableConstraint) -> String {
-    let named = |s: String, name: &Option<String>| match name {
-        Some(n) => format!("{s}.named({})", q(n)),
-        None => s,
+fn constraint_expr(c: &TableConstraint) -> Chain {
+    let named = |base: String, name: &Option<String>| {
+        let mut chain = vec![base];
+        if let Some(n) = name {
+            chain.push(format!(".named({})", q(n)));
+        }
+        chain
     };
     match c {
         TableConstraint::PrimaryKey(k) => {
@@ -241,30 +261,34 @@ fn constraint_expr(c: &TableConstraint) -> String {
         TableConstraint::Unique(u) => {
             named(format!("Constraint::unique({})", list(&u.columns)), &u.name)
         }
-        TableConstraint::ForeignKey(fk) => format!("{}.into()", foreign_key_expr(fk)),
+        TableConstraint::ForeignKey(fk) => {
+            let mut chain = foreign_key_expr(fk);
+            chain.push(".into()".into());
+            chain
+        }
         TableConstraint::Check(c) => {
             named(format!("Constraint::check({})", q(&c.expression)), &c.name)
         }
     }
 }
 
-fn foreign_key_expr(fk: &ForeignKey) -> String {
-    let mut s = format!(
+fn foreign_key_expr(fk: &ForeignKey) -> Chain {
+    let mut chain = vec![format!(
         "ForeignKey::new({}, {}, {})",
         list(&fk.columns),
         q(&fk.referred_table),
         list(&fk.referred_columns)
-    );
+    )];
     if let Some(n) = &fk.name {
-        let _ = write!(s, ".named({})", q(n));
+        chain.push(format!(".named({})", q(n)));
     }
     if let Some(a) = fk.on_delete {
-        let _ = write!(s, ".on_delete(Action::{})", action(a));
+        chain.push(format!(".on_delete(Action::{})", action(a)));
     }
     if let Some(a) = fk.on_update {
-        let _ = write!(s, ".on_update(Action::{})", action(a));
+        chain.push(format!(".on_update(Action::{})", action(a)));
     }
-    s
+    chain
 }
 
 fn action(a: ReferentialAction) -> &'static str {
@@ -277,13 +301,12 @@ fn action(a: ReferentialAction) -> &'static str {
     }
 }
 
-fn index_expr(i: &Index) -> String {
-    let s = format!("Index::new({}, {}, {})", q(&i.name), q(&i.table), list(&i.columns));
+fn index_expr(i: &Index) -> Chain {
+    let mut chain = vec![format!("Index::new({}, {}, {})", q(&i.name), q(&i.table), list(&i.columns))];
     if i.unique {
-        format!("{s}.unique()")
-    } else {
-        s
+        chain.push(".unique()".into());
     }
+    chain
 }
 
 /// A Rust string literal.

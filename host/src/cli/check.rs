@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::compare::{compare, CompareArgs};
+use super::compare::{compare, AtHead, CompareArgs};
 use super::Context;
 use crate::codegen;
 
@@ -24,7 +24,7 @@ pub async fn run(ctx: &Context, args: CheckArgs) -> ExitCode {
 }
 
 async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let comparison = compare(ctx, &args.compare, &[]).await?;
+    let comparison = compare(ctx, &args.compare, &[], AtHead::Warn).await?;
     for warning in &comparison.diff.warnings {
         eprintln!("warning: {warning}");
     }

@@ -30,12 +30,26 @@ impl CompareArgs {
 pub struct Comparison {
     /// The model file, as named to the user.
     pub model_path: PathBuf,
-    /// "the migrations at head (REV)" or "the database at …".
+    /// "the schema at head (REV)" or "the database (URL)".
     pub current_label: String,
     pub diff: Diff,
 }
 
-pub async fn compare(ctx: &Context, args: &CompareArgs, renames: &[Rename]) -> anyhow::Result<Comparison> {
+/// How a database that is not at the revisions' head is treated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AtHead {
+    /// Refused: a revision generated against it would repeat what unapplied revisions do.
+    Required,
+    /// Compared anyway, with a warning (`check` asks whether the database is the model).
+    Warn,
+}
+
+pub async fn compare(
+    ctx: &Context,
+    args: &CompareArgs,
+    renames: &[Rename],
+    at_head: AtHead,
+) -> anyhow::Result<Comparison> {
     let model_path = args.model.clone().unwrap_or_else(|| ctx.settings.model.clone());
     let text = std::fs::read_to_string(&model_path).with_context(|| {
         format!(
@@ -58,7 +72,13 @@ pub async fn compare(ctx: &Context, args: &CompareArgs, renames: &[Rename]) -> a
     let (current, compare_with, current_label) = if args.database {
         let mut db = super::connect(ctx).await?;
         let at = db.heads().await?;
-        if at != heads {
+        if at != heads && at_head == AtHead::Warn {
+            warnings.push(format!(
+                "the database is at {} but the revisions' head is {}",
+                describe(&at),
+                describe(&heads)
+            ));
+        } else if at != heads {
             bail!(
                 "the database is at {} but the revisions' head is {}: run `migrate upgrade` first, so that \
                  the comparison shows what the model adds and not what unapplied revisions would",
@@ -79,7 +99,7 @@ pub async fn compare(ctx: &Context, args: &CompareArgs, renames: &[Rename]) -> a
                     .to_string(),
             );
         }
-        (schema, Compare::default(), format!("the migrations at head ({})", describe(&heads)))
+        (schema, Compare::default(), format!("the schema at head ({})", describe(&heads)))
     };
     let current: Schema = current;
     let mut diff = diff::diff(&current, &model, renames, compare_with).map_err(|e| anyhow!(e))?;

@@ -5,7 +5,7 @@ use migrate_core::revision::RevisionMeta;
 
 use migrate_core::diff::Rename;
 
-use super::compare::{compare, CompareArgs};
+use super::compare::{compare, AtHead, CompareArgs};
 use super::Context;
 use crate::codegen::{self, RevisionSource};
 use crate::project::{self, Project};
@@ -88,7 +88,7 @@ pub async fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
             .iter()
             .map(|r| Rename::parse(r).map_err(|e| anyhow::anyhow!(e)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let comparison = compare(ctx, &args.compare, &renames).await?;
+        let comparison = compare(ctx, &args.compare, &renames, AtHead::Required).await?;
         for warning in &comparison.diff.warnings {
             eprintln!("warning: {warning}");
         }
