@@ -325,3 +325,100 @@ fn defaults_compare_by_meaning_not_spelling() {
     assert_eq!(canonical_default(&e("('0')"), &DataType::Integer), canonical_default(&l(Value::Integer(0)), &DataType::Integer));
     assert_ne!(canonical_default(&e("'a'"), &DataType::Text), canonical_default(&e("'b'"), &DataType::Text));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A model as SQL: up to four tables, each with an id key, some of a pool of columns, maybe
+    /// a foreign key to a table before it, a named check and indexes.
+    fn model_sql() -> impl Strategy<Value = String> {
+        let column = (0..6usize, 0..5usize, any::<bool>(), 0..3usize);
+        let table = (
+            prop::collection::vec(column, 0..5),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        );
+        prop::collection::vec((any::<bool>(), table), 4).prop_map(|tables| {
+            let names = ["alpha", "beta", "gamma", "delta", "eps", "zeta"];
+            let types = ["INTEGER", "TEXT", "VARCHAR(40)", "BOOLEAN", "NUMERIC(8, 2)"];
+            let mut sql = String::new();
+            let mut made: Vec<usize> = vec![];
+            for (t, (present, (columns, fk, check, index, unique))) in tables.into_iter().enumerate() {
+                if !present {
+                    continue;
+                }
+                let mut defs = vec!["id INTEGER PRIMARY KEY".to_string()];
+                let mut seen = vec![];
+                for (name, ty, nullable, default) in columns {
+                    if seen.contains(&name) {
+                        continue;
+                    }
+                    seen.push(name);
+                    let ty = types[ty];
+                    let default = match (default, ty) {
+                        (1, "INTEGER" | "NUMERIC(8, 2)") => " DEFAULT 7",
+                        (1, "BOOLEAN") => " DEFAULT TRUE",
+                        (1, _) => " DEFAULT 'x'",
+                        (2, _) => " DEFAULT NULL",
+                        _ => "",
+                    };
+                    let null = if nullable { "" } else { " NOT NULL" };
+                    defs.push(format!("{} {ty}{null}{default}", names[name]));
+                }
+                if let (true, Some(parent)) = (fk, made.last()) {
+                    defs.push("parent_id INTEGER".into());
+                    defs.push(format!(
+                        "CONSTRAINT fk_t{t}_parent FOREIGN KEY (parent_id) REFERENCES t{parent} (id) ON DELETE CASCADE"
+                    ));
+                }
+                if check {
+                    defs.push(format!("CONSTRAINT ck_t{t} CHECK (id > 0)"));
+                }
+                sql.push_str(&format!("CREATE TABLE t{t} ({});\n", defs.join(", ")));
+                if index {
+                    let u = if unique { "UNIQUE " } else { "" };
+                    sql.push_str(&format!("CREATE {u}INDEX ix_t{t}_id ON t{t} (id);\n"));
+                }
+                made.push(t);
+            }
+            sql
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Between any two models, the upgrade reaches the second, the downgrade returns to the
+        /// first, and the schema model accepts every op in the order given.
+        #[test]
+        fn any_two_models_round_trip(a in model_sql(), b in model_sql()) {
+            assert_round_trip(&model(&a), &model(&b), &[]);
+        }
+
+        /// Whatever the text, the model parser answers with a schema or an error, never a panic.
+        #[test]
+        fn the_model_parser_never_panics(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn sql_shaped_input_never_panics(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "CREATE", "TABLE", "INDEX", "UNIQUE", "t", "(", ")", ",", ";", "id", "INTEGER",
+                "PRIMARY", "KEY", "REFERENCES", "DEFAULT", "'x'", "-", "1", "NOT", "NULL", "CHECK",
+                "ON", "FOREIGN", "CONSTRAINT", "VARCHAR(3)", "\"q\"", "ALTER", "DROP",
+            ]), 0..40)
+        ) {
+            let _ = parse(&parts.join(" "));
+        }
+    }
+
+    #[test]
+    fn deeply_nested_defaults_are_refused_not_a_crash() {
+        let deep = format!("CREATE TABLE t (id INTEGER DEFAULT {}1{});", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse(&deep).is_err());
+    }
+}
