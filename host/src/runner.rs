@@ -21,9 +21,10 @@ use crate::wasm::{Direction, GuestRuntime};
 pub struct Guests<'p> {
     pub project: &'p Project,
     runtime: GuestRuntime,
-    loaded: BTreeMap<String, LoadedRevision>,
     recorded: BTreeMap<(String, bool), Vec<Op>>,
-    components: BTreeMap<String, (String, std::sync::Arc<Vec<u8>>)>,
+    /// Each revision's cache key (its component's hash). The bytes are not kept: a thousand
+    /// components held at once are memory the run does not need.
+    keys: BTreeMap<String, String>,
 }
 
 impl<'p> Guests<'p> {
@@ -31,35 +32,41 @@ impl<'p> Guests<'p> {
         Guests {
             project,
             runtime,
-            loaded: BTreeMap::new(),
             recorded: BTreeMap::new(),
-            components: BTreeMap::new(),
+            keys: BTreeMap::new(),
         }
     }
 
-    /// A revision's built component and its cache key, read (and checked) once per command.
-    fn component(&mut self, id: &str) -> anyhow::Result<(String, std::sync::Arc<Vec<u8>>)> {
-        if let Some(found) = self.components.get(id) {
-            return Ok(found.clone());
+    /// A revision's built component (read and checked) and its cache key.
+    fn component(&mut self, id: &str) -> anyhow::Result<(String, Vec<u8>)> {
+        let bytes = self.project.read_component(id)?;
+        let key = component_key(&bytes);
+        self.keys.insert(id.to_string(), key.clone());
+        Ok((key, bytes))
+    }
+
+    fn key(&mut self, id: &str) -> anyhow::Result<String> {
+        match self.keys.get(id) {
+            Some(key) => Ok(key.clone()),
+            None => Ok(self.component(id)?.0),
         }
-        let bytes = std::sync::Arc::new(self.project.read_component(id)?);
-        let entry = (component_key(&bytes), bytes);
-        self.components.insert(id.to_string(), entry.clone());
-        Ok(entry)
     }
 
     /// Compiles, in parallel, the components of `ids` whose ops are not cached yet, so that the
-    /// steps that follow find them compiled. Problems are left for `ops` to report.
+    /// steps that follow find them compiled. Problems are left for `ops` to report. Batches
+    /// bound the bytes held at once.
     pub fn precompile(&mut self, ids: &[String], direction: Direction) {
-        let mut missing = Vec::new();
-        for id in ids {
-            if let Ok((key, bytes)) = self.component(id) {
-                if self.runtime.cache().ops(&key, direction).is_none() {
-                    missing.push((key, bytes));
+        for batch in ids.chunks(64) {
+            let mut missing = Vec::new();
+            for id in batch {
+                if let Ok((key, bytes)) = self.component(id) {
+                    if self.runtime.cache().ops(&key, direction).is_none() {
+                        missing.push((key, std::sync::Arc::new(bytes)));
+                    }
                 }
             }
+            self.runtime.precompile(&missing);
         }
-        self.runtime.precompile(&missing);
     }
 
     /// The ops a revision records in one direction, with the revision named in any error.
@@ -70,19 +77,19 @@ impl<'p> Guests<'p> {
             return Ok(ops.clone());
         }
         let label = self.label(id);
-        let (key, bytes) = self.component(id)?;
+        let key = self.key(id)?;
         let ops = match self.runtime.cache().ops(&key, direction) {
             Some(ops) => ops,
             None => {
-                if !self.loaded.contains_key(id) {
-                    let loaded = self.runtime.load(&key, &bytes).map_err(|e| {
-                        anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display())
-                    })?;
-                    self.loaded.insert(id.to_string(), loaded);
-                }
+                let (key, bytes) = self.component(id)?;
+                // Not kept after the run: loading from the compile cache takes a fraction of
+                // a millisecond, and a thousand compiled components held at once cost memory.
+                let loaded: LoadedRevision = self.runtime.load(&key, &bytes).map_err(|e| {
+                    anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display())
+                })?;
                 let ops = self
                     .runtime
-                    .run(&self.loaded[id], direction)
+                    .run(&loaded, direction)
                     .map_err(|e| anyhow!("{label}: {e:#}"))?;
                 self.runtime.cache().store_ops(&key, direction, &ops);
                 ops

@@ -67,6 +67,17 @@ impl Direction {
     }
 }
 
+/// Which compiler turns components into machine code. Winch, wasmtime's baseline compiler,
+/// compiles in a single pass: a revision runs for microseconds, so compile time is nearly all
+/// of its cost, and Winch's slower code does not matter. `MIGRATE_WASM_COMPILER=cranelift`
+/// chooses the optimising compiler (for comparison in the benchmark).
+fn compiler() -> wasmtime::Strategy {
+    match std::env::var("MIGRATE_WASM_COMPILER").as_deref() {
+        Ok("cranelift") => wasmtime::Strategy::Cranelift,
+        _ => wasmtime::Strategy::Winch,
+    }
+}
+
 pub struct GuestRuntime {
     engine: Engine,
     linker: Linker<Recorder>,
@@ -85,6 +96,7 @@ impl GuestRuntime {
         config.wasm_component_model(true);
         config.consume_fuel(true);
         config.epoch_interruption(true);
+        config.strategy(compiler());
         let engine =
             Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
         start_epoch_ticker(&engine);
