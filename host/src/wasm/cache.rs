@@ -71,11 +71,25 @@ impl Cache {
                 }
             }
         }
-        let component = Component::new(engine, wasm)?;
-        if let (Some(path), Ok(bytes)) = (&path, component.serialize()) {
-            write_atomically(path, &bytes);
+        let compiled = engine.precompile_component(wasm)?;
+        if let Some(path) = &path {
+            if write_atomically(path, &compiled) {
+                // SAFETY: just written by `precompile_component` above, as in the cache hit.
+                return unsafe { Component::deserialize_file(engine, path) };
+            }
         }
-        Ok(component)
+        // SAFETY: these bytes come from `precompile_component` in this process.
+        unsafe { Component::deserialize(engine, &compiled) }
+    }
+
+    /// Compiles a component into the cache without loading it (nothing is made executable):
+    /// what `precompile` workers do ahead of the runs.
+    pub fn compile_into(&self, engine: &Engine, key: &str, wasm: &[u8]) {
+        if let Some(path) = self.path(&Self::compiled_name(engine, key)) {
+            if let Ok(compiled) = engine.precompile_component(wasm) {
+                write_atomically(&path, &compiled);
+            }
+        }
     }
 
     pub fn ops(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
@@ -87,7 +101,7 @@ impl Cache {
     pub fn store_ops(&self, key: &str, direction: Direction, ops: &[Op]) {
         if let Some(path) = self.path(&ops_name(key, direction)) {
             if let Ok(bytes) = serde_json::to_vec(ops) {
-                write_atomically(&path, &bytes);
+                let _ = write_atomically(&path, &bytes);
             }
         }
     }
@@ -101,10 +115,15 @@ fn ops_name(key: &str, direction: Direction) -> String {
     format!("{key}.{direction}.{OPS_FORMAT}.json")
 }
 
-/// Write to a temporary name and rename: a reader never sees half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) {
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
+/// Write to a temporary name and rename: a reader never sees half a file. Whether it worked.
+fn write_atomically(path: &Path, bytes: &[u8]) -> bool {
+    // Unique per process and thread: precompile workers write in parallel.
+    let temp = path.with_extension(format!("tmp{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
+    if std::fs::write(&temp, bytes).is_ok() {
+        if std::fs::rename(&temp, path).is_ok() {
+            return true;
+        }
         let _ = std::fs::remove_file(&temp);
     }
+    false
 }

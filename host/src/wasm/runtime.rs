@@ -97,6 +97,10 @@ impl GuestRuntime {
         config.consume_fuel(true);
         config.epoch_interruption(true);
         config.strategy(compiler());
+        // What Cranelift still compiles (the component's trampolines and adapters, or
+        // everything under MIGRATE_WASM_COMPILER=cranelift) runs for microseconds: compile fast.
+        config.cranelift_opt_level(wasmtime::OptLevel::None);
+        config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
         let engine =
             Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
         start_epoch_ticker(&engine);
@@ -153,7 +157,7 @@ impl GuestRuntime {
                     let Some((key, bytes)) = todo.get(i) else {
                         break;
                     };
-                    let _ = self.cache.component(&self.engine, key, bytes);
+                    self.cache.compile_into(&self.engine, key, bytes);
                 });
             }
         });
