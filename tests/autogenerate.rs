@@ -115,7 +115,10 @@ fn round_trip(t: Target) {
     );
     assert_ne!((t.columns)(), before);
 
-    p.migrate_on(url).args(["downgrade", "-1"]).assert().success();
+    p.migrate_on(url)
+        .args(["downgrade", "-1"])
+        .assert()
+        .success();
     p.migrate_on(url)
         .args(["check", "--database", "--model", "a.sql"])
         .assert()
@@ -222,7 +225,10 @@ fn the_flask_diamond_model_reproduces_the_shipped_revisions() {
                 .to_string()
         };
         let (want, got) = (ops(&shipped, shipped_id), ops(&generated, id));
-        assert_eq!(got, want, "{version}: generated ops differ from {shipped_id}'s");
+        assert_eq!(
+            got, want,
+            "{version}: generated ops differ from {shipped_id}'s"
+        );
         assert!(got.contains("Checksum: "), "{got}");
     }
     generated.migrate().arg("check").assert().code(0);
@@ -232,11 +238,18 @@ fn the_flask_diamond_model_reproduces_the_shipped_revisions() {
 #[test]
 fn check_database_catches_a_column_added_by_hand() {
     let p = TestProject::shipped_chain();
-    write_model(&p, "schema.sql", include_str!("../examples/flask-diamond/model/v0.2.sql"));
+    write_model(
+        &p,
+        "schema.sql",
+        include_str!("../examples/flask-diamond/model/v0.2.sql"),
+    );
     p.build();
     p.migrate().arg("upgrade").assert().success();
     p.migrate().args(["check", "--database"]).assert().code(0);
-    common::query_sqlite(&p.db_path(), "ALTER TABLE user ADD COLUMN nickname VARCHAR(40)");
+    common::query_sqlite(
+        &p.db_path(),
+        "ALTER TABLE user ADD COLUMN nickname VARCHAR(40)",
+    );
     p.migrate()
         .args(["check", "--database"])
         .assert()
@@ -254,15 +267,24 @@ fn check_database_catches_drift_on_servers() {
             continue;
         };
         let p = TestProject::shipped_chain();
-        write_model(&p, "schema.sql", include_str!("../examples/flask-diamond/model/v0.2.sql"));
+        write_model(
+            &p,
+            "schema.sql",
+            include_str!("../examples/flask-diamond/model/v0.2.sql"),
+        );
         p.build();
         p.migrate_on(&db.url).arg("upgrade").assert().success();
-        p.migrate_on(&db.url).args(["check", "--database"]).assert().code(0);
+        p.migrate_on(&db.url)
+            .args(["check", "--database"])
+            .assert()
+            .code(0);
         let user = match server {
             Server::Postgres => "\"user\"",
             Server::Mysql => "`user`",
         };
-        db.run_script(&format!("ALTER TABLE {user} ADD COLUMN nickname VARCHAR(40)"));
+        db.run_script(&format!(
+            "ALTER TABLE {user} ADD COLUMN nickname VARCHAR(40)"
+        ));
         p.migrate_on(&db.url)
             .args(["check", "--database"])
             .assert()
@@ -276,7 +298,14 @@ fn generated_source_reads_like_a_person_wrote_it() {
     let p = TestProject::init();
     write_model(&p, "schema.sql", MODEL_A);
     p.migrate()
-        .args(["new", "--autogenerate", "--rev-id", "snap_a", "-m", "authors and tags"])
+        .args([
+            "new",
+            "--autogenerate",
+            "--rev-id",
+            "snap_a",
+            "-m",
+            "authors and tags",
+        ])
         .assert()
         .success();
     p.build();
@@ -302,12 +331,24 @@ fn generated_source_reads_like_a_person_wrote_it() {
     // The rename, once named, is a rename instead of a drop and an add.
     std::fs::remove_dir_all(p.revision_dir("snap_b")).unwrap();
     p.migrate()
-        .args(["new", "--autogenerate", "--rev-id", "snap_c", "-m", "books", "--rename", "author.bio=biography"])
+        .args([
+            "new",
+            "--autogenerate",
+            "--rev-id",
+            "snap_c",
+            "-m",
+            "books",
+            "--rename",
+            "author.bio=biography",
+        ])
         .assert()
         .success();
     let renamed = std::fs::read_to_string(p.revision_dir("snap_c").join("src/lib.rs")).unwrap();
     assert!(renamed.contains(".rename_to(\"biography\")"), "{renamed}");
-    assert!(!renamed.contains("drop_column(\"author\", \"bio\")"), "{renamed}");
+    assert!(
+        !renamed.contains("drop_column(\"author\", \"bio\")"),
+        "{renamed}"
+    );
     assert!(!renamed.contains("WARNING"), "{renamed}");
     p.build();
 }
@@ -315,18 +356,26 @@ fn generated_source_reads_like_a_person_wrote_it() {
 #[test]
 fn bad_models_are_reported_with_file_line_and_column() {
     let p = TestProject::init();
-    write_model(&p, "schema.sql", "CREATE TABLE t (\n  id INTEGER,\n  shape GEOMETRY\n);\n");
-    p.migrate()
-        .arg("check")
-        .assert()
-        .code(2)
-        .stderr(contains("schema.sql:3:3: column \"shape\": type `GEOMETRY` has no portable equivalent"));
+    write_model(
+        &p,
+        "schema.sql",
+        "CREATE TABLE t (\n  id INTEGER,\n  shape GEOMETRY\n);\n",
+    );
+    p.migrate().arg("check").assert().code(2).stderr(contains(
+        "schema.sql:3:3: column \"shape\": type `GEOMETRY` has no portable equivalent",
+    ));
     p.migrate()
         .args(["new", "--autogenerate", "-m", "x"])
         .assert()
         .failure()
         .stderr(contains("schema.sql:3:3"));
-    assert_eq!(std::fs::read_dir(p.migrations().join("versions")).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(p.migrations().join("versions"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing written"
+    );
     p.migrate()
         .args(["check", "--model", "missing.sql"])
         .assert()

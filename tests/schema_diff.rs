@@ -26,10 +26,20 @@ fn assert_round_trip(a: &Schema, b: &Schema, renames: &[Rename]) -> Diff {
     let d = diff(a, b, renames, Compare::default()).unwrap();
     let upgraded = apply(a, &d.upgrade);
     let left = diff(&upgraded, b, &[], Compare::default()).unwrap();
-    assert!(left.is_empty(), "after the upgrade {:#?} still differs: {:#?}", d.upgrade, left.upgrade);
+    assert!(
+        left.is_empty(),
+        "after the upgrade {:#?} still differs: {:#?}",
+        d.upgrade,
+        left.upgrade
+    );
     let downgraded = apply(&upgraded, &d.downgrade);
     let left = diff(&downgraded, a, &[], Compare::default()).unwrap();
-    assert!(left.is_empty(), "after the downgrade {:#?} still differs: {:#?}", d.downgrade, left.upgrade);
+    assert!(
+        left.is_empty(),
+        "after the downgrade {:#?} still differs: {:#?}",
+        d.downgrade,
+        left.upgrade
+    );
     d
 }
 
@@ -80,7 +90,10 @@ fn the_flask_diamond_model_gives_the_ops_of_the_shipped_base_revision() {
             name: "role".into(),
             columns: vec![
                 key(&["id"]),
-                Column { unique: true, ..column("name", DataType::Varchar(80)) },
+                Column {
+                    unique: true,
+                    ..column("name", DataType::Varchar(80))
+                },
                 column("description", DataType::Varchar(255)),
             ],
             constraints: vec![],
@@ -90,8 +103,14 @@ fn the_flask_diamond_model_gives_the_ops_of_the_shipped_base_revision() {
             name: "user".into(),
             columns: vec![
                 key(&["id"]),
-                Column { unique: true, ..column("email", DataType::Varchar(255)) },
-                Column { nullable: false, ..column("password", DataType::Varchar(255)) },
+                Column {
+                    unique: true,
+                    ..column("email", DataType::Varchar(255))
+                },
+                Column {
+                    nullable: false,
+                    ..column("password", DataType::Varchar(255))
+                },
                 column("active", DataType::Boolean),
                 column("confirmed_at", DataType::Timestamp),
             ],
@@ -100,7 +119,10 @@ fn the_flask_diamond_model_gives_the_ops_of_the_shipped_base_revision() {
         }),
         Op::CreateTable(Table {
             name: "roles_users".into(),
-            columns: vec![column("user_id", DataType::Integer), column("role_id", DataType::Integer)],
+            columns: vec![
+                column("user_id", DataType::Integer),
+                column("role_id", DataType::Integer),
+            ],
             constraints: vec![fk("user_id", "user"), fk("role_id", "role")],
             comment: None,
         }),
@@ -109,9 +131,15 @@ fn the_flask_diamond_model_gives_the_ops_of_the_shipped_base_revision() {
     assert_eq!(
         d.downgrade,
         vec![
-            Op::DropTable { name: "roles_users".into() },
-            Op::DropTable { name: "user".into() },
-            Op::DropTable { name: "role".into() },
+            Op::DropTable {
+                name: "roles_users".into()
+            },
+            Op::DropTable {
+                name: "user".into()
+            },
+            Op::DropTable {
+                name: "role".into()
+            },
         ]
     );
 }
@@ -128,12 +156,18 @@ fn adding_the_login_columns_gives_the_ops_of_the_shipped_second_revision() {
     ];
     let adds: Vec<Op> = login
         .iter()
-        .map(|(n, t)| Op::AddColumn { table: "user".into(), column: column(n, t.clone()) })
+        .map(|(n, t)| Op::AddColumn {
+            table: "user".into(),
+            column: column(n, t.clone()),
+        })
         .collect();
     let drops: Vec<Op> = login
         .iter()
         .rev()
-        .map(|(n, _)| Op::DropColumn { table: "user".into(), column: n.to_string() })
+        .map(|(n, _)| Op::DropColumn {
+            table: "user".into(),
+            column: n.to_string(),
+        })
         .collect();
     assert_eq!(d.upgrade, adds);
     assert_eq!(d.downgrade, drops);
@@ -142,7 +176,10 @@ fn adding_the_login_columns_gives_the_ops_of_the_shipped_second_revision() {
 #[test]
 fn an_identical_model_has_no_difference() {
     let d = diff(&flask_v02(), &flask_v02(), &[], Compare::default()).unwrap();
-    assert!(d.is_empty() && d.downgrade.is_empty() && d.warnings.is_empty(), "{d:#?}");
+    assert!(
+        d.is_empty() && d.downgrade.is_empty() && d.warnings.is_empty(),
+        "{d:#?}"
+    );
     // Column-level and table-level spellings of the same keys are the same schema.
     let a = model("CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT UNIQUE);");
     let b = model("CREATE TABLE t (id INTEGER NOT NULL, e TEXT, PRIMARY KEY (id), UNIQUE (e));");
@@ -179,10 +216,14 @@ fn a_model_change_round_trips_in_dependency_order() {
     };
     // The index on the column whose type changes goes before the change, the check before its
     // table changes; the new table and its key after author has what the key needs.
-    assert!(position("drop_index \"ix_author_name\"") < position("alter_column \"author\".\"name\""));
+    assert!(
+        position("drop_index \"ix_author_name\"") < position("alter_column \"author\".\"name\"")
+    );
     assert!(position("drop_constraint \"ck_label\"") < position("alter_column \"tag\".\"label\""));
     assert!(position("create_table \"book\"") < position("create_index \"ux_author_email\""));
-    assert!(position("drop_column \"author\".\"bio\"") > position("add_column \"author\".\"email\""));
+    assert!(
+        position("drop_column \"author\".\"bio\"") > position("add_column \"author\".\"email\"")
+    );
     let alter = d
         .upgrade
         .iter()
@@ -191,7 +232,10 @@ fn a_model_change_round_trips_in_dependency_order() {
             _ => None,
         })
         .unwrap();
-    assert_eq!((alter.new_type, alter.nullable), (Some(DataType::Text), Some(true)));
+    assert_eq!(
+        (alter.new_type, alter.nullable),
+        (Some(DataType::Text), Some(true))
+    );
     // bio (TEXT) and email (VARCHAR) do not look like a rename.
     assert!(d.warnings.is_empty(), "{:#?}", d.warnings);
 }
@@ -213,8 +257,18 @@ fn new_tables_are_created_after_the_tables_they_reference_and_cycles_get_separat
     );
     let d = assert_round_trip(&empty, &chain, &[]);
     let names: Vec<String> = d.upgrade.iter().map(Op::describe).collect();
-    assert_eq!(names, ["create_table \"a\"", "create_table \"b\"", "create_table \"c\""]);
-    assert_eq!(d.downgrade.iter().map(Op::describe).collect::<Vec<_>>(), ["drop_table \"c\"", "drop_table \"b\"", "drop_table \"a\""]);
+    assert_eq!(
+        names,
+        [
+            "create_table \"a\"",
+            "create_table \"b\"",
+            "create_table \"c\""
+        ]
+    );
+    assert_eq!(
+        d.downgrade.iter().map(Op::describe).collect::<Vec<_>>(),
+        ["drop_table \"c\"", "drop_table \"b\"", "drop_table \"a\""]
+    );
 
     let cycle = model(
         "CREATE TABLE x (id INTEGER PRIMARY KEY, y_id INTEGER, CONSTRAINT fk_x_y FOREIGN KEY (y_id) REFERENCES y (id));
@@ -224,9 +278,17 @@ fn new_tables_are_created_after_the_tables_they_reference_and_cycles_get_separat
     let names: Vec<String> = d.upgrade.iter().map(Op::describe).collect();
     assert_eq!(
         names,
-        ["create_table \"x\"", "create_table \"y\"", "create_foreign_key \"fk_x_y\" on \"x\""]
+        [
+            "create_table \"x\"",
+            "create_table \"y\"",
+            "create_foreign_key \"fk_x_y\" on \"x\""
+        ]
     );
-    assert!(diff(&apply(&empty, &d.upgrade), &cycle, &[], Compare::default()).unwrap().is_empty());
+    assert!(
+        diff(&apply(&empty, &d.upgrade), &cycle, &[], Compare::default())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -234,21 +296,52 @@ fn renames_are_hinted_and_made_when_asked() {
     let a = model("CREATE TABLE person (id INTEGER PRIMARY KEY, full_name TEXT, age INTEGER);");
     let b = model("CREATE TABLE member (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);");
     let plain = diff(&a, &b, &[], Compare::default()).unwrap();
-    assert!(plain.warnings.iter().any(|w| w.contains("--rename person=member")), "{:#?}", plain.warnings);
+    assert!(
+        plain
+            .warnings
+            .iter()
+            .any(|w| w.contains("--rename person=member")),
+        "{:#?}",
+        plain.warnings
+    );
 
     let table = Rename::parse("person=member").unwrap();
     let d = assert_round_trip(&a, &b, std::slice::from_ref(&table));
-    assert!(d.warnings.iter().any(|w| w.contains("--rename member.full_name=name")), "{:#?}", d.warnings);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("--rename member.full_name=name")),
+        "{:#?}",
+        d.warnings
+    );
 
     let column = Rename::parse("member.full_name=name").unwrap();
     let d = assert_round_trip(&a, &b, &[table, column]);
     let names: Vec<String> = d.upgrade.iter().map(Op::describe).collect();
-    assert_eq!(names, ["rename_table \"person\" -> \"member\"", "alter_column \"member\".\"full_name\""]);
+    assert_eq!(
+        names,
+        [
+            "rename_table \"person\" -> \"member\"",
+            "alter_column \"member\".\"full_name\""
+        ]
+    );
     assert!(d.warnings.is_empty(), "{:#?}", d.warnings);
     let back: Vec<String> = d.downgrade.iter().map(Op::describe).collect();
-    assert_eq!(back, ["alter_column \"member\".\"name\"", "rename_table \"member\" -> \"person\""]);
+    assert_eq!(
+        back,
+        [
+            "alter_column \"member\".\"name\"",
+            "rename_table \"member\" -> \"person\""
+        ]
+    );
 
-    let err = diff(&a, &b, &[Rename::parse("nobody=member").unwrap()], Compare::default()).unwrap_err();
+    let err = diff(
+        &a,
+        &b,
+        &[Rename::parse("nobody=member").unwrap()],
+        Compare::default(),
+    )
+    .unwrap_err();
     assert!(err.contains("no table \"nobody\""), "{err}");
     assert!(Rename::parse("justaname").is_err());
 }
@@ -257,11 +350,17 @@ fn renames_are_hinted_and_made_when_asked() {
 fn model_errors_point_at_line_and_column() {
     let err = parse("CREATE TABLE t (\n  id INTEGER,\n  x GEOMETRY\n);").unwrap_err();
     assert_eq!((err.line, err.column), (3, 3), "{err}");
-    assert!(err.message.contains("GEOMETRY") && err.message.contains("portable"), "{err}");
+    assert!(
+        err.message.contains("GEOMETRY") && err.message.contains("portable"),
+        "{err}"
+    );
 
     let err = parse("CREATE TABLE t (id INTEGER);\n\nDROP TABLE t;").unwrap_err();
     assert_eq!(err.line, 3, "{err}");
-    assert!(err.message.contains("only CREATE TABLE and CREATE INDEX"), "{err}");
+    assert!(
+        err.message.contains("only CREATE TABLE and CREATE INDEX"),
+        "{err}"
+    );
 
     let err = parse("CREATE TABLE t (id INTEGER,\n  name TEXT NOT NUL\n);").unwrap_err();
     assert_eq!(err.line, 2, "{err}");
@@ -295,22 +394,61 @@ fn portable_types_defaults_and_keys_are_read_from_common_spellings() {
     assert_eq!(
         types,
         [
-            Integer, Bigint, Smallint, Boolean, Varchar(9), Float, Double,
-            Numeric { precision: 10, scale: 2 }, Date, Time, Timestamp, Timestamptz, Timestamptz,
-            Blob, Blob, Json, Uuid, Timestamp, Text, Integer, Integer
+            Integer,
+            Bigint,
+            Smallint,
+            Boolean,
+            Varchar(9),
+            Float,
+            Double,
+            Numeric {
+                precision: 10,
+                scale: 2
+            },
+            Date,
+            Time,
+            Timestamp,
+            Timestamptz,
+            Timestamptz,
+            Blob,
+            Blob,
+            Json,
+            Uuid,
+            Timestamp,
+            Text,
+            Integer,
+            Integer
         ]
     );
     let col = |n: &str| t.columns.iter().find(|c| c.name == n).unwrap();
     assert!(col("a").autoincrement && col("a").primary_key);
-    assert_eq!(col("d").server_default, Some(ServerDefault::Literal(Value::Boolean(true))));
-    assert_eq!(col("h").server_default, Some(ServerDefault::Literal(Value::Float(-1.5))));
-    assert_eq!(col("r").server_default, Some(ServerDefault::Expression("CURRENT_TIMESTAMP".into())));
-    assert_eq!(col("s").server_default, Some(ServerDefault::Literal(Value::Text("it's".into()))));
-    assert_eq!(col("u").server_default, Some(ServerDefault::Literal(Value::Integer(-3))));
+    assert_eq!(
+        col("d").server_default,
+        Some(ServerDefault::Literal(Value::Boolean(true)))
+    );
+    assert_eq!(
+        col("h").server_default,
+        Some(ServerDefault::Literal(Value::Float(-1.5)))
+    );
+    assert_eq!(
+        col("r").server_default,
+        Some(ServerDefault::Expression("CURRENT_TIMESTAMP".into()))
+    );
+    assert_eq!(
+        col("s").server_default,
+        Some(ServerDefault::Literal(Value::Text("it's".into())))
+    );
+    assert_eq!(
+        col("u").server_default,
+        Some(ServerDefault::Literal(Value::Integer(-3)))
+    );
     assert!(!col("u").nullable);
     assert_eq!(
         t.constraints,
-        [TableConstraint::Unique(UniqueConstraint { name: Some("uq_v".into()), columns: vec!["v".into()] })]
+        [TableConstraint::Unique(UniqueConstraint {
+            name: Some("uq_v".into()),
+            columns: vec!["v".into()]
+        })]
     );
 }
 
@@ -319,11 +457,26 @@ fn defaults_compare_by_meaning_not_spelling() {
     use migrate_core::diff::canonical_default;
     let e = |s: &str| ServerDefault::Expression(s.into());
     let l = ServerDefault::Literal;
-    assert_eq!(canonical_default(&e("'abc'::character varying"), &DataType::Varchar(5)), canonical_default(&l(Value::Text("abc".into())), &DataType::Varchar(5)));
-    assert_eq!(canonical_default(&e("now()"), &DataType::Timestamp), canonical_default(&e("CURRENT_TIMESTAMP"), &DataType::Timestamp));
-    assert_eq!(canonical_default(&e("1"), &DataType::Boolean), canonical_default(&l(Value::Boolean(true)), &DataType::Boolean));
-    assert_eq!(canonical_default(&e("('0')"), &DataType::Integer), canonical_default(&l(Value::Integer(0)), &DataType::Integer));
-    assert_ne!(canonical_default(&e("'a'"), &DataType::Text), canonical_default(&e("'b'"), &DataType::Text));
+    assert_eq!(
+        canonical_default(&e("'abc'::character varying"), &DataType::Varchar(5)),
+        canonical_default(&l(Value::Text("abc".into())), &DataType::Varchar(5))
+    );
+    assert_eq!(
+        canonical_default(&e("now()"), &DataType::Timestamp),
+        canonical_default(&e("CURRENT_TIMESTAMP"), &DataType::Timestamp)
+    );
+    assert_eq!(
+        canonical_default(&e("1"), &DataType::Boolean),
+        canonical_default(&l(Value::Boolean(true)), &DataType::Boolean)
+    );
+    assert_eq!(
+        canonical_default(&e("('0')"), &DataType::Integer),
+        canonical_default(&l(Value::Integer(0)), &DataType::Integer)
+    );
+    assert_ne!(
+        canonical_default(&e("'a'"), &DataType::Text),
+        canonical_default(&e("'b'"), &DataType::Text)
+    );
 }
 
 mod properties {
@@ -418,7 +571,11 @@ mod properties {
 
     #[test]
     fn deeply_nested_defaults_are_refused_not_a_crash() {
-        let deep = format!("CREATE TABLE t (id INTEGER DEFAULT {}1{});", "(".repeat(5000), ")".repeat(5000));
+        let deep = format!(
+            "CREATE TABLE t (id INTEGER DEFAULT {}1{});",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
         assert!(parse(&deep).is_err());
     }
 }

@@ -17,8 +17,15 @@ use crate::types::*;
 /// A rename the user says happened (`--rename old=new` or `--rename table.old=new`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rename {
-    Table { old: String, new: String },
-    Column { table: String, old: String, new: String },
+    Table {
+        old: String,
+        new: String,
+    },
+    Column {
+        table: String,
+        old: String,
+        new: String,
+    },
 }
 
 impl Rename {
@@ -114,13 +121,19 @@ fn rename_ops_for(rename: &Rename, from: &Schema, to: &Schema) -> Result<(Op, Op
     match rename {
         Rename::Table { old, new } => {
             if from.table(old).is_none() {
-                return Err(format!("--rename {old}={new}: there is no table {old:?} to rename"));
+                return Err(format!(
+                    "--rename {old}={new}: there is no table {old:?} to rename"
+                ));
             }
             if to.table(new).is_none() {
-                return Err(format!("--rename {old}={new}: the model has no table {new:?}"));
+                return Err(format!(
+                    "--rename {old}={new}: the model has no table {new:?}"
+                ));
             }
             if from.table(new).is_some() {
-                return Err(format!("--rename {old}={new}: table {new:?} already exists"));
+                return Err(format!(
+                    "--rename {old}={new}: table {new:?} already exists"
+                ));
             }
             Ok((
                 Op::RenameTable {
@@ -139,13 +152,19 @@ fn rename_ops_for(rename: &Rename, from: &Schema, to: &Schema) -> Result<(Op, Op
                 return Err(format!("{flag}: the model has no table {table:?}"));
             };
             if !model.table.columns.iter().any(|c| &c.name == new) {
-                return Err(format!("{flag}: the model's {table:?} has no column {new:?}"));
+                return Err(format!(
+                    "{flag}: the model's {table:?} has no column {new:?}"
+                ));
             }
             let Some(current) = from.table(table) else {
-                return Err(format!("{flag}: there is no table {table:?} yet (rename the table too?)"));
+                return Err(format!(
+                    "{flag}: there is no table {table:?} yet (rename the table too?)"
+                ));
             };
             if !current.table.columns.iter().any(|c| &c.name == old) {
-                return Err(format!("{flag}: table {table:?} has no column {old:?} to rename"));
+                return Err(format!(
+                    "{flag}: table {table:?} has no column {old:?} to rename"
+                ));
             }
             let rename = |from: &str, to: &str| {
                 Op::AlterColumn(ColumnChange {
@@ -181,13 +200,23 @@ fn changes(from: &Schema, to: &Schema, compare: Compare, warnings: &mut Vec<Stri
             new,
             compare,
         };
-        table.constraints(&mut drop_keys, &mut drop_other, &mut add_other, &mut add_keys, warnings);
+        table.constraints(
+            &mut drop_keys,
+            &mut drop_other,
+            &mut add_other,
+            &mut add_keys,
+            warnings,
+        );
         table.indexes(&mut drop_other, &mut add_other);
         table.columns(&mut columns);
     }
 
     // Tables that go: referencing ones before the ones they reference.
-    let dropped: BTreeSet<&String> = from.tables.keys().filter(|t| !to.tables.contains_key(*t)).collect();
+    let dropped: BTreeSet<&String> = from
+        .tables
+        .keys()
+        .filter(|t| !to.tables.contains_key(*t))
+        .collect();
     let mut drop_tables: Vec<Op> = creation_order(from, &dropped)
         .into_iter()
         .rev()
@@ -196,7 +225,11 @@ fn changes(from: &Schema, to: &Schema, compare: Compare, warnings: &mut Vec<Stri
 
     // Tables that come: referenced ones first; a key to a table made later (a cycle) or to a
     // column this diff adds is made after everything else.
-    let added: BTreeSet<&String> = to.tables.keys().filter(|t| !from.tables.contains_key(*t)).collect();
+    let added: BTreeSet<&String> = to
+        .tables
+        .keys()
+        .filter(|t| !from.tables.contains_key(*t))
+        .collect();
     let mut create_tables = vec![];
     let mut created: BTreeSet<&str> = BTreeSet::new();
     for name in creation_order(to, &added) {
@@ -296,7 +329,13 @@ impl TableDiff<'_> {
     fn columns(&self, ops: &mut Vec<Op>) {
         let table = self.name.clone();
         for column in &self.new.table.columns {
-            match self.old.table.columns.iter().find(|c| c.name == column.name) {
+            match self
+                .old
+                .table
+                .columns
+                .iter()
+                .find(|c| c.name == column.name)
+            {
                 None => ops.push(Op::AddColumn {
                     table: table.clone(),
                     column: column.clone(),
@@ -396,9 +435,10 @@ impl TableDiff<'_> {
             }
             // A new column's own PRIMARY KEY / UNIQUE comes with its add_column.
             let inline = match c {
-                TableConstraint::PrimaryKey(k) if k.name.is_none() => {
-                    k.columns.iter().all(|col| self.new_column(col).is_some_and(|c| c.primary_key))
-                }
+                TableConstraint::PrimaryKey(k) if k.name.is_none() => k
+                    .columns
+                    .iter()
+                    .all(|col| self.new_column(col).is_some_and(|c| c.primary_key)),
                 TableConstraint::Unique(u) if u.name.is_none() => {
                     u.columns.len() == 1 && self.new_column(&u.columns[0]).is_some_and(|c| c.unique)
                 }
@@ -432,7 +472,9 @@ impl TableDiff<'_> {
         };
         match (a, b) {
             // A table has one primary key; its name is the database's business.
-            (TableConstraint::PrimaryKey(x), TableConstraint::PrimaryKey(y)) => x.columns == y.columns,
+            (TableConstraint::PrimaryKey(x), TableConstraint::PrimaryKey(y)) => {
+                x.columns == y.columns
+            }
             (TableConstraint::Unique(x), TableConstraint::Unique(y)) => {
                 names_agree && x.columns == y.columns
             }
@@ -509,7 +551,8 @@ fn constraints_of(model: &TableModel) -> Vec<TableConstraint> {
 /// Ops that add a constraint by itself need a name (to drop it again on downgrade): the
 /// model's, else the usual `pk_`/`uq_`/`fk_` one.
 fn with_name(c: &TableConstraint, table: &str) -> TableConstraint {
-    let generated = |prefix: &str, columns: &[String]| Some(format!("{prefix}_{table}_{}", columns.join("_")));
+    let generated =
+        |prefix: &str, columns: &[String]| Some(format!("{prefix}_{table}_{}", columns.join("_")));
     let mut c = c.clone();
     match &mut c {
         TableConstraint::PrimaryKey(k) if k.name.is_none() => k.name = Some(format!("pk_{table}")),
@@ -528,10 +571,13 @@ fn fold_unique_indexes(schema: &Schema) -> Schema {
             model.indexes.drain(..).partition(|i| i.unique);
         model.indexes = plain;
         for index in unique {
-            model.table.constraints.push(TableConstraint::Unique(UniqueConstraint {
-                name: Some(index.name),
-                columns: index.columns,
-            }));
+            model
+                .table
+                .constraints
+                .push(TableConstraint::Unique(UniqueConstraint {
+                    name: Some(index.name),
+                    columns: index.columns,
+                }));
         }
     }
     schema
@@ -544,9 +590,15 @@ fn same_type(a: &DataType, b: &DataType, compare: Compare) -> bool {
     }
 }
 
-fn same_action(a: Option<ReferentialAction>, b: Option<ReferentialAction>, compare: Compare) -> bool {
+fn same_action(
+    a: Option<ReferentialAction>,
+    b: Option<ReferentialAction>,
+    compare: Compare,
+) -> bool {
     // MySQL treats RESTRICT and NO ACTION alike and reports either; elsewhere the default is NO ACTION.
-    let mysql = compare.native.is_some_and(|d| d.name() == DialectName::Mysql);
+    let mysql = compare
+        .native
+        .is_some_and(|d| d.name() == DialectName::Mysql);
     let normal = |a: Option<ReferentialAction>| match a {
         None | Some(ReferentialAction::NoAction) => ReferentialAction::NoAction,
         Some(ReferentialAction::Restrict) if mysql => ReferentialAction::NoAction,
@@ -561,8 +613,13 @@ fn meaningful_default(d: Option<&ServerDefault>) -> Option<&ServerDefault> {
         .filter(|d| !matches!(d, ServerDefault::Expression(e) if squeeze(e) == "null"))
 }
 
-fn same_default(a: Option<&ServerDefault>, b: Option<&ServerDefault>, data_type: &DataType) -> bool {
-    let canonical = |d: Option<&ServerDefault>| meaningful_default(d).map(|d| canonical_default(d, data_type));
+fn same_default(
+    a: Option<&ServerDefault>,
+    b: Option<&ServerDefault>,
+    data_type: &DataType,
+) -> bool {
+    let canonical =
+        |d: Option<&ServerDefault>| meaningful_default(d).map(|d| canonical_default(d, data_type));
     canonical(a) == canonical(b)
 }
 
@@ -575,7 +632,10 @@ pub fn canonical_default(d: &ServerDefault, data_type: &DataType) -> String {
         ServerDefault::Literal(Value::Integer(i)) => i.to_string(),
         ServerDefault::Literal(Value::Float(f)) => f.to_string(),
         ServerDefault::Literal(Value::Null) => "null".into(),
-        ServerDefault::Literal(Value::Blob(b)) => format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        ServerDefault::Literal(Value::Blob(b)) => format!(
+            "x'{}'",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
         ServerDefault::Expression(e) => {
             let mut e = e.trim().to_string();
             while e.starts_with('(') && e.ends_with(')') && balanced(&e[1..e.len() - 1]) {
@@ -587,7 +647,11 @@ pub fn canonical_default(d: &ServerDefault, data_type: &DataType) -> String {
                     e.truncate(end + 1);
                 }
             }
-            if e.starts_with('\'') { e } else { squeeze(&e) }
+            if e.starts_with('\'') {
+                e
+            } else {
+                squeeze(&e)
+            }
         }
     };
     let text = match text.as_str() {
@@ -601,7 +665,12 @@ pub fn canonical_default(d: &ServerDefault, data_type: &DataType) -> String {
             _ => {}
         }
     }
-    if data_type.is_integer() || matches!(data_type, DataType::Float | DataType::Double | DataType::Numeric { .. }) {
+    if data_type.is_integer()
+        || matches!(
+            data_type,
+            DataType::Float | DataType::Double | DataType::Numeric { .. }
+        )
+    {
         // Numbers may come back quoted ('0') or with a scale (0.00).
         let bare = text.trim_matches('\'');
         if let Ok(n) = bare.parse::<f64>() {
@@ -638,11 +707,25 @@ fn squeeze(s: &str) -> String {
 /// Where a table went and one came, or a column went and one came, that look alike.
 fn rename_hints(from: &Schema, to: &Schema) -> Vec<String> {
     let mut hints = vec![];
-    let gone: Vec<&TableModel> = from.tables.values().filter(|t| to.table(&t.table.name).is_none()).collect();
-    let came: Vec<&TableModel> = to.tables.values().filter(|t| from.table(&t.table.name).is_none()).collect();
+    let gone: Vec<&TableModel> = from
+        .tables
+        .values()
+        .filter(|t| to.table(&t.table.name).is_none())
+        .collect();
+    let came: Vec<&TableModel> = to
+        .tables
+        .values()
+        .filter(|t| from.table(&t.table.name).is_none())
+        .collect();
     for old in &gone {
         for new in &came {
-            let names = |t: &TableModel| t.table.columns.iter().map(|c| c.name.clone()).collect::<BTreeSet<_>>();
+            let names = |t: &TableModel| {
+                t.table
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<BTreeSet<_>>()
+            };
             let (a, b) = (names(old), names(new));
             let shared = a.intersection(&b).count();
             if shared * 2 >= a.len().max(b.len()) {
@@ -655,8 +738,18 @@ fn rename_hints(from: &Schema, to: &Schema) -> Vec<String> {
     }
     for (name, old) in &from.tables {
         let Some(new) = to.table(name) else { continue };
-        let gone: Vec<&Column> = old.table.columns.iter().filter(|c| !new.table.columns.iter().any(|n| n.name == c.name)).collect();
-        let came: Vec<&Column> = new.table.columns.iter().filter(|c| !old.table.columns.iter().any(|o| o.name == c.name)).collect();
+        let gone: Vec<&Column> = old
+            .table
+            .columns
+            .iter()
+            .filter(|c| !new.table.columns.iter().any(|n| n.name == c.name))
+            .collect();
+        let came: Vec<&Column> = new
+            .table
+            .columns
+            .iter()
+            .filter(|c| !old.table.columns.iter().any(|o| o.name == c.name))
+            .collect();
         for g in &gone {
             for c in came.iter().filter(|c| c.data_type == g.data_type) {
                 hints.push(format!(

@@ -201,15 +201,21 @@ fn table(create: &CreateTable, start: Location) -> Result<Table, ModelError> {
                         name: named.or_else(|| fk.name.as_ref().map(|n| n.value.clone())),
                         columns: vec![column.name.clone()],
                         referred_table: object_name(&fk.foreign_table, at)?,
-                        referred_columns: fk.referred_columns.iter().map(|c| c.value.clone()).collect(),
+                        referred_columns: fk
+                            .referred_columns
+                            .iter()
+                            .map(|c| c.value.clone())
+                            .collect(),
                         on_delete: fk.on_delete.map(action),
                         on_update: fk.on_update.map(action),
                     }))
                 }
-                ColumnOption::Check(check) => constraints.push(TableConstraint::Check(CheckConstraint {
-                    name: named.or_else(|| check.name.as_ref().map(|n| n.value.clone())),
-                    expression: check.expr.to_string(),
-                })),
+                ColumnOption::Check(check) => {
+                    constraints.push(TableConstraint::Check(CheckConstraint {
+                        name: named.or_else(|| check.name.as_ref().map(|n| n.value.clone())),
+                        expression: check.expr.to_string(),
+                    }))
+                }
                 ColumnOption::Comment(text) => column.comment = Some(text.clone()),
                 ColumnOption::DialectSpecific(tokens)
                     if tokens.iter().any(|t| {
@@ -289,7 +295,10 @@ fn index(create: &CreateIndex, at: Location) -> Result<Index, ModelError> {
         ));
     };
     if create.predicate.is_some() {
-        return Err(ModelError::at(at, "partial indexes (WHERE ...) are not modelled"));
+        return Err(ModelError::at(
+            at,
+            "partial indexes (WHERE ...) are not modelled",
+        ));
     }
     Ok(Index {
         name: object_name(name, at)?,
@@ -337,7 +346,11 @@ fn server_default(expr: &Expr) -> ServerDefault {
     let literal = |v: &ast::Value, negative: bool| -> Option<Value> {
         match v {
             ast::Value::Number(text, _) => {
-                let text = if negative { format!("-{text}") } else { text.clone() };
+                let text = if negative {
+                    format!("-{text}")
+                } else {
+                    text.clone()
+                };
                 text.parse::<i64>()
                     .map(Value::Integer)
                     .ok()
@@ -379,10 +392,13 @@ pub fn portable_type(t: &SqlType) -> Result<(DataType, bool), String> {
         S::Text => plain(DataType::Text),
         S::Varchar(len) | S::CharacterVarying(len) => match len {
             Some(ast::CharacterLength::IntegerLength { length, .. }) => {
-                let n = u32::try_from(*length).map_err(|_| format!("length {length} is too large"))?;
+                let n =
+                    u32::try_from(*length).map_err(|_| format!("length {length} is too large"))?;
                 plain(DataType::Varchar(n))
             }
-            _ => Err(format!("`{t}` needs a length, e.g. VARCHAR(255); use TEXT for unbounded text")),
+            _ => Err(format!(
+                "`{t}` needs a length, e.g. VARCHAR(255); use TEXT for unbounded text"
+            )),
         },
         S::Real | S::Float4 => plain(DataType::Float),
         S::Float(info) => match info {

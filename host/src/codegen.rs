@@ -76,9 +76,12 @@ fn statement(op: &Op) -> String {
         Op::RenameTable { old_name, new_name } => {
             format!("op::rename_table({}, {});", q(old_name), q(new_name))
         }
-        Op::AddColumn { table, column } => {
-            fit(0, &format!("op::add_column({}, ", q(table)), &column_expr(column), ");")
-        }
+        Op::AddColumn { table, column } => fit(
+            0,
+            &format!("op::add_column({}, ", q(table)),
+            &column_expr(column),
+            ");",
+        ),
         Op::DropColumn { table, column } => {
             format!("op::drop_column({}, {});", q(table), q(column))
         }
@@ -124,9 +127,12 @@ fn statement(op: &Op) -> String {
                 q(u.name.as_deref().unwrap_or_default()),
                 list(&u.columns)
             ),
-            TableConstraint::ForeignKey(fk) => {
-                fit(0, &format!("op::create_foreign_key({}, ", q(table)), &foreign_key_expr(fk), ");")
-            }
+            TableConstraint::ForeignKey(fk) => fit(
+                0,
+                &format!("op::create_foreign_key({}, ", q(table)),
+                &foreign_key_expr(fk),
+                ");",
+            ),
             TableConstraint::Check(c) => format!(
                 "op::create_check_constraint({}, {}, {});",
                 q(table),
@@ -151,9 +157,16 @@ fn statement(op: &Op) -> String {
             columns,
             rows,
         } => {
-            let mut s = format!("op::bulk_insert(\n    {},\n    &{},\n    vec![", q(table), list(columns));
+            let mut s = format!(
+                "op::bulk_insert(\n    {},\n    &{},\n    vec![",
+                q(table),
+                list(columns)
+            );
             for row in rows {
-                let cells: Vec<String> = row.iter().map(|v| format!("{}.into()", value_expr(v))).collect();
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|v| format!("{}.into()", value_expr(v)))
+                    .collect();
                 let _ = write!(s, "\n        vec![{}],", cells.join(", "));
             }
             s.push_str("\n    ],\n);");
@@ -183,7 +196,11 @@ fn fit(depth: usize, prefix: &str, chain: &[String], suffix: &str) -> String {
 }
 
 fn column_expr(c: &Column) -> Chain {
-    let mut chain = vec![format!("Column::new({}, {})", q(&c.name), type_expr(&c.data_type))];
+    let mut chain = vec![format!(
+        "Column::new({}, {})",
+        q(&c.name),
+        type_expr(&c.data_type)
+    )];
     if c.primary_key {
         chain.push(".primary_key()".into());
     } else if !c.nullable {
@@ -255,9 +272,10 @@ fn constraint_expr(c: &TableConstraint) -> Chain {
         chain
     };
     match c {
-        TableConstraint::PrimaryKey(k) => {
-            named(format!("Constraint::primary_key({})", list(&k.columns)), &k.name)
-        }
+        TableConstraint::PrimaryKey(k) => named(
+            format!("Constraint::primary_key({})", list(&k.columns)),
+            &k.name,
+        ),
         TableConstraint::Unique(u) => {
             named(format!("Constraint::unique({})", list(&u.columns)), &u.name)
         }
@@ -302,7 +320,12 @@ fn action(a: ReferentialAction) -> &'static str {
 }
 
 fn index_expr(i: &Index) -> Chain {
-    let mut chain = vec![format!("Index::new({}, {}, {})", q(&i.name), q(&i.table), list(&i.columns))];
+    let mut chain = vec![format!(
+        "Index::new({}, {}, {})",
+        q(&i.name),
+        q(&i.table),
+        list(&i.columns)
+    )];
     if i.unique {
         chain.push(".unique()".into());
     }

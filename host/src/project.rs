@@ -228,5 +228,8 @@ fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<(PathBuf, bool)>> {
         .with_context(|| format!("reading {}", dir.display()))?;
     // By name, not by path: comparing paths walks their components, which costs more.
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok(entries.into_iter().map(|(_, path, is_dir)| (path, is_dir)).collect())
+    Ok(entries
+        .into_iter()
+        .map(|(_, path, is_dir)| (path, is_dir))
+        .collect())
 }

@@ -30,7 +30,10 @@ async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let model = comparison.model_path.display();
     if comparison.diff.is_empty() {
-        println!("{} matches the model {model}.", capitalized(&comparison.current_label));
+        println!(
+            "{} matches the model {model}.",
+            capitalized(&comparison.current_label)
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!(

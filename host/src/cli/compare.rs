@@ -50,7 +50,10 @@ pub async fn compare(
     renames: &[Rename],
     at_head: AtHead,
 ) -> anyhow::Result<Comparison> {
-    let model_path = args.model.clone().unwrap_or_else(|| ctx.settings.model.clone());
+    let model_path = args
+        .model
+        .clone()
+        .unwrap_or_else(|| ctx.settings.model.clone());
     let text = std::fs::read_to_string(&model_path).with_context(|| {
         format!(
             "cannot read the model {} (set `model` in the settings or pass --model FILE)",
@@ -88,7 +91,16 @@ pub async fn compare(
         }
         let schema = db.introspect().await?;
         let dialect = db.dialect();
-        (schema, Compare { native: Some(dialect) }, format!("the database ({})", crate::db::redact(ctx.settings.require_database_url()?)))
+        (
+            schema,
+            Compare {
+                native: Some(dialect),
+            },
+            format!(
+                "the database ({})",
+                crate::db::redact(ctx.settings.require_database_url()?)
+            ),
+        )
     } else {
         let mut guests = Guests::new(&project, super::runtime(ctx)?);
         let (schema, _) = replay(&mut guests, &heads)?;
@@ -99,7 +111,11 @@ pub async fn compare(
                     .to_string(),
             );
         }
-        (schema, Compare::default(), format!("the schema at head ({})", describe(&heads)))
+        (
+            schema,
+            Compare::default(),
+            format!("the schema at head ({})", describe(&heads)),
+        )
     };
     let current: Schema = current;
     let mut diff = diff::diff(&current, &model, renames, compare_with).map_err(|e| anyhow!(e))?;

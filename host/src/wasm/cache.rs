@@ -118,7 +118,14 @@ fn ops_name(key: &str, direction: Direction) -> String {
 /// Write to a temporary name and rename: a reader never sees half a file. Whether it worked.
 fn write_atomically(path: &Path, bytes: &[u8]) -> bool {
     // Unique per process and thread: precompile workers write in parallel.
-    let temp = path.with_extension(format!("tmp{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
+    let temp = path.with_extension(
+        format!(
+            "tmp{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        )
+        .replace(['(', ')'], ""),
+    );
     if std::fs::write(&temp, bytes).is_ok() {
         if std::fs::rename(&temp, path).is_ok() {
             return true;

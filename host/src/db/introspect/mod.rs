@@ -33,15 +33,23 @@ impl Database {
     pub async fn introspect(&mut self) -> anyhow::Result<Schema> {
         let schema = match self.dialect.name() {
             DialectName::Sqlite => sqlite::schema(&mut self.conn).await,
-            DialectName::Postgresql => assemble(postgres::catalog(&mut self.conn).await?, postgres::portable_type),
-            DialectName::Mysql => assemble(mysql::catalog(&mut self.conn).await?, mysql::portable_type),
+            DialectName::Postgresql => assemble(
+                postgres::catalog(&mut self.conn).await?,
+                postgres::portable_type,
+            ),
+            DialectName::Mysql => {
+                assemble(mysql::catalog(&mut self.conn).await?, mysql::portable_type)
+            }
         };
         schema.context("reading the database's schema")
     }
 }
 
 /// Catalog rows as text (every query casts to text: the `Any` driver decodes that everywhere).
-async fn text_rows(conn: &mut AnyConnection, sql: &str) -> anyhow::Result<Vec<Vec<Option<String>>>> {
+async fn text_rows(
+    conn: &mut AnyConnection,
+    sql: &str,
+) -> anyhow::Result<Vec<Vec<Option<String>>>> {
     let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
         .fetch_all(conn)
         .await
@@ -49,7 +57,10 @@ async fn text_rows(conn: &mut AnyConnection, sql: &str) -> anyhow::Result<Vec<Ve
     rows.iter()
         .map(|row| {
             (0..row.len())
-                .map(|i| row.try_get::<Option<String>, _>(i).map_err(|e| anyhow!("reading the catalog: {e}")))
+                .map(|i| {
+                    row.try_get::<Option<String>, _>(i)
+                        .map_err(|e| anyhow!("reading the catalog: {e}"))
+                })
                 .collect()
         })
         .collect()
@@ -59,7 +70,10 @@ async fn text_rows(conn: &mut AnyConnection, sql: &str) -> anyhow::Result<Vec<Ve
 const LIST_SEPARATOR: char = '\u{1f}';
 
 fn split_list(text: &str) -> Vec<String> {
-    text.split(LIST_SEPARATOR).filter(|s| !s.is_empty()).map(String::from).collect()
+    text.split(LIST_SEPARATOR)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub(crate) struct CatalogColumn {
@@ -106,13 +120,25 @@ pub(crate) struct Catalog {
 }
 
 /// Flat catalog rows -> the schema model; types through the database's own type mapping.
-fn assemble(catalog: Catalog, portable_type: fn(&str) -> Result<(DataType, bool), String>) -> anyhow::Result<Schema> {
+fn assemble(
+    catalog: Catalog,
+    portable_type: fn(&str) -> Result<(DataType, bool), String>,
+) -> anyhow::Result<Schema> {
     let mut tables: BTreeMap<String, TableModel> = BTreeMap::new();
-    for c in catalog.columns.into_iter().filter(|c| !is_own_table(&c.table)) {
+    for c in catalog
+        .columns
+        .into_iter()
+        .filter(|c| !is_own_table(&c.table))
+    {
         let (data_type, serial) = portable_type(&c.native_type)
             .map_err(|e| anyhow!("column {:?}.{:?}: {e}", c.table, c.name))?;
         let model = tables.entry(c.table.clone()).or_insert_with(|| TableModel {
-            table: Table { name: c.table.clone(), columns: vec![], constraints: vec![], comment: None },
+            table: Table {
+                name: c.table.clone(),
+                columns: vec![],
+                constraints: vec![],
+                comment: None,
+            },
             indexes: vec![],
         });
         let autoincrement = c.autoincrement || serial;
@@ -124,34 +150,61 @@ fn assemble(catalog: Catalog, portable_type: fn(&str) -> Result<(DataType, bool)
             autoincrement,
             unique: false,
             // A sequence default is how autoincrement looks in the catalog, not a default.
-            server_default: c.default.filter(|_| !autoincrement).map(ServerDefault::Expression),
+            server_default: c
+                .default
+                .filter(|_| !autoincrement)
+                .map(ServerDefault::Expression),
             comment: None,
         });
     }
     for c in catalog.constraints {
-        let Some(model) = tables.get_mut(&c.table) else { continue };
+        let Some(model) = tables.get_mut(&c.table) else {
+            continue;
+        };
         let constraint = match c.kind {
-            CatalogKind::PrimaryKey => TableConstraint::PrimaryKey(PrimaryKey { name: c.name, columns: c.columns }),
-            CatalogKind::Unique => TableConstraint::Unique(UniqueConstraint { name: c.name, columns: c.columns }),
-            CatalogKind::ForeignKey { referred_table, referred_columns, on_delete, on_update } => {
-                TableConstraint::ForeignKey(ForeignKey {
-                    name: c.name,
-                    columns: c.columns,
-                    referred_table,
-                    referred_columns,
-                    on_delete,
-                    on_update,
-                })
-            }
-            CatalogKind::Check(expression) => TableConstraint::Check(CheckConstraint { name: c.name, expression }),
+            CatalogKind::PrimaryKey => TableConstraint::PrimaryKey(PrimaryKey {
+                name: c.name,
+                columns: c.columns,
+            }),
+            CatalogKind::Unique => TableConstraint::Unique(UniqueConstraint {
+                name: c.name,
+                columns: c.columns,
+            }),
+            CatalogKind::ForeignKey {
+                referred_table,
+                referred_columns,
+                on_delete,
+                on_update,
+            } => TableConstraint::ForeignKey(ForeignKey {
+                name: c.name,
+                columns: c.columns,
+                referred_table,
+                referred_columns,
+                on_delete,
+                on_update,
+            }),
+            CatalogKind::Check(expression) => TableConstraint::Check(CheckConstraint {
+                name: c.name,
+                expression,
+            }),
         };
         model.table.constraints.push(constraint);
     }
     for i in catalog.indexes {
-        let Some(model) = tables.get_mut(&i.table) else { continue };
-        model.indexes.push(Index { name: i.name, table: i.table, columns: i.columns, unique: i.unique });
+        let Some(model) = tables.get_mut(&i.table) else {
+            continue;
+        };
+        model.indexes.push(Index {
+            name: i.name,
+            table: i.table,
+            columns: i.columns,
+            unique: i.unique,
+        });
     }
-    Ok(Schema { tables, ..Schema::default() })
+    Ok(Schema {
+        tables,
+        ..Schema::default()
+    })
 }
 
 /// `CASCADE`, `SET NULL`, ... as catalogs spell them; NO ACTION (the default) is no action.

@@ -4,7 +4,10 @@ use migrate_core::model_sql::parse_type;
 use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
-use super::{referential_action, text_rows, Catalog, CatalogColumn, CatalogConstraint, CatalogIndex, CatalogKind};
+use super::{
+    referential_action, text_rows, Catalog, CatalogColumn, CatalogConstraint, CatalogIndex,
+    CatalogKind,
+};
 
 const COLUMNS: &str = "
 SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR),
@@ -64,7 +67,10 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
             .filter(|c| c.table == table && c.name.as_deref() == Some(name.as_str()))
         {
             last.columns.push(column);
-            if let CatalogKind::ForeignKey { referred_columns, .. } = &mut last.kind {
+            if let CatalogKind::ForeignKey {
+                referred_columns, ..
+            } = &mut last.kind
+            {
                 referred_columns.push(text(5));
             }
             continue;
@@ -79,16 +85,28 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
                 on_update: referential_action(&text(7)),
             },
         };
-        catalog.constraints.push(CatalogConstraint { table, name: Some(name), columns: vec![column], kind });
+        catalog.constraints.push(CatalogConstraint {
+            table,
+            name: Some(name),
+            columns: vec![column],
+            kind,
+        });
     }
-    let column_names: std::collections::BTreeSet<(String, String)> =
-        catalog.columns.iter().map(|c| (c.table.clone(), c.name.clone())).collect();
+    let column_names: std::collections::BTreeSet<(String, String)> = catalog
+        .columns
+        .iter()
+        .map(|c| (c.table.clone(), c.name.clone()))
+        .collect();
     for row in text_rows(conn, CHECKS).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();
         let (table, name, clause) = (text(0), text(1), text(2));
         // MariaDB names a column's own CHECK after the column, and keeps JSON as LONGTEXT
         // with a json_valid check: neither is a named check of the model.
-        if clause.trim_start().to_ascii_lowercase().starts_with("json_valid(") {
+        if clause
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("json_valid(")
+        {
             continue;
         }
         let column_level = column_names.contains(&(table.clone(), name.clone()));
@@ -102,9 +120,18 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
     for row in text_rows(conn, INDEXES).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();
         let (table, name, column) = (text(0), text(1), text(2));
-        match catalog.indexes.last_mut().filter(|i| i.table == table && i.name == name) {
+        match catalog
+            .indexes
+            .last_mut()
+            .filter(|i| i.table == table && i.name == name)
+        {
             Some(index) => index.columns.push(column),
-            None => catalog.indexes.push(CatalogIndex { table, name, unique: false, columns: vec![column] }),
+            None => catalog.indexes.push(CatalogIndex {
+                table,
+                name,
+                unique: false,
+                columns: vec![column],
+            }),
         }
     }
     // MySQL makes an index for each foreign key that has none, named after the key, or after
@@ -115,7 +142,8 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
             matches!(c.kind, CatalogKind::ForeignKey { .. })
                 && c.table == index.table
                 && c.columns == index.columns
-                && (c.name.as_deref() == Some(index.name.as_str()) || c.columns.first() == Some(&index.name))
+                && (c.name.as_deref() == Some(index.name.as_str())
+                    || c.columns.first() == Some(&index.name))
         })
     });
     Ok(catalog)
@@ -134,7 +162,11 @@ pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
         "time(6)" => "TIME".to_string(),
         // Integer display widths (`int(11)`) mean nothing for the type.
         other => match other.split_once('(') {
-            Some((base, _)) if ["int", "bigint", "smallint", "tinyint", "mediumint"].contains(&base) => base.to_string(),
+            Some((base, _))
+                if ["int", "bigint", "smallint", "tinyint", "mediumint"].contains(&base) =>
+            {
+                base.to_string()
+            }
             _ => other.to_string(),
         },
     };

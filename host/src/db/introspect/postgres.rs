@@ -4,7 +4,10 @@ use migrate_core::model_sql::parse_type;
 use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
-use super::{referential_action, split_list, text_rows, Catalog, CatalogColumn, CatalogConstraint, CatalogIndex, CatalogKind};
+use super::{
+    referential_action, split_list, text_rows, Catalog, CatalogColumn, CatalogConstraint,
+    CatalogIndex, CatalogKind,
+};
 
 const COLUMNS: &str = "
 SELECT cl.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
@@ -78,7 +81,9 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
         // PostgreSQL names unnamed checks `<table>_<column>_check`, `<table>_check1`, ...
         let generated_check = matches!(kind, CatalogKind::Check(_))
             && name.starts_with(&format!("{table}_"))
-            && name.trim_end_matches(|c: char| c.is_ascii_digit()).ends_with("check");
+            && name
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .ends_with("check");
         catalog.constraints.push(CatalogConstraint {
             columns: split_list(&text(3)),
             name: (!generated_check).then_some(name),
