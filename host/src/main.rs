@@ -4,6 +4,7 @@
 mod cli;
 mod codegen;
 mod db;
+mod parallel;
 mod project;
 mod runner;
 mod settings;

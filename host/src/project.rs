@@ -124,21 +124,7 @@ fn read_all_metadata(dirs: &[PathBuf]) -> Vec<anyhow::Result<RevisionMeta>> {
             text => parse_metadata(&file, text),
         }
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if workers < 2 || dirs.len() < 64 {
-        return dirs.iter().map(read).collect();
-    }
-    let chunk = dirs.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = dirs
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(read).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("reading metadata does not panic"))
-            .collect()
-    })
+    crate::parallel::map(dirs, 64, read)
 }
 
 /// A file of a few hundred bytes in one `read` (no size query, no second read for the end).

@@ -57,9 +57,15 @@ impl<'p> Guests<'p> {
     /// bound the bytes held at once.
     pub fn precompile(&mut self, ids: &[String], direction: Direction) {
         for batch in ids.chunks(64) {
+            // Reading, checking and hashing a component is most of a warm run's own work.
+            let project = self.project;
+            let read = crate::parallel::map(batch, 8, |id| {
+                project.read_component(id).map(|bytes| (component_key(&bytes), bytes))
+            });
             let mut missing = Vec::new();
-            for id in batch {
-                if let Ok((key, bytes)) = self.component(id) {
+            for (id, component) in batch.iter().zip(read) {
+                if let Ok((key, bytes)) = component {
+                    self.keys.insert(id.clone(), key.clone());
                     if self.runtime.cache().ops(&key, direction).is_none() {
                         missing.push((key, std::sync::Arc::new(bytes)));
                     }

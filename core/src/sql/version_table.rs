@@ -116,14 +116,24 @@ pub fn record(d: &dyn Dialect, step: &StepRecord) -> Vec<Statement> {
     };
     let heads = d.quote_ident(HEADS_TABLE);
     let mut out = Vec::new();
-    for head in step.removed_heads {
+    let revision = d.quote_ident("revision");
+    // A step along a line moves one head: one UPDATE rather than a DELETE and an INSERT.
+    if let ([removed], [added]) = (step.removed_heads, step.added_heads) {
+        out.push(Statement::plain(format!(
+            "UPDATE {heads} SET {revision} = {} WHERE {revision} = {}",
+            text(added),
+            text(removed)
+        )));
+    }
+    let moved_one = step.removed_heads.len() == 1 && step.added_heads.len() == 1;
+    for head in step.removed_heads.iter().filter(|_| !moved_one) {
         out.push(Statement::plain(format!(
             "DELETE FROM {heads} WHERE {} = {}",
             d.quote_ident("revision"),
             text(head)
         )));
     }
-    for head in step.added_heads {
+    for head in step.added_heads.iter().filter(|_| !moved_one) {
         out.push(Statement::plain(format!(
             "INSERT INTO {heads} ({}) VALUES ({})",
             d.quote_ident("revision"),

@@ -224,12 +224,28 @@ impl Database {
             run(&mut self.conn, statement).await?;
         }
         if script.transactional {
-            let mut tx = self.conn.begin().await.map_err(|e| failed("BEGIN", e))?;
-            for statement in script.body.iter().chain(&script.bookkeeping) {
-                // Dropping `tx` on this early return rolls the transaction back.
-                run(&mut tx, statement).await?;
+            let statements: Vec<&Statement> =
+                script.body.iter().chain(&script.bookkeeping).collect();
+            // One round trip for the whole step when nothing needs its rows read: with
+            // SQLite's worker thread or a server's network in between, a round trip per
+            // statement was most of a warm upgrade's cost. A failure rolls back and runs the
+            // step again statement by statement, to name the statement at fault.
+            let batched = statements.iter().all(|s| s.expect == Expect::Nothing)
+                && execute(&mut self.conn, &transaction_batch(&statements))
+                    .await
+                    .is_ok();
+            if !batched {
+                if statements.iter().all(|s| s.expect == Expect::Nothing) {
+                    // A failed batch may leave its transaction open.
+                    let _ = execute(&mut self.conn, "ROLLBACK").await;
+                }
+                let mut tx = self.conn.begin().await.map_err(|e| failed("BEGIN", e))?;
+                for statement in statements {
+                    // Dropping `tx` on this early return rolls the transaction back.
+                    run(&mut tx, statement).await?;
+                }
+                tx.commit().await.map_err(|e| failed("COMMIT", e))?;
             }
-            tx.commit().await.map_err(|e| failed("COMMIT", e))?;
         } else {
             for statement in &script.body {
                 if let Err(e) = run(&mut self.conn, statement).await {
@@ -281,6 +297,18 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// `BEGIN; …; COMMIT` as one text. Statements are separated on lines of their own, so a
+/// statement ending in a `--` comment cannot swallow the separator.
+fn transaction_batch(statements: &[&Statement]) -> String {
+    let mut sql = String::from("BEGIN;\n");
+    for statement in statements {
+        sql.push_str(&statement.sql);
+        sql.push_str("\n;\n");
+    }
+    sql.push_str("COMMIT");
+    sql
 }
 
 async fn execute(conn: &mut AnyConnection, sql: &str) -> Result<(), sqlx::Error> {

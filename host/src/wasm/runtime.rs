@@ -146,20 +146,8 @@ impl GuestRuntime {
         if todo.len() < 2 {
             return;
         }
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(todo.len());
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((key, bytes)) = todo.get(i) else {
-                        break;
-                    };
-                    self.cache.compile_into(&self.engine, key, bytes);
-                });
-            }
+        crate::parallel::map(&todo, 2, |(key, bytes)| {
+            self.cache.compile_into(&self.engine, key, bytes)
         });
     }
 
