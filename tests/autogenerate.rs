@@ -148,39 +148,36 @@ fn round_trip_on_sqlite() {
 
 #[test]
 fn round_trip_on_postgres() {
-    let Some(db) = ServerDb::create(Server::Postgres) else {
-        return;
-    };
-    round_trip(Target {
-        url: db.url.clone(),
-        tag: "pg",
-        run: Box::new(|sql| run_on_server(&db, sql)),
-        columns: Box::new(|| {
-            db.query(
-                "SELECT table_name::text, column_name::text, format_type(a.atttypid, a.atttypmod), is_nullable::text \
-                 FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = quote_ident(c.table_name)::regclass \
-                 AND a.attname = c.column_name \
-                 WHERE table_schema = current_schema() AND table_name NOT LIKE 'migrate_%' ORDER BY 1, 2",
-            )
-        }),
-    });
+    round_trip_on_server(
+        Server::Postgres,
+        "pg",
+        "SELECT table_name::text, column_name::text, format_type(a.atttypid, a.atttypmod), is_nullable::text \
+         FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = quote_ident(c.table_name)::regclass \
+         AND a.attname = c.column_name \
+         WHERE table_schema = current_schema() AND table_name NOT LIKE 'migrate_%' ORDER BY 1, 2",
+    );
 }
 
 #[test]
 fn round_trip_on_mysql() {
-    let Some(db) = ServerDb::create(Server::Mysql) else {
+    round_trip_on_server(
+        Server::Mysql,
+        "my",
+        "SELECT table_name, column_name, column_type, is_nullable FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name NOT LIKE 'migrate_%' ORDER BY 1, 2",
+    );
+}
+
+/// The round trip on a database of its own on `server`; `columns` lists its columns.
+fn round_trip_on_server(server: Server, tag: &str, columns: &str) {
+    let Some(db) = ServerDb::create(server) else {
         return;
     };
     round_trip(Target {
         url: db.url.clone(),
-        tag: "my",
+        tag,
         run: Box::new(|sql| run_on_server(&db, sql)),
-        columns: Box::new(|| {
-            db.query(
-                "SELECT table_name, column_name, column_type, is_nullable FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name NOT LIKE 'migrate_%' ORDER BY 1, 2",
-            )
-        }),
+        columns: Box::new(|| db.query(columns)),
     });
 }
 

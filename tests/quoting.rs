@@ -38,16 +38,7 @@ async fn round_trip(
     let d = sql::dialect(dialect).unwrap();
     let create = Op::CreateTable(Table {
         name: table.into(),
-        columns: vec![Column {
-            name: column.into(),
-            data_type: DataType::Text,
-            nullable: true,
-            primary_key: false,
-            autoincrement: false,
-            unique: false,
-            server_default: None,
-            comment: None,
-        }],
+        columns: vec![Column::new(column, DataType::Text)],
         constraints: vec![],
         comment: None,
     });

@@ -8,16 +8,7 @@ use migrate_core::sql::{self, render_step, DialectName};
 use migrate_core::types::*;
 
 fn col(name: &str, data_type: DataType) -> Column {
-    Column {
-        name: name.into(),
-        data_type,
-        nullable: true,
-        primary_key: false,
-        autoincrement: false,
-        unique: false,
-        server_default: None,
-        comment: None,
-    }
+    Column::new(name, data_type)
 }
 
 fn every_op() -> Vec<Op> {

@@ -52,16 +52,7 @@ fn flask_v02() -> Schema {
 }
 
 fn column(name: &str, data_type: DataType) -> Column {
-    Column {
-        name: name.into(),
-        data_type,
-        nullable: true,
-        primary_key: false,
-        autoincrement: false,
-        unique: false,
-        server_default: None,
-        comment: None,
-    }
+    Column::new(name, data_type)
 }
 
 fn key(columns: &[&str]) -> Column {

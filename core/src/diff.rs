@@ -166,17 +166,8 @@ fn rename_ops_for(rename: &Rename, from: &Schema, to: &Schema) -> Result<(Op, Op
                     "{flag}: table {table:?} has no column {old:?} to rename"
                 ));
             }
-            let rename = |from: &str, to: &str| {
-                Op::AlterColumn(ColumnChange {
-                    table: table.clone(),
-                    column: from.into(),
-                    new_type: None,
-                    nullable: None,
-                    server_default: None,
-                    new_name: Some(to.into()),
-                    comment: None,
-                })
-            };
+            let rename =
+                |from: &str, to: &str| Op::AlterColumn(ColumnChange::rename(table, from, to));
             Ok((rename(old, new), rename(new, old)))
         }
     }

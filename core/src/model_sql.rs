@@ -163,14 +163,8 @@ fn table(create: &CreateTable, start: Location) -> Result<Table, ModelError> {
         let (data_type, serial) = portable_type(&def.data_type)
             .map_err(|e| ModelError::at(at, format!("column {:?}: {e}", def.name.value)))?;
         let mut column = Column {
-            name: def.name.value.clone(),
-            data_type,
-            nullable: true,
-            primary_key: false,
             autoincrement: serial,
-            unique: false,
-            server_default: None,
-            comment: None,
+            ..Column::new(def.name.value.clone(), data_type)
         };
         for option in &def.options {
             let named = option.name.as_ref().map(|n| n.value.clone());

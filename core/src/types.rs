@@ -87,6 +87,22 @@ pub struct Column {
     pub comment: Option<String>,
 }
 
+impl Column {
+    /// A nullable column with nothing else set, as the SDK's `Column::new` makes it.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Column {
+        Column {
+            name: name.into(),
+            data_type,
+            nullable: true,
+            primary_key: false,
+            autoincrement: false,
+            unique: false,
+            server_default: None,
+            comment: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrimaryKey {
     pub name: Option<String>,
@@ -194,6 +210,21 @@ pub struct ColumnChange {
     pub server_default: Option<DefaultChange>,
     pub new_name: Option<String>,
     pub comment: Option<CommentChange>,
+}
+
+impl ColumnChange {
+    /// A change that only renames the column.
+    pub fn rename(table: &str, column: &str, new_name: &str) -> ColumnChange {
+        ColumnChange {
+            table: table.into(),
+            column: column.into(),
+            new_type: None,
+            nullable: None,
+            server_default: None,
+            new_name: Some(new_name.into()),
+            comment: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -60,7 +60,9 @@ impl<'p> Guests<'p> {
             // Reading, checking and hashing a component is most of a warm run's own work.
             let project = self.project;
             let read = crate::parallel::map(batch, 8, |id| {
-                project.read_component(id).map(|bytes| (component_key(&bytes), bytes))
+                project
+                    .read_component(id)
+                    .map(|bytes| (component_key(&bytes), bytes))
             });
             let mut missing = Vec::new();
             for (id, component) in batch.iter().zip(read) {

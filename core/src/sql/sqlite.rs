@@ -225,15 +225,7 @@ impl Sqlite {
                      SQLite needs such swaps in separate revisions"
                 ));
             }
-            let back = Op::AlterColumn(ColumnChange {
-                table: table.to_string(),
-                column: to.clone(),
-                new_type: None,
-                nullable: None,
-                server_default: None,
-                new_name: Some(from.clone()),
-                comment: None,
-            });
+            let back = Op::AlterColumn(ColumnChange::rename(table, to, from));
             shape_schema.apply(&back).map_err(|e| e.problem)?;
         }
         let after = shape_schema

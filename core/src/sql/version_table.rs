@@ -33,14 +33,8 @@ impl Direction {
 
 fn column(name: &str, data_type: DataType, nullable: bool) -> Column {
     Column {
-        name: name.into(),
-        data_type,
         nullable,
-        primary_key: false,
-        autoincrement: false,
-        unique: false,
-        server_default: None,
-        comment: None,
+        ..Column::new(name, data_type)
     }
 }
 

@@ -66,6 +66,30 @@ async fn text_rows(
         .collect()
 }
 
+/// Columns from a catalog query whose rows are (table, column, native type, nullable YES/NO,
+/// default, autoincrement marker); `autoincrement` reads the marker.
+async fn column_rows(
+    conn: &mut AnyConnection,
+    sql: &str,
+    autoincrement: fn(&str) -> bool,
+) -> anyhow::Result<Vec<CatalogColumn>> {
+    Ok(text_rows(conn, sql)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let text = |i: usize| row[i].clone().unwrap_or_default();
+            CatalogColumn {
+                table: text(0),
+                name: text(1),
+                native_type: text(2),
+                nullable: text(3) == "YES",
+                default: row[4].clone(),
+                autoincrement: autoincrement(&text(5)),
+            }
+        })
+        .collect())
+}
+
 /// Separates the names in an aggregated column list (a character no sane name holds).
 const LIST_SEPARATOR: char = '\u{1f}';
 
@@ -143,18 +167,14 @@ fn assemble(
         });
         let autoincrement = c.autoincrement || serial;
         model.table.columns.push(Column {
-            name: c.name,
-            data_type,
             nullable: c.nullable,
-            primary_key: false,
             autoincrement,
-            unique: false,
             // A sequence default is how autoincrement looks in the catalog, not a default.
             server_default: c
                 .default
                 .filter(|_| !autoincrement)
                 .map(ServerDefault::Expression),
-            comment: None,
+            ..Column::new(c.name, data_type)
         });
     }
     for c in catalog.constraints {

@@ -5,7 +5,7 @@ use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
 use super::{
-    referential_action, text_rows, Catalog, CatalogColumn, CatalogConstraint, CatalogIndex,
+    column_rows, referential_action, text_rows, Catalog, CatalogConstraint, CatalogIndex,
     CatalogKind,
 };
 
@@ -46,17 +46,11 @@ ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
 pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default();
-    for row in text_rows(conn, COLUMNS).await? {
-        let text = |i: usize| row[i].clone().unwrap_or_default();
-        catalog.columns.push(CatalogColumn {
-            table: text(0),
-            name: text(1),
-            native_type: text(2),
-            nullable: text(3) == "YES",
-            default: row[4].clone(),
-            autoincrement: text(5).to_ascii_lowercase().contains("auto_increment"),
-        });
-    }
+    // EXTRA holds `auto_increment` among other words.
+    catalog.columns = column_rows(conn, COLUMNS, |extra| {
+        extra.to_ascii_lowercase().contains("auto_increment")
+    })
+    .await?;
     // One row per key column: gather them per constraint.
     for row in text_rows(conn, KEYS).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();

@@ -5,7 +5,7 @@ use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
 use super::{
-    referential_action, split_list, text_rows, Catalog, CatalogColumn, CatalogConstraint,
+    column_rows, referential_action, split_list, text_rows, Catalog, CatalogConstraint,
     CatalogIndex, CatalogKind,
 };
 
@@ -53,17 +53,7 @@ ORDER BY t.relname, i.relname";
 
 pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default();
-    for row in text_rows(conn, COLUMNS).await? {
-        let text = |i: usize| row[i].clone().unwrap_or_default();
-        catalog.columns.push(CatalogColumn {
-            table: text(0),
-            name: text(1),
-            native_type: text(2),
-            nullable: text(3) == "YES",
-            default: row[4].clone(),
-            autoincrement: text(5) == "YES",
-        });
-    }
+    catalog.columns = column_rows(conn, COLUMNS, |marker| marker == "YES").await?;
     for row in text_rows(conn, CONSTRAINTS).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();
         let (table, name) = (text(0), text(1));
