@@ -13,6 +13,7 @@ use crate::wasm::component;
 
 pub const METADATA_FILE: &str = "revision.toml";
 
+#[derive(Clone)]
 pub struct Project {
     pub root: PathBuf,
     pub graph: Graph,

@@ -244,6 +244,32 @@ pub fn recorded(direction: Direction) -> Recorded {
 
 /// Moves from `current` heads through `steps`, one revision (and one transaction, where the
 /// database has transactional DDL) at a time.
+/// The ops of `steps`, in order, recorded on a thread of their own: reading components and
+/// cached ops (or compiling and running guests) overlaps with the database running the steps
+/// already delivered. The thread stops when the receiver is dropped (a step failed).
+fn ops_ahead(
+    guests: &Guests,
+    steps: &[String],
+    direction: Direction,
+) -> std::sync::mpsc::Receiver<anyhow::Result<Vec<Op>>> {
+    let project = guests.project.clone();
+    let runtime = guests.runtime.clone();
+    let steps = steps.to_vec();
+    let (sender, receiver) = std::sync::mpsc::sync_channel(64);
+    std::thread::spawn(move || {
+        let mut ahead = Guests::new(&project, runtime);
+        for batch in steps.chunks(64) {
+            ahead.precompile(batch, direction);
+            for id in batch {
+                if sender.send(ahead.ops(id, direction)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    receiver
+}
+
 pub async fn run_steps(
     guests: &mut Guests<'_>,
     dialect: &dyn Dialect,
@@ -256,9 +282,11 @@ pub async fn run_steps(
     let graph = guests.project.graph.clone();
     let mut applied: BTreeSet<String> = graph.with_ancestors(current);
     let mut heads = graph.heads_of(&applied);
-    guests.precompile(steps, direction);
+    let ahead = ops_ahead(guests, steps, direction);
     for id in steps {
-        let ops = guests.ops(id, direction)?;
+        let ops = ahead
+            .recv()
+            .map_err(|_| anyhow!("{}: the thread recording ops stopped", guests.label(id)))??;
         let meta = graph.get(id).expect("a planned revision exists");
         let sum = checksum(&ops);
         let books = bookkeeping(

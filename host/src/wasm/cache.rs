@@ -19,6 +19,7 @@ use super::Direction;
 /// Bumped whenever the serialized form of `Op` changes.
 const OPS_FORMAT: &str = "ops-v1";
 
+#[derive(Clone)]
 pub struct Cache {
     dir: Option<PathBuf>,
 }

@@ -78,6 +78,8 @@ fn compiler() -> wasmtime::Strategy {
     }
 }
 
+/// Cheap to clone: the engine and linker are shared handles.
+#[derive(Clone)]
 pub struct GuestRuntime {
     engine: Engine,
     linker: Linker<Recorder>,
