@@ -384,3 +384,98 @@ fn bad_models_are_reported_with_file_line_and_column() {
         .failure()
         .stderr(contains("go with --autogenerate"));
 }
+
+const RICH_A: &str = "
+CREATE TABLE account (
+    id SERIAL PRIMARY KEY,
+    email VARCHAR(120) NOT NULL CONSTRAINT uq_account_email UNIQUE,
+    balance NUMERIC(12, 2) DEFAULT 0.5,
+    big BIGINT DEFAULT 3000000000,
+    note TEXT DEFAULT 'it''s \"quoted\" ünïcode',
+    active BOOLEAN DEFAULT TRUE,
+    created TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    score DOUBLE PRECISION DEFAULT -1.5,
+    CONSTRAINT ck_balance CHECK (balance >= 0)
+);
+CREATE TABLE membership (
+    account_id INTEGER NOT NULL,
+    team VARCHAR(40) NOT NULL,
+    PRIMARY KEY (account_id, team),
+    CONSTRAINT fk_membership_account FOREIGN KEY (account_id) REFERENCES account (id)
+        ON DELETE CASCADE ON UPDATE RESTRICT
+);
+CREATE INDEX ix_membership_team ON membership (team);
+";
+
+/// Constraints of every kind dropped and added by name, defaults changed and dropped, a
+/// foreign key's action changed, an index swapped for a unique one.
+const RICH_B: &str = "
+CREATE TABLE account (
+    id SERIAL PRIMARY KEY,
+    email VARCHAR(120) NOT NULL,
+    balance NUMERIC(12, 2),
+    big BIGINT DEFAULT 3000000000,
+    note TEXT DEFAULT 'changed',
+    active BOOLEAN DEFAULT FALSE,
+    created TIMESTAMP,
+    score DOUBLE PRECISION DEFAULT -1.5,
+    CONSTRAINT ck_email CHECK (email <> '')
+);
+CREATE TABLE membership (
+    account_id INTEGER NOT NULL,
+    team VARCHAR(40) NOT NULL,
+    PRIMARY KEY (account_id, team),
+    CONSTRAINT fk_membership_account FOREIGN KEY (account_id) REFERENCES account (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX ux_account_email ON account (email);
+";
+
+/// The generated code records exactly the ops the diff produced (same checksum, same
+/// downgrade), for every kind of op autogenerate writes, and the result runs.
+#[test]
+fn generated_code_records_exactly_the_diffed_ops() {
+    use migrate_core::diff::{diff, Compare};
+    use migrate_core::model_sql::parse;
+    use migrate_core::ops::checksum;
+
+    let p = TestProject::init();
+    let mut previous = migrate_core::schema::Schema::default();
+    for (id, sql) in [("exact_a", RICH_A), ("exact_b", RICH_B)] {
+        write_model(&p, "schema.sql", sql);
+        p.migrate()
+            .args(["new", "--autogenerate", "--rev-id", id, "-m", id])
+            .assert()
+            .success();
+        p.build();
+        let model = parse(sql).unwrap();
+        let expected = diff(&previous, &model, &[], Compare::default()).unwrap();
+        let shown = stdout(&p.migrate().args(["show", id]).output().unwrap());
+        assert!(
+            shown.contains(&format!("Checksum: {}", checksum(&expected.upgrade))),
+            "{id}: the generated revision records other ops than the diff:\n{shown}\n{:#?}",
+            expected.upgrade
+        );
+        let downgrade = shown.split_once("downgrade() records").unwrap().1;
+        for op in &expected.downgrade {
+            assert!(
+                downgrade.contains(&op.describe()),
+                "{id}: {} missing in\n{downgrade}",
+                op.describe()
+            );
+        }
+        previous = model;
+    }
+    p.migrate().arg("upgrade").assert().success();
+    p.migrate().args(["check", "--database"]).assert().code(0);
+    p.migrate().args(["downgrade", "-1"]).assert().success();
+    p.migrate()
+        .args(["check", "--database", "--model", "a.sql"])
+        .assert()
+        .code(2);
+    write_model(&p, "a.sql", RICH_A);
+    p.migrate()
+        .args(["check", "--database", "--model", "a.sql"])
+        .assert()
+        .code(0);
+    p.migrate().args(["downgrade", "base"]).assert().success();
+}
