@@ -296,3 +296,62 @@ fn keys_and_indexed_columns_are_rebuilt_with_children_kept() {
     assert_eq!(p.query("SELECT COUNT(*) FROM child"), strings(&[&["98"]]));
     assert_eq!(object_names(&p).len(), 3);
 }
+
+/// A check that uses a dropped column goes with it (as in PostgreSQL), and one that uses a
+/// renamed column follows the rename, so a later rebuild still creates the table.
+#[test]
+fn checks_follow_dropped_and_renamed_columns_through_rebuilds() {
+    let p = TestProject::init();
+    p.add_revision(
+        "chk_1",
+        "checks",
+        r#"use migrate_guest_sdk::prelude::*;
+fn upgrade() -> Result {
+    op::create_table(
+        Table::new("item")
+            .column(Column::new("id", Type::Integer).primary_key())
+            .column(Column::new("price", Type::Integer))
+            .column(Column::new("stock", Type::Integer))
+            .column(Column::new("label", Type::Text))
+            .constraint(Constraint::check("price >= 0").named("ck_price"))
+            .constraint(Constraint::check("stock >= 0 AND label <> 'price'").named("ck_stock")),
+    );
+    op::execute("INSERT INTO item VALUES (1, 5, 2, 'a')");
+    Ok(())
+}
+fn downgrade() -> Result { op::drop_table("item"); Ok(()) }
+migrate_guest_sdk::revision!(upgrade, downgrade);
+"#,
+    );
+    p.add_revision(
+        "chk_2",
+        "drop and rename",
+        r#"use migrate_guest_sdk::prelude::*;
+fn upgrade() -> Result {
+    op::drop_column("item", "price");
+    op::alter_column(AlterColumn::new("item", "stock").rename_to("quantity"));
+    // A type change: SQLite rebuilds the table from the model.
+    op::alter_column(AlterColumn::new("item", "label").set_type(Type::Varchar(20)));
+    Ok(())
+}
+fn downgrade() -> Result { Ok(()) }
+migrate_guest_sdk::revision!(upgrade, downgrade);
+"#,
+    );
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    let sql = p.query("SELECT sql FROM sqlite_master WHERE name = 'item'")[0][0].clone();
+    assert!(!sql.contains("ck_price"), "{sql}");
+    assert!(
+        sql.contains("\"quantity\" >= 0") && sql.contains("<> 'price'"),
+        "{sql}"
+    );
+    assert_eq!(
+        p.query("SELECT id, quantity, label FROM item"),
+        strings(&[&["1", "2", "a"]])
+    );
+    // The check still holds.
+    assert!(
+        common::try_query_sqlite(&p.db_path(), "INSERT INTO item VALUES (2, -1, 'b')").is_err()
+    );
+}

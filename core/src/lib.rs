@@ -2,6 +2,7 @@
 //! expressions and SQL rendering per dialect. Nothing here does I/O; the host does.
 
 pub mod diff;
+pub mod expression;
 pub mod model_sql;
 pub mod ops;
 pub mod raw_sql;

@@ -138,9 +138,13 @@ impl Schema {
                 if t.table.columns.len() == before {
                     return Err(fail(format!("table {table:?} has no column {column:?}")));
                 }
-                t.table
-                    .constraints
-                    .retain(|c| !c.columns().contains(column));
+                // Keys, indexes and checks that use the column go with it, as in PostgreSQL.
+                t.table.constraints.retain(|c| match c {
+                    TableConstraint::Check(check) => {
+                        !crate::expression::mentions_column(&check.expression, column)
+                    }
+                    other => !other.columns().contains(column),
+                });
                 t.indexes.retain(|i| !i.columns.contains(column));
             }
             Op::AlterColumn(change) => {
@@ -187,6 +191,18 @@ impl Schema {
                         &old,
                         new_name,
                     );
+                    // The database rewrites checks on a rename; so does the model.
+                    for c in &mut t.table.constraints {
+                        if let TableConstraint::Check(check) = c {
+                            if crate::expression::mentions_column(&check.expression, &old) {
+                                check.expression = crate::expression::rename_column(
+                                    &check.expression,
+                                    &old,
+                                    new_name,
+                                );
+                            }
+                        }
+                    }
                 }
             }
             Op::CreateIndex(index) => {

@@ -343,10 +343,13 @@ fn rowid_safe(t: &Table) -> Table {
 fn column_is_used(t: &TableModel, column: &str) -> bool {
     let col = t.table.columns.iter().find(|c| c.name == column);
     col.is_some_and(|c| c.primary_key || c.unique)
-        || t.table
-            .constraints
-            .iter()
-            .any(|c| c.columns().iter().any(|n| n == column))
+        || t.table.constraints.iter().any(|c| match c {
+            // SQLite refuses to DROP COLUMN a CHECK uses: the rebuild leaves the check out.
+            TableConstraint::Check(check) => {
+                crate::expression::mentions_column(&check.expression, column)
+            }
+            other => other.columns().iter().any(|n| n == column),
+        })
         || t.indexes
             .iter()
             .any(|i| i.columns.iter().any(|n| n == column))
