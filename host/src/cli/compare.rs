@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context as _};
 use migrate_core::diff::{self, Compare, Diff, Rename};
-use migrate_core::schema::Schema;
 
 use super::Context;
 use crate::runner::{replay, Guests};
@@ -117,7 +116,6 @@ pub async fn compare(
             format!("the schema at head ({})", describe(&heads)),
         )
     };
-    let current: Schema = current;
     let mut diff = diff::diff(&current, &model, renames, compare_with).map_err(|e| anyhow!(e))?;
     diff.warnings.splice(0..0, warnings);
     Ok(Comparison {
