@@ -28,23 +28,37 @@ fn long_chain(prefix: &str) -> TestProject {
     p
 }
 
-/// Reads (heads, tables t{i} present) through a query function.
+/// Reads (heads, tables t{i} present) through a query function, both in one statement so that
+/// they come from one snapshot: PostgreSQL runs a transaction it has received to its end even
+/// after the client is killed, so two separate reads could straddle that commit.
 fn state(
     query: &dyn Fn(&str) -> Vec<Vec<String>>,
     tables_sql: &str,
     prefix: &str,
 ) -> (usize, Vec<usize>) {
-    let heads = query("SELECT revision FROM migrate_version");
+    let mut rows = query(&format!(
+        "SELECT 'head', revision FROM migrate_version \
+         UNION ALL SELECT 'table', present.* FROM ({tables_sql}) AS present"
+    ));
+    if rows.is_empty() {
+        // No version table yet (the first run was killed before making it): no steps ran.
+        rows = query(tables_sql)
+            .into_iter()
+            .map(|r| vec!["table".to_string(), r[0].clone()])
+            .collect();
+    }
+    let heads: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "head").collect();
     assert!(
         heads.len() <= 1,
         "a linear chain has at most one head: {heads:?}"
     );
     let at = heads.first().map_or(0, |h| {
-        h[0].trim_start_matches(prefix).parse::<usize>().unwrap()
+        h[1].trim_start_matches(prefix).parse::<usize>().unwrap()
     });
-    let mut tables: Vec<usize> = query(tables_sql)
-        .into_iter()
-        .filter_map(|r| r[0].strip_prefix('t').and_then(|n| n.parse().ok()))
+    let mut tables: Vec<usize> = rows
+        .iter()
+        .filter(|r| r[0] == "table")
+        .filter_map(|r| r[1].strip_prefix('t').and_then(|n| n.parse().ok()))
         .collect();
     tables.sort();
     (at, tables)
