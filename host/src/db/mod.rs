@@ -230,12 +230,13 @@ impl Database {
             // SQLite's worker thread or a server's network in between, a round trip per
             // statement was most of a warm upgrade's cost. A failure rolls back and runs the
             // step again statement by statement, to name the statement at fault.
-            let batched = statements.iter().all(|s| s.expect == Expect::Nothing)
+            let batchable = statements.iter().all(|s| s.expect == Expect::Nothing);
+            let batched = batchable
                 && execute(&mut self.conn, &transaction_batch(&statements))
                     .await
                     .is_ok();
             if !batched {
-                if statements.iter().all(|s| s.expect == Expect::Nothing) {
+                if batchable {
                     // A failed batch may leave its transaction open.
                     let _ = execute(&mut self.conn, "ROLLBACK").await;
                 }
