@@ -231,9 +231,8 @@ fn the_flask_diamond_model_reproduces_the_shipped_revisions() {
     generated.migrate().arg("check").assert().code(0);
 }
 
-/// Hand-made drift in a live database is caught by `check --database` and nowhere else.
-#[test]
-fn check_database_catches_a_column_added_by_hand() {
+/// The shipped chain, built, with the Flask-Diamond 0.2 model (which it matches) as schema.sql.
+fn flask_diamond_at_v02() -> TestProject {
     let p = TestProject::shipped_chain();
     write_model(
         &p,
@@ -241,6 +240,13 @@ fn check_database_catches_a_column_added_by_hand() {
         include_str!("../examples/flask-diamond/model/v0.2.sql"),
     );
     p.build();
+    p
+}
+
+/// Hand-made drift in a live database is caught by `check --database` and nowhere else.
+#[test]
+fn check_database_catches_a_column_added_by_hand() {
+    let p = flask_diamond_at_v02();
     p.migrate().arg("upgrade").assert().success();
     p.migrate().args(["check", "--database"]).assert().code(0);
     common::query_sqlite(
@@ -263,13 +269,7 @@ fn check_database_catches_drift_on_servers() {
         let Some(db) = ServerDb::create(server) else {
             continue;
         };
-        let p = TestProject::shipped_chain();
-        write_model(
-            &p,
-            "schema.sql",
-            include_str!("../examples/flask-diamond/model/v0.2.sql"),
-        );
-        p.build();
+        let p = flask_diamond_at_v02();
         p.migrate_on(&db.url).arg("upgrade").assert().success();
         p.migrate_on(&db.url)
             .args(["check", "--database"])
