@@ -13,6 +13,7 @@ const BASE: &str = include_str!("fixtures/thing.rs");
 fn guest(body: &str) -> String {
     format!(
         r#"
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 #[allow(unreachable_code, unused_mut, unused_variables)]
 fn upgrade() -> Result {{
@@ -65,15 +66,93 @@ fn guest_returning_an_error() {
 }
 
 #[test]
-fn guest_panicking_shows_its_message() {
+fn guest_panicking_shows_its_message_and_place() {
     let p = project_with_failing(
         "bad_panic",
+        r#"let rows: Vec<u32> = vec![]; if rows.is_empty() { panic!("no rows yet") } Ok(())"#,
+    );
+    assert_upgrade_fails_cleanly(
+        &p,
+        &[
+            "revision bad_panic",
+            "upgrade() panicked at versions/",
+            "/src/lib.rs:",
+            "no rows yet",
+        ],
+    );
+}
+
+/// Without std a guest has no `core::fmt` in it (it would double its compile time), so a
+/// message with arguments is not shown; the place is, with the way to see the message.
+#[test]
+fn guest_panicking_with_a_formatted_message_shows_the_place() {
+    let p = project_with_failing(
+        "bad_format",
         r#"let v: Vec<u32> = vec![]; panic!("no rows in {:?}", v)"#,
     );
     assert_upgrade_fails_cleanly(
         &p,
-        &["revision bad_panic", "upgrade() panicked", "no rows in []"],
+        &[
+            "revision bad_format",
+            "upgrade() panicked at versions/",
+            "/src/lib.rs:",
+            "the SDK's `std` feature",
+        ],
     );
+}
+
+/// With the SDK's `std` feature, revisions may use std (and need no `#![no_std]`), and a
+/// panic shows its formatted message.
+#[test]
+fn revisions_with_the_std_feature_use_std_and_show_formatted_panics() {
+    let p = TestProject::init_with_std();
+    p.add_revision("std_base", "base", &BASE.replace("#![no_std]\n", ""));
+    p.add_revision(
+        "std_panic",
+        "uses std",
+        r#"use migrate_guest_sdk::prelude::*;
+use std::collections::HashMap;
+fn upgrade() -> Result {
+    let counts: HashMap<&str, u32> = HashMap::new();
+    panic!("no count for {:?} in {} entries", "thing", counts.len())
+}
+fn downgrade() -> Result { Ok(()) }
+migrate_guest_sdk::revision!(upgrade, downgrade);
+"#,
+    );
+    p.build();
+    p.migrate().args(["upgrade", "+1"]).assert().success();
+    assert_upgrade_fails_cleanly(
+        &p,
+        &[
+            "revision std_panic",
+            "upgrade() panicked",
+            "no count for \"thing\" in 0 entries",
+        ],
+    );
+}
+
+/// A revision that leaves out `#![no_std]` (without the `std` feature) fails to build with
+/// the revision named and both ways out.
+#[test]
+fn a_revision_linking_std_without_the_feature_is_named_at_build() {
+    let p = TestProject::init();
+    p.add_revision(
+        "plain_std",
+        "forgot no_std",
+        &BASE.replace("#![no_std]\n", ""),
+    );
+    let out = p.migrate().arg("build").output().unwrap();
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    for text in [
+        "revision plain_std links std",
+        "#![no_std]",
+        "`std` feature",
+        "Cargo.toml",
+    ] {
+        assert!(err.contains(text), "missing {text:?} in:\n{err}");
+    }
 }
 
 #[test]
@@ -89,7 +168,7 @@ fn guest_trapping() {
 fn guest_looping_forever_runs_out_of_fuel() {
     let p = project_with_failing(
         "bad_loop",
-        "let mut n: u64 = 0; loop { n = std::hint::black_box(n + 1); }",
+        "let mut n: u64 = 0; loop { n = core::hint::black_box(n + 1); }",
     );
     assert_upgrade_fails_cleanly(&p, &["revision bad_loop", "ran out of fuel"]);
 }
@@ -98,7 +177,7 @@ fn guest_looping_forever_runs_out_of_fuel() {
 fn guest_running_too_long_is_stopped_by_the_wall_clock_limit() {
     let p = project_with_failing(
         "bad_slow",
-        "let mut n: u64 = 0; loop { n = std::hint::black_box(n + 1); }",
+        "let mut n: u64 = 0; loop { n = core::hint::black_box(n + 1); }",
     );
     std::fs::write(
         p.path().join("migrate.toml"),
@@ -112,7 +191,7 @@ fn guest_running_too_long_is_stopped_by_the_wall_clock_limit() {
 fn guest_recursing_without_end_overflows_its_stack() {
     let p = project_with_failing(
         "bad_recursion",
-        "fn down(n: u64) -> u64 { if std::hint::black_box(n) == u64::MAX { 0 } else { 1 + down(n + 1) } } \
+        "fn down(n: u64) -> u64 { if core::hint::black_box(n) == u64::MAX { 0 } else { 1 + down(n + 1) } } \
          Err(format!(\"{}\", down(0)))",
     );
     assert_upgrade_fails_cleanly(&p, &["revision bad_recursion", "upgrade() stopped"]);
@@ -122,7 +201,7 @@ fn guest_recursing_without_end_overflows_its_stack() {
 fn guest_allocating_without_bound_hits_the_memory_limit() {
     let p = project_with_failing(
         "bad_memory",
-        "let mut hoard: Vec<Vec<u8>> = Vec::new(); loop { hoard.push(vec![1u8; 1 << 20]); std::hint::black_box(&hoard); }",
+        "let mut hoard: Vec<Vec<u8>> = Vec::new(); loop { hoard.push(vec![1u8; 1 << 20]); core::hint::black_box(&hoard); }",
     );
     std::fs::write(
         p.path().join("migrate.toml"),
@@ -207,9 +286,35 @@ crate-type = ["cdylib"]
 wit-bindgen = "0.61.1"
 "#;
 
+/// A revision's dependency that links std (wit-bindgen with its default features, here) makes
+/// the SDK's own build fail: rustc names the dependency, and so does `migrate build`.
+#[test]
+fn a_dependency_linking_std_without_the_feature_is_named_at_build() {
+    let p = TestProject::init();
+    p.add_revision("dep_base", "base", BASE);
+    p.add_raw_revision(
+        "dep_std",
+        "std through a dependency",
+        &[
+            ("Cargo.toml", OTHER_WORLD_CARGO),
+            ("wit/world.wit", "package test:other;\nworld other {\n    export run: func();\n}\n"),
+            (
+                "src/lib.rs",
+                "wit_bindgen::generate!({ world: \"other\", path: \"wit\" });\nstruct G;\nimpl Guest for G { fn run() {} }\nexport!(G);\n",
+            ),
+        ],
+    );
+    let out = p.migrate().arg("build").output().unwrap();
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    for text in ["crate wit_bindgen links std", "`std` feature"] {
+        assert!(err.contains(text), "missing {text:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn component_of_the_wrong_world_is_refused() {
-    let p = TestProject::init();
+    let p = TestProject::init_with_std(); // the raw guest links std
     p.add_revision("world_base", "base", BASE);
     p.add_raw_revision(
         "world_wrong",
@@ -238,7 +343,7 @@ fn component_of_the_wrong_world_is_refused() {
 
 #[test]
 fn component_importing_anything_besides_the_ops_is_refused() {
-    let p = TestProject::init();
+    let p = TestProject::init_with_std(); // the raw guest links std
     p.add_revision("wasi_base", "base", BASE);
     let wit = "package wasi:cli@0.2.0;\ninterface environment {\n    get-environment: func() -> list<tuple<string, string>>;\n}\n\
                world sneaky {\n    import environment;\n    export upgrade: func() -> result<_, string>;\n    export downgrade: func() -> result<_, string>;\n}\n";

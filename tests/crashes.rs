@@ -17,7 +17,8 @@ fn long_chain(prefix: &str) -> TestProject {
     let p = TestProject::init();
     for i in 1..=CHAIN {
         let source = format!(
-            "use migrate_guest_sdk::prelude::*;\n\
+            "#![no_std]\n\
+             use migrate_guest_sdk::prelude::*;\n\
              fn upgrade() -> Result {{ op::create_table(Table::new(\"t{i}\").column(Column::new(\"id\", Type::Integer).primary_key())); Ok(()) }}\n\
              fn downgrade() -> Result {{ op::drop_table(\"t{i}\"); Ok(()) }}\n\
              migrate_guest_sdk::revision!(upgrade, downgrade);\n"

@@ -304,6 +304,7 @@ fn every_op_upgrades_and_downgrades(server: Server) {
 }
 
 const AWKWARD: &str = r#"
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 fn upgrade() -> Result {
     op::create_table(
@@ -398,6 +399,7 @@ fn offline_sql_is_accepted_by_the_server(server: Server) {
 }
 
 const FAILING: &str = r#"
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 fn upgrade() -> Result {
     op::create_table(Table::new("fresh").column(Column::new("id", Type::Integer)));

@@ -193,6 +193,7 @@ fn a_rebuild_that_breaks_a_reference_fails_and_rolls_back() {
         "rebuild_3",
         "orphans",
         r#"
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 fn upgrade() -> Result {
     op::alter_column(AlterColumn::new("parent", "rank").set_type(Type::Smallint));
@@ -305,7 +306,8 @@ fn checks_follow_dropped_and_renamed_columns_through_rebuilds() {
     p.add_revision(
         "chk_1",
         "checks",
-        r#"use migrate_guest_sdk::prelude::*;
+        r#"#![no_std]
+use migrate_guest_sdk::prelude::*;
 fn upgrade() -> Result {
     op::create_table(
         Table::new("item")
@@ -326,7 +328,8 @@ migrate_guest_sdk::revision!(upgrade, downgrade);
     p.add_revision(
         "chk_2",
         "drop and rename",
-        r#"use migrate_guest_sdk::prelude::*;
+        r#"#![no_std]
+use migrate_guest_sdk::prelude::*;
 fn upgrade() -> Result {
     op::drop_column("item", "price");
     op::alter_column(AlterColumn::new("item", "stock").rename_to("quantity"));

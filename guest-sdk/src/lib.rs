@@ -5,6 +5,7 @@
 //! renders to SQL for the target database and runs (or prints, for `migrate upgrade --sql`).
 //!
 //! ```ignore
+//! #![no_std]
 //! use migrate_guest_sdk::prelude::*;
 //!
 //! fn upgrade() -> Result {
@@ -23,22 +24,43 @@
 //!
 //! migrate_guest_sdk::revision!(upgrade, downgrade);
 //! ```
+//!
+//! Revisions are `#![no_std]`: a guest can reach nothing std offers beyond what `alloc` has,
+//! and without std a component is a third to two thirds of the size, and the host's compile time
+//! grows with it. `String`, `Vec`, `Box`, `format!` and `vec!` come with the prelude. A revision
+//! that wants std anyway turns on this crate's `std` feature (panics then report their formatted
+//! messages too).
 
+#![no_std]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
+mod allocator;
 mod convert;
 mod model;
 pub mod op;
 
 pub use model::*;
 
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod panic;
+
 /// What `upgrade` and `downgrade` return: `Err` with a message aborts the revision, and the
 /// host shows the message with the revision's id.
-pub type Result<T = (), E = String> = std::result::Result<T, E>;
+pub type Result<T = (), E = alloc::string::String> = core::result::Result<T, E>;
 
 /// Everything a revision needs, in one `use`.
 pub mod prelude {
     pub use crate::model::*;
     pub use crate::op;
     pub use crate::Result;
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
 }
 
 /// The generated bindings. Not part of the API: use `op` and the model types.
@@ -53,15 +75,21 @@ pub mod wit {
     });
 }
 
-/// Runs one direction of a revision with a panic hook that hands the panic's message to the
-/// host first: under `panic = "abort"` the guest then stops, and the message would be lost.
+/// Runs one direction of a revision. With std, a panic hook first hands the panic's message
+/// to the host (under `panic = "abort"` the guest then stops, and the message would be lost);
+/// without std, the SDK's panic handler does that.
 #[doc(hidden)]
 pub fn __run(direction: fn() -> Result) -> Result {
-    std::panic::set_hook(Box::new(|info| {
+    #[cfg(feature = "std")]
+    std::panic::set_hook(alloc::boxed::Box::new(|info| {
+        use alloc::string::ToString;
         wit::migrate::schema::diagnostics::report_panic(&info.to_string());
     }));
     direction()
 }
+
+#[doc(hidden)]
+pub use alloc::string::String as __String;
 
 /// Exports a revision's two directions: `migrate_guest_sdk::revision!(upgrade, downgrade);`
 #[macro_export]
@@ -70,10 +98,10 @@ macro_rules! revision {
         struct __MigrateRevision;
 
         impl $crate::wit::Guest for __MigrateRevision {
-            fn upgrade() -> ::std::result::Result<(), ::std::string::String> {
+            fn upgrade() -> ::core::result::Result<(), $crate::__String> {
                 $crate::__run($upgrade)
             }
-            fn downgrade() -> ::std::result::Result<(), ::std::string::String> {
+            fn downgrade() -> ::core::result::Result<(), $crate::__String> {
                 $crate::__run($downgrade)
             }
         }

@@ -1,6 +1,10 @@
 //! The values revisions describe schema with: types, columns, tables, indexes, constraints.
 //! Builders take `self` and return it, so a definition reads as one expression.
 
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
 /// Portable column types; each database maps them to its natural native type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {

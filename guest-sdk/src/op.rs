@@ -4,6 +4,8 @@
 use crate::model::*;
 use crate::wit::migrate::schema::ops as host;
 use crate::wit::migrate::schema::types as w;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 pub fn create_table(table: Table) {
     host::create_table(&table.into());

@@ -29,7 +29,7 @@ pub fn revision_source(r: &RevisionSource) -> String {
         r.id, r.down, r.model
     );
     let _ = writeln!(out, "//! review it, then `migrate build`.");
-    out.push_str("\nuse migrate_guest_sdk::prelude::*;\n\nfn upgrade() -> Result {\n");
+    out.push_str("\n#![no_std]\nuse migrate_guest_sdk::prelude::*;\n\nfn upgrade() -> Result {\n");
     for warning in r.warnings {
         for (i, line) in wrap(warning, 90).iter().enumerate() {
             let lead = if i == 0 { "WARNING: " } else { "    " };

@@ -52,28 +52,32 @@ impl<'p> Guests<'p> {
         }
     }
 
-    /// Compiles, in parallel, the components of `ids` whose ops are not cached yet, so that the
-    /// steps that follow find them compiled. Problems are left for `ops` to report. Batches
-    /// bound the bytes held at once.
-    pub fn precompile(&mut self, ids: &[String], direction: Direction) {
-        for batch in ids.chunks(64) {
-            // Reading, checking and hashing a component is most of a warm run's own work.
-            let project = self.project;
-            let read = crate::parallel::map(batch, 8, |id| {
-                project
-                    .read_component(id)
-                    .map(|bytes| (component_key(&bytes), bytes))
-            });
-            let mut missing = Vec::new();
-            for (id, component) in batch.iter().zip(read) {
-                if let Ok((key, bytes)) = component {
-                    self.keys.insert(id.clone(), key.clone());
-                    if self.runtime.cache().ops(&key, direction).is_none() {
-                        missing.push((key, std::sync::Arc::new(bytes)));
-                    }
+    /// Records the ops of `ids` on every core at once, so that `ops` finds them: each worker
+    /// reads, checks and hashes a component, then loads its cached ops or compiles and runs it.
+    /// Problems are left for `ops` to report with the revision named.
+    pub fn record_ahead(&mut self, ids: &[String], direction: Direction) {
+        let project = self.project;
+        let runtime = &self.runtime;
+        let recorded = crate::parallel::map(ids, 8, |id| {
+            let bytes = project.read_component(id).ok()?;
+            let key = component_key(&bytes);
+            let ops = match runtime.cache().ops(&key, direction) {
+                Some(ops) => ops,
+                None => {
+                    let loaded = runtime.load(&key, &bytes).ok()?;
+                    let ops = runtime.run(&loaded, direction).ok()?;
+                    runtime.cache().store_ops(&key, direction, &ops);
+                    ops
                 }
+            };
+            Some((key, ops))
+        });
+        for (id, result) in ids.iter().zip(recorded) {
+            if let Some((key, ops)) = result {
+                self.keys.insert(id.clone(), key);
+                self.recorded
+                    .insert((id.clone(), direction == Direction::Upgrade), ops);
             }
-            self.runtime.precompile(&missing);
         }
     }
 
@@ -258,13 +262,19 @@ fn ops_ahead(
     let (sender, receiver) = std::sync::mpsc::sync_channel(64);
     std::thread::spawn(move || {
         let mut ahead = Guests::new(&project, runtime);
-        for batch in steps.chunks(64) {
-            ahead.precompile(batch, direction);
+        let mut done = 0;
+        while done < steps.len() {
+            // Small first batches, so the database starts early; then batches that keep every
+            // core busy, bounded so that not every component's ops are held at once.
+            let size = (8 << (done / 8).min(3)).min(steps.len() - done).min(64);
+            let batch = &steps[done..done + size];
+            ahead.record_ahead(batch, direction);
             for id in batch {
                 if sender.send(ahead.ops(id, direction)).is_err() {
                     return;
                 }
             }
+            done += size;
         }
     });
     receiver

@@ -2,6 +2,7 @@
 //!
 //! Revision {id}, revises {down}. Created {created}.
 
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 
 fn upgrade() -> Result {

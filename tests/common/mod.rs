@@ -41,6 +41,19 @@ impl TestProject {
         project
     }
 
+    /// `init`, with the SDK's `std` feature on: revisions may link std (or depend on crates
+    /// that do).
+    pub fn init_with_std() -> TestProject {
+        let project = TestProject::init();
+        let manifest = project.migrations().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let plain = "migrate-guest-sdk = { path = \"sdk\" }";
+        assert!(text.contains(plain), "{text}");
+        let with_std = "migrate-guest-sdk = { path = \"sdk\", features = [\"std\"] }";
+        std::fs::write(&manifest, text.replacen(plain, with_std, 1)).unwrap();
+        project
+    }
+
     /// A copy of the repository's own migrations (the shipped chain), built against the repo's SDK.
     pub fn shipped_chain() -> TestProject {
         let project = TestProject {

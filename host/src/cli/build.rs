@@ -11,6 +11,8 @@ use super::Context;
 use crate::project::{self, Project};
 use crate::wasm::cache::component_key;
 use crate::wasm::component::{self, EmbeddedMetadata};
+use crate::wasm::GuestRuntime;
+use migrate_core::revision::RevisionMeta;
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
@@ -29,75 +31,217 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let status = Command::new(cargo())
-        .args([
-            "build",
-            "--release",
-            "--workspace",
-            "--target",
-            TARGET,
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .status()
-        .with_context(|| "running cargo: is the Rust toolchain installed?")?;
-    if !status.success() {
-        bail!(
+    run_cargo(&manifest, &target_dir).map_err(|problem| {
+        let mut message = format!(
             "cargo could not build the revisions in {} (its errors are above)",
             root.display()
         );
-    }
+        let mut culprits = problem.std_and_sdk_panic_handler;
+        culprits.sort();
+        culprits.dedup();
+        if !culprits.is_empty() {
+            let link = if culprits.len() == 1 { "links" } else { "link" };
+            message.push_str(&format!(
+                ": {} {link} std, and the SDK (without its `std` feature) is the panic handler. \
+                 Put `#![no_std]` at the top of the revision's src/lib.rs (and use no crate that \
+                 needs std), or turn the SDK's `std` feature on in {} (`features = [\"std\"]`)",
+                culprits.join(", "),
+                manifest.display()
+            ));
+        }
+        problem
+            .error
+            .map_or_else(|| anyhow!(message.clone()), |e| e.context(message.clone()))
+    })?;
     let out_dir = Project::build_dir(root);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let runtime = super::runtime(ctx)?;
+    let revisions: Vec<&RevisionMeta> = project.graph.in_order().collect();
+    // Componentizing and compiling (to warm the cache) take milliseconds per revision: on
+    // every core, reported in the graph's order.
+    let packaged = crate::parallel::map(&revisions, 4, |meta| {
+        package(&project, &target_dir, &runtime, meta)
+    });
     let (mut written, mut unchanged) = (0, 0);
-    for meta in project.graph.in_order() {
-        let source = &project.sources[&meta.id];
-        let module_path = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("rev_{}.wasm", meta.id));
-        let module = std::fs::read(&module_path).map_err(|_| {
-            anyhow!(
-                "revision {} built no {}: its Cargo.toml must name the package rev_{} with crate-type cdylib",
+    for (meta, outcome) in revisions.iter().zip(packaged) {
+        let outcome = outcome?;
+        if let Some(problem) = outcome.will_not_run {
+            eprintln!("warning: revision {} will not run: {problem}", meta.id);
+        }
+        if outcome.changed {
+            println!(
+                "built {} ({} KB) {}",
                 meta.id,
-                module_path.display(),
-                meta.id
-            )
-        })?;
-        let mut bytes = component::componentize(&module)
-            .map_err(|e| anyhow!("revision {} ({}): {e:#}", meta.id, source.display()))?;
-        let metadata = EmbeddedMetadata {
-            revision: meta.clone(),
-            source_fingerprint: project::source_fingerprint(source)?,
-        };
-        component::embed_metadata(&mut bytes, &metadata);
-        // Warm the compile cache so the first upgrade does not compile. A component that will
-        // not load is reported now and refused, with the same message, when it would run.
-        if let Err(e) = runtime.load(&component_key(&bytes), &bytes) {
-            eprintln!("warning: revision {} will not run: {e:#}", meta.id);
-        }
-        let out = project.wasm_path(&meta.id);
-        if std::fs::read(&out).ok().as_deref() == Some(bytes.as_slice()) {
+                outcome.size.div_ceil(1024),
+                meta.message
+            );
+            written += 1;
+        } else {
             unchanged += 1;
-            continue;
         }
-        std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-        println!(
-            "built {} ({} KB) {}",
-            meta.id,
-            bytes.len().div_ceil(1024),
-            meta.message
-        );
-        written += 1;
     }
     println!(
         "{written} revision(s) built, {unchanged} unchanged, in {}",
         out_dir.display()
     );
     Ok(())
+}
+
+/// What became of one revision's module.
+struct Packaged {
+    /// Whether build/<id>.wasm was written (else it already held these bytes).
+    changed: bool,
+    size: usize,
+    /// Why the component will not load, if it will not.
+    will_not_run: Option<String>,
+}
+
+/// Turns a revision's built module into its component, metadata embedded, compiles it into the
+/// cache, and writes build/<id>.wasm if that differs.
+fn package(
+    project: &Project,
+    target_dir: &Path,
+    runtime: &GuestRuntime,
+    meta: &RevisionMeta,
+) -> anyhow::Result<Packaged> {
+    let source = &project.sources[&meta.id];
+    let module_path = target_dir
+        .join(TARGET)
+        .join("release")
+        .join(format!("rev_{}.wasm", meta.id));
+    let module = std::fs::read(&module_path).map_err(|_| {
+        anyhow!(
+            "revision {} built no {}: its Cargo.toml must name the package rev_{} with crate-type cdylib",
+            meta.id,
+            module_path.display(),
+            meta.id
+        )
+    })?;
+    let mut bytes = component::componentize(&module)
+        .map_err(|e| anyhow!("revision {} ({}): {e:#}", meta.id, source.display()))?;
+    let metadata = EmbeddedMetadata {
+        revision: meta.clone(),
+        source_fingerprint: project::source_fingerprint(source)?,
+    };
+    component::embed_metadata(&mut bytes, &metadata);
+    // Warm the compile cache so the first upgrade does not compile. A component that will not
+    // load is reported now and refused, with the same message, when it would run.
+    let will_not_run = runtime
+        .load(&component_key(&bytes), &bytes)
+        .err()
+        .map(|e| format!("{e:#}"));
+    let out = project.wasm_path(&meta.id);
+    let changed = std::fs::read(&out).ok().as_deref() != Some(bytes.as_slice());
+    if changed {
+        std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(Packaged {
+        changed,
+        size: bytes.len(),
+        will_not_run,
+    })
+}
+
+/// Why cargo failed, as far as its messages tell.
+struct CargoFailure {
+    error: Option<anyhow::Error>,
+    /// What links std although the SDK provides the panic handler ("revision X", "crate Y").
+    std_and_sdk_panic_handler: Vec<String>,
+}
+
+/// Runs cargo, passing its messages on as they come while watching them for the one mistake
+/// worth explaining: a revision without `#![no_std]` (rustc's "duplicate lang item").
+fn run_cargo(manifest: &Path, target_dir: &Path) -> Result<(), CargoFailure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let failure = |error| CargoFailure {
+        error: Some(error),
+        std_and_sdk_panic_handler: Vec::new(),
+    };
+    let color = if std::io::stderr().is_terminal() {
+        "always"
+    } else {
+        "never"
+    };
+    let mut child = Command::new(cargo())
+        .args(["build", "--release", "--workspace", "--target", TARGET])
+        .arg(format!("--color={color}"))
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            failure(anyhow!(e).context("running cargo: is the Rust toolchain installed?"))
+        })?;
+    let mut duplicate_panic_handler = false;
+    let mut std_and_sdk_panic_handler = Vec::new();
+    if let Some(messages) = child.stderr.take() {
+        let mut stderr = std::io::stderr().lock();
+        for line in std::io::BufReader::new(messages)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = writeln!(stderr, "{line}");
+            let plain = strip_ansi(&line);
+            if plain.contains("duplicate lang item") && plain.contains("panic_impl") {
+                duplicate_panic_handler = true;
+            }
+            // rustc's messages for a crate come before cargo's verdict on it. The SDK itself
+            // fails when a revision's dependency brings std in: rustc names that dependency.
+            if let Some(rest) = plain.split("first defined in crate `std` (which `").nth(1) {
+                if duplicate_panic_handler {
+                    if let Some(dependency) = rest.split('`').next() {
+                        std_and_sdk_panic_handler.push(match dependency.strip_prefix("rev_") {
+                            Some(id) => format!("revision {id}"),
+                            None => format!("crate {dependency}"),
+                        });
+                    }
+                }
+            }
+            if let Some(rest) = plain.strip_prefix("error: could not compile `") {
+                if std::mem::take(&mut duplicate_panic_handler) {
+                    if let Some(revision) = rest.strip_prefix("rev_") {
+                        std_and_sdk_panic_handler.extend(
+                            revision
+                                .split('`')
+                                .next()
+                                .map(|id| format!("revision {id}")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| failure(anyhow!(e).context("waiting for cargo")))?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(CargoFailure {
+        error: None,
+        std_and_sdk_panic_handler,
+    })
+}
+
+/// Cargo's colours, taken out so its messages can be matched.
+fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape sequence: ESC '[' parameters, ended by a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 fn cargo() -> String {

@@ -32,6 +32,14 @@ const SDK_FILES: &[(&str, &str)] = &[
         "sdk/src/op.rs",
         include_str!("../../../guest-sdk/src/op.rs"),
     ),
+    (
+        "sdk/src/allocator.rs",
+        include_str!("../../../guest-sdk/src/allocator.rs"),
+    ),
+    (
+        "sdk/src/panic.rs",
+        include_str!("../../../guest-sdk/src/panic.rs"),
+    ),
     ("wit/types.wit", include_str!("../../../wit/types.wit")),
     ("wit/ops.wit", include_str!("../../../wit/ops.wit")),
     (
@@ -83,4 +91,33 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The vendored SDK's manifest is written by hand (the repository's own inherits workspace
+    /// keys): its features and dependencies must stay the repository SDK's.
+    #[test]
+    fn vendored_sdk_manifest_matches_the_sdk() {
+        let parse = |text: &str| text.parse::<toml::Table>().unwrap();
+        let vendored = parse(include_str!("../../templates/sdk.Cargo.toml"));
+        let sdk = parse(include_str!("../../../guest-sdk/Cargo.toml"));
+        for table in ["features", "dependencies"] {
+            assert_eq!(vendored[table], sdk[table], "[{table}] differs");
+        }
+    }
+
+    /// Every source file of the SDK is vendored.
+    #[test]
+    fn every_sdk_source_is_vendored() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk/src");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let vendored = format!("sdk/src/{name}");
+            assert!(
+                super::SDK_FILES.iter().any(|(path, _)| *path == vendored),
+                "{vendored} is not in SDK_FILES"
+            );
+        }
+    }
 }

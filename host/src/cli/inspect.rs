@@ -24,7 +24,7 @@ pub async fn current(ctx: &Context) -> anyhow::Result<()> {
     let mut db = super::connect(ctx).await?;
     let heads = db.heads().await?;
     if heads.is_empty() {
-        println!("base (no revision applied)");
+        say!("base (no revision applied)");
     }
     let graph_heads = project.graph.heads();
     for head in heads {
@@ -34,8 +34,8 @@ pub async fn current(ctx: &Context) -> anyhow::Result<()> {
             ""
         };
         match project.graph.get(&head) {
-            Some(meta) => println!("{head}{marker}, {}", meta.message),
-            None => println!(
+            Some(meta) => say!("{head}{marker}, {}", meta.message),
+            None => say!(
                 "{head} (not among the revisions in {})",
                 project.root.display()
             ),
@@ -48,7 +48,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     if args.applied {
         let mut db = super::connect(ctx).await?;
         for row in db.history().await? {
-            println!(
+            say!(
                 "{}  {:<9} {}  checksum {}",
                 row.applied_at,
                 row.direction,
@@ -66,7 +66,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         } else {
             ""
         };
-        println!(
+        say!(
             "{} -> {}{marker}, {}",
             describe_heads(&meta.down_revisions),
             meta.id,
@@ -79,7 +79,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
 pub fn heads(ctx: &Context) -> anyhow::Result<()> {
     let project = ctx.project()?;
     for id in project.graph.heads() {
-        println!(
+        say!(
             "{id} (head), {}",
             project.graph.get(&id).expect("a head exists").message
         );
@@ -97,10 +97,10 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         text => project.graph.resolve_id(text)?,
     };
     let meta = project.graph.get(&id).expect("resolved").clone();
-    println!("Revision: {}", meta.id);
-    println!("Revises: {}", describe_heads(&meta.down_revisions));
+    say!("Revision: {}", meta.id);
+    say!("Revises: {}", describe_heads(&meta.down_revisions));
     let children: Vec<String> = project.graph.children(&id).cloned().collect();
-    println!(
+    say!(
         "Revised by: {}",
         if children.is_empty() {
             "(none)".into()
@@ -108,24 +108,24 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
             children.join(", ")
         }
     );
-    println!("Created: {}", meta.created);
+    say!("Created: {}", meta.created);
     if let Some(source) = project.sources.get(&id) {
-        println!("Source: {}", source.display());
+        say!("Source: {}", source.display());
     }
-    println!("Message: {}", meta.message);
+    say!("Message: {}", meta.message);
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
     for direction in [Direction::Upgrade, Direction::Downgrade] {
         let ops = guests.ops(&id, direction)?;
-        println!(
+        say!(
             "\n{} records {} operation(s):",
             direction.function(),
             ops.len()
         );
         for op in &ops {
-            println!("  {}", op.describe());
+            say!("  {}", op.describe());
         }
         if direction == Direction::Upgrade {
-            println!("Checksum: {}", migrate_core::ops::checksum(&ops));
+            say!("Checksum: {}", migrate_core::ops::checksum(&ops));
         }
     }
     Ok(())

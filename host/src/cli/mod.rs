@@ -1,5 +1,14 @@
 //! The command line: one module per verb, each with its arguments and a `run`.
 
+/// `println!` that returns a closed pipe as an error (`migrate history | head` ends quietly,
+/// see `main`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 mod build;
 mod check;
 mod compare;

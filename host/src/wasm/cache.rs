@@ -50,11 +50,6 @@ impl Cache {
         format!("{key}-{:016x}.cwasm", hasher.finish())
     }
 
-    pub fn has_component(&self, engine: &Engine, key: &str) -> bool {
-        self.path(&Self::compiled_name(engine, key))
-            .is_some_and(|p| p.exists())
-    }
-
     /// The compiled component, from the cache or compiled now (and cached).
     pub fn component(
         &self,
@@ -81,16 +76,6 @@ impl Cache {
         }
         // SAFETY: these bytes come from `precompile_component` in this process.
         unsafe { Component::deserialize(engine, &compiled) }
-    }
-
-    /// Compiles a component into the cache without loading it (nothing is made executable):
-    /// what `precompile` workers do ahead of the runs.
-    pub fn compile_into(&self, engine: &Engine, key: &str, wasm: &[u8]) {
-        if let Some(path) = self.path(&Self::compiled_name(engine, key)) {
-            if let Ok(compiled) = engine.precompile_component(wasm) {
-                write_atomically(&path, &compiled);
-            }
-        }
     }
 
     pub fn ops(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {

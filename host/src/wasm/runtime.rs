@@ -139,20 +139,6 @@ impl GuestRuntime {
         Ok(LoadedRevision { pre })
     }
 
-    /// Compiles components into the cache on every core at once; `load` then deserializes.
-    pub fn precompile(&self, components: &[(String, std::sync::Arc<Vec<u8>>)]) {
-        let todo: Vec<&(String, std::sync::Arc<Vec<u8>>)> = components
-            .iter()
-            .filter(|(key, _)| !self.cache.has_component(&self.engine, key))
-            .collect();
-        if todo.len() < 2 {
-            return;
-        }
-        crate::parallel::map(&todo, 2, |(key, bytes)| {
-            self.cache.compile_into(&self.engine, key, bytes)
-        });
-    }
-
     /// Runs one direction and returns the ops it recorded, or why it failed.
     pub fn run(&self, revision: &LoadedRevision, direction: Direction) -> anyhow::Result<Vec<Op>> {
         let limits = self.limits;
@@ -185,14 +171,19 @@ impl GuestRuntime {
             Ok(Ok(())) => Ok(std::mem::take(&mut store.into_data().ops)),
             Ok(Err(message)) => Err(anyhow!("{function} returned an error: {message}")),
             Err(error) => {
-                if let Some(message) = &state.panic_message {
-                    return Err(anyhow!("{function} panicked: {message}"));
-                }
+                // First: running out of memory also panics (the allocator's error handler).
                 if state.memory_limit_hit {
                     return Err(anyhow!(
                         "{function} needed more than the {} MiB memory limit ([limits] memory_mib in the settings)",
                         limits.memory_mib
                     ));
+                }
+                if let Some(message) = &state.panic_message {
+                    // The SDK reports "panicked at <file:line:col>:\n<message>", as std does.
+                    return Err(match message.strip_prefix("panicked at ") {
+                        Some(rest) => anyhow!("{function} panicked at {rest}"),
+                        None => anyhow!("{function} panicked: {message}"),
+                    });
                 }
                 if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
                     return Err(anyhow!(

@@ -2,6 +2,7 @@
 //!
 //! Revision 20f04b9598da, revises cf0f5b45967: Flask-Security's login tracking columns.
 
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 
 const LOGIN_COLUMNS: [(&str, Type); 5] = [

@@ -3,6 +3,7 @@
 //! Revision cf0f5b45967, the base of the chain: the Flask-Diamond tables for users, roles, and
 //! which user has which role.
 
+#![no_std]
 use migrate_guest_sdk::prelude::*;
 
 fn upgrade() -> Result {
