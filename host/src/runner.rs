@@ -56,9 +56,14 @@ impl<'p> Guests<'p> {
     /// reads, checks and hashes a component, then loads its cached ops or compiles and runs it.
     /// Problems are left for `ops` to report with the revision named.
     pub fn record_ahead(&mut self, ids: &[String], direction: Direction) {
+        let upgrade = direction == Direction::Upgrade;
+        let ids: Vec<&String> = ids
+            .iter()
+            .filter(|id| !self.recorded.contains_key(&(id.to_string(), upgrade)))
+            .collect();
         let project = self.project;
         let runtime = &self.runtime;
-        let recorded = crate::parallel::map(ids, 8, |id| {
+        let recorded = crate::parallel::map(&ids, 8, |id| {
             let bytes = project.read_component(id).ok()?;
             let key = component_key(&bytes);
             let ops = match runtime.cache().ops(&key, direction) {
@@ -72,11 +77,10 @@ impl<'p> Guests<'p> {
             };
             Some((key, ops))
         });
-        for (id, result) in ids.iter().zip(recorded) {
+        for (id, result) in ids.into_iter().zip(recorded) {
             if let Some((key, ops)) = result {
                 self.keys.insert(id.clone(), key);
-                self.recorded
-                    .insert((id.clone(), direction == Direction::Upgrade), ops);
+                self.recorded.insert((id.clone(), upgrade), ops);
             }
         }
     }
@@ -138,6 +142,8 @@ pub fn replay(
         .filter(|m| applied.contains(&m.id))
         .map(|m| m.id.clone())
         .collect();
+    // With a cold cache (a new deployment on an old database) every applied revision compiles.
+    guests.record_ahead(&order, Direction::Upgrade);
     let mut schema = Schema::default();
     let mut checksums = BTreeMap::new();
     for id in order {
