@@ -103,6 +103,9 @@ impl GuestRuntime {
         // everything under MIGRATE_WASM_COMPILER=cranelift) runs for microseconds: compile fast.
         config.cranelift_opt_level(wasmtime::OptLevel::None);
         config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+        // Components are compiled one per core by the callers (`record_ahead`, `build`); rayon
+        // splitting each one's few dozen functions across the same cores only adds its overhead.
+        config.parallel_compilation(false);
         let engine =
             Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
         start_epoch_ticker(&engine);
