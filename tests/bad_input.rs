@@ -286,6 +286,44 @@ crate-type = ["cdylib"]
 wit-bindgen = "0.61.1"
 "#;
 
+/// A project vendored before revisions were `#![no_std]` (its SDK has no `std` feature) gets new
+/// revisions without the line, and is told how to update; a current project gets the line.
+#[test]
+fn new_revisions_follow_the_projects_sdk() {
+    let p = TestProject::init();
+    p.migrate()
+        .args(["new", "--rev-id", "now_sdk", "-m", "current"])
+        .assert()
+        .success()
+        .stderr(contains("predates").not());
+    let lib = |id: &str| std::fs::read_to_string(p.revision_dir(id).join("src/lib.rs")).unwrap();
+    let current = lib("now_sdk");
+    assert!(
+        current.contains("#![no_std]\nuse migrate_guest_sdk::prelude::*;"),
+        "{current}"
+    );
+    // The manifest an older `migrate init` vendored: no features, wit-bindgen's defaults.
+    let manifest = p.migrations().join("sdk/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let package = &text[..text.find("[features]").unwrap()];
+    std::fs::write(
+        &manifest,
+        format!("{package}[dependencies]\nwit-bindgen = \"0.61.1\"\n"),
+    )
+    .unwrap();
+    p.migrate()
+        .args(["new", "--rev-id", "old_sdk", "-m", "older"])
+        .assert()
+        .success()
+        .stderr(contains("predates #![no_std] revisions"));
+    let older = lib("old_sdk");
+    assert!(!older.contains("no_std"), "{older}");
+    assert!(
+        older.contains("use migrate_guest_sdk::prelude::*;"),
+        "{older}"
+    );
+}
+
 /// A revision's dependency that links std (wit-bindgen with its default features, here) makes
 /// the SDK's own build fail: rustc names the dependency, and so does `migrate build`.
 #[test]

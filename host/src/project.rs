@@ -220,3 +220,30 @@ fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<(PathBuf, bool)>> {
         .map(|(_, path, is_dir)| (path, is_dir))
         .collect())
 }
+
+/// Whether the project's SDK is one whose revisions are `#![no_std]` (it has the `std`
+/// feature). A project vendored by an older `migrate init` has a std-only SDK: its new revisions
+/// must leave the line out. Assumed yes when the SDK is not a readable path dependency.
+pub fn sdk_supports_no_std(root: &Path) -> bool {
+    let read =
+        |path: &Path| -> Option<toml::Table> { std::fs::read_to_string(path).ok()?.parse().ok() };
+    let Some(workspace) = read(&root.join("Cargo.toml")) else {
+        return true;
+    };
+    let sdk_path = workspace
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.get("migrate-guest-sdk"))
+        .and_then(|sdk| sdk.get("path"))
+        .and_then(|p| p.as_str());
+    let Some(sdk_path) = sdk_path else {
+        return true;
+    };
+    match read(&root.join(sdk_path).join("Cargo.toml")) {
+        Some(manifest) => manifest
+            .get("features")
+            .and_then(|f| f.get("std"))
+            .is_some(),
+        None => true,
+    }
+}

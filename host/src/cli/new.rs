@@ -127,6 +127,17 @@ pub async fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
         dir.join("Cargo.toml"),
         include_str!("../../templates/revision.Cargo.toml").replace("{id}", &id),
     )?;
+    let source = if project::sdk_supports_no_std(root) {
+        source
+    } else {
+        eprintln!(
+            "note: the SDK in {} predates #![no_std] revisions, so this one uses std. For smaller \
+             revisions that compile faster, vendor the current SDK \
+             (`migrate init` in an empty folder, then copy its sdk/ over).",
+            root.display()
+        );
+        source.replacen("#![no_std]\n", "", 1)
+    };
     std::fs::write(dir.join("src/lib.rs"), source)?;
     std::fs::write(dir.join(project::METADATA_FILE), toml::to_string(&meta)?)?;
     println!("Created revision {id} in {}", dir.display());
