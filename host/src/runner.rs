@@ -252,8 +252,6 @@ pub fn recorded(direction: Direction) -> Recorded {
     }
 }
 
-/// Moves from `current` heads through `steps`, one revision (and one transaction, where the
-/// database has transactional DDL) at a time.
 /// The ops of `steps`, in order, recorded on a thread of their own: reading components and
 /// cached ops (or compiling and running guests) overlaps with the database running the steps
 /// already delivered. The thread stops when the receiver is dropped (a step failed).
@@ -286,6 +284,8 @@ fn ops_ahead(
     receiver
 }
 
+/// Moves from `current` heads through `steps`, one revision (and one transaction, where the
+/// database has transactional DDL) at a time.
 pub async fn run_steps(
     guests: &mut Guests<'_>,
     dialect: &dyn Dialect,

@@ -31,28 +31,28 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    run_cargo(&manifest, &target_dir).map_err(|problem| {
+    let links_std = run_cargo(&manifest, &target_dir)?;
+    if let Some(links_std) = links_std {
         let mut message = format!(
             "cargo could not build the revisions in {} (its errors are above)",
             root.display()
         );
-        let mut culprits = problem.std_and_sdk_panic_handler;
-        culprits.sort();
-        culprits.dedup();
-        if !culprits.is_empty() {
-            let link = if culprits.len() == 1 { "links" } else { "link" };
+        if !links_std.is_empty() {
+            let link = if links_std.len() == 1 {
+                "links"
+            } else {
+                "link"
+            };
             message.push_str(&format!(
                 ": {} {link} std, and the SDK (without its `std` feature) is the panic handler. \
                  Put `#![no_std]` at the top of the revision's src/lib.rs (and use no crate that \
                  needs std), or turn the SDK's `std` feature on in {} (`features = [\"std\"]`)",
-                culprits.join(", "),
+                links_std.join(", "),
                 manifest.display()
             ));
         }
-        problem
-            .error
-            .map_or_else(|| anyhow!(message.clone()), |e| e.context(message.clone()))
-    })?;
+        bail!(message);
+    }
     let out_dir = Project::build_dir(root);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let runtime = super::runtime(ctx)?;
@@ -142,21 +142,12 @@ fn package(
     })
 }
 
-/// Why cargo failed, as far as its messages tell.
-struct CargoFailure {
-    error: Option<anyhow::Error>,
-    /// What links std although the SDK provides the panic handler ("revision X", "crate Y").
-    std_and_sdk_panic_handler: Vec<String>,
-}
-
 /// Runs cargo, passing its messages on as they come while watching them for the one mistake
-/// worth explaining: a revision without `#![no_std]` (rustc's "duplicate lang item").
-fn run_cargo(manifest: &Path, target_dir: &Path) -> Result<(), CargoFailure> {
+/// worth explaining: std linked into revisions while the SDK is the panic handler (rustc's
+/// "duplicate lang item `panic_impl`", whose note names the crate that brought std in).
+/// `None` when cargo succeeded, else what links std ("revision X", "crate Y"; maybe nothing).
+fn run_cargo(manifest: &Path, target_dir: &Path) -> anyhow::Result<Option<Vec<String>>> {
     use std::io::{BufRead, IsTerminal, Write};
-    let failure = |error| CargoFailure {
-        error: Some(error),
-        std_and_sdk_panic_handler: Vec::new(),
-    };
     let color = if std::io::stderr().is_terminal() {
         "always"
     } else {
@@ -171,11 +162,9 @@ fn run_cargo(manifest: &Path, target_dir: &Path) -> Result<(), CargoFailure> {
         .arg(target_dir)
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            failure(anyhow!(e).context("running cargo: is the Rust toolchain installed?"))
-        })?;
-    let mut duplicate_panic_handler = false;
-    let mut std_and_sdk_panic_handler = Vec::new();
+        .context("running cargo: is the Rust toolchain installed?")?;
+    let mut in_duplicate_panic_handler = false;
+    let mut links_std = Vec::new();
     if let Some(messages) = child.stderr.take() {
         let mut stderr = std::io::stderr().lock();
         for line in std::io::BufReader::new(messages)
@@ -184,45 +173,28 @@ fn run_cargo(manifest: &Path, target_dir: &Path) -> Result<(), CargoFailure> {
         {
             let _ = writeln!(stderr, "{line}");
             let plain = strip_ansi(&line);
-            if plain.contains("duplicate lang item") && plain.contains("panic_impl") {
-                duplicate_panic_handler = true;
+            if plain.starts_with("error") {
+                in_duplicate_panic_handler =
+                    plain.contains("duplicate lang item") && plain.contains("panic_impl");
             }
-            // rustc's messages for a crate come before cargo's verdict on it. The SDK itself
-            // fails when a revision's dependency brings std in: rustc names that dependency.
-            if let Some(rest) = plain.split("first defined in crate `std` (which `").nth(1) {
-                if duplicate_panic_handler {
-                    if let Some(dependency) = rest.split('`').next() {
-                        std_and_sdk_panic_handler.push(match dependency.strip_prefix("rev_") {
-                            Some(id) => format!("revision {id}"),
-                            None => format!("crate {dependency}"),
-                        });
-                    }
-                }
-            }
-            if let Some(rest) = plain.strip_prefix("error: could not compile `") {
-                if std::mem::take(&mut duplicate_panic_handler) {
-                    if let Some(revision) = rest.strip_prefix("rev_") {
-                        std_and_sdk_panic_handler.extend(
-                            revision
-                                .split('`')
-                                .next()
-                                .map(|id| format!("revision {id}")),
-                        );
-                    }
+            let brought_in_by = plain.split("first defined in crate `std` (which `").nth(1);
+            if let (true, Some(rest)) = (in_duplicate_panic_handler, brought_in_by) {
+                if let Some(dependency) = rest.split('`').next() {
+                    links_std.push(match dependency.strip_prefix("rev_") {
+                        Some(id) => format!("revision {id}"),
+                        None => format!("crate {dependency}"),
+                    });
                 }
             }
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| failure(anyhow!(e).context("waiting for cargo")))?;
+    let status = child.wait().context("waiting for cargo")?;
     if status.success() {
-        return Ok(());
+        return Ok(None);
     }
-    Err(CargoFailure {
-        error: None,
-        std_and_sdk_panic_handler,
-    })
+    links_std.sort();
+    links_std.dedup();
+    Ok(Some(links_std))
 }
 
 /// Cargo's colours, taken out so its messages can be matched.
