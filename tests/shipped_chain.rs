@@ -256,3 +256,36 @@ fn inspection_verbs_need_no_wasm_run() {
     p.migrate().args(["stamp", "base"]).assert().success();
     assert!(p.heads().is_empty());
 }
+
+/// A file's steps run on a direct SQLite connection; an in-memory database has no file to open
+/// twice, so its steps stay on sqlx's connection, with the same outcome.
+#[test]
+fn an_in_memory_database_upgrades_and_downgrades_too() {
+    let p = TestProject::shipped_chain();
+    p.build();
+    p.migrate_on("sqlite::memory:")
+        .arg("upgrade")
+        .assert()
+        .success()
+        .stderr(contains("Done: the database is at 20f04b9598da"));
+    assert!(
+        !p.db_path().exists(),
+        "nothing was written to the file database"
+    );
+}
+
+/// A read-only URL is honoured: the direct connection is not used to write behind its back.
+#[test]
+fn a_read_only_sqlite_url_refuses_the_upgrade() {
+    let p = TestProject::shipped_chain();
+    p.build();
+    p.migrate().arg("upgrade").arg("+1").assert().success();
+    let before = p.heads();
+    let url = format!("sqlite://{}?mode=ro", p.db_path().display());
+    p.migrate_on(&url)
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("readonly"));
+    assert_eq!(p.heads(), before);
+}

@@ -1,9 +1,11 @@
 //! The database edge: connect by URL, read and write the version tables, run a step's script.
 //! One code path for every database through sqlx's `Any` driver; what differs per database is
-//! SQL text, which the dialects in `migrate_core::sql` render.
+//! SQL text, which the dialects in `migrate_core::sql` render. The one exception: a SQLite
+//! file's steps run on a direct connection in this thread (`sqlite_direct`), for speed.
 
 mod introspect;
 mod lock;
+mod sqlite_direct;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
 
 pub use lock::LockSettings;
+use sqlite_direct::DirectSqlite;
 
 /// A failed statement, named with its SQL so the user sees exactly what the database refused.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,9 @@ pub struct Database {
     dialect: &'static dyn Dialect,
     url: String,
     lock: Option<lock::RunLock>,
+    /// Where a SQLite file's steps run (see `sqlite_direct`); opened at the first step.
+    direct: Option<DirectSqlite>,
+    direct_probed: bool,
 }
 
 impl Database {
@@ -66,6 +72,8 @@ impl Database {
             dialect,
             url: url.to_string(),
             lock: None,
+            direct: None,
+            direct_probed: false,
         })
     }
 
@@ -220,43 +228,28 @@ impl Database {
         script: &StepScript,
         revision: &str,
     ) -> Result<(), StatementFailed> {
+        self.open_direct_sqlite().await;
+        let mut target = match &self.direct {
+            Some(direct) => Target::Direct(direct),
+            None => Target::Sqlx(&mut self.conn),
+        };
         for statement in &script.before {
-            run(&mut self.conn, statement).await?;
+            target.run(statement).await?;
         }
         if script.transactional {
             let statements: Vec<&Statement> =
                 script.body.iter().chain(&script.bookkeeping).collect();
-            // One round trip for the whole step when nothing needs its rows read: with
-            // SQLite's worker thread or a server's network in between, a round trip per
-            // statement was most of a warm upgrade's cost. A failure rolls back and runs the
-            // step again statement by statement, to name the statement at fault.
-            let batchable = statements.iter().all(|s| s.expect == Expect::Nothing);
-            let batched = batchable
-                && execute(&mut self.conn, &transaction_batch(&statements))
-                    .await
-                    .is_ok();
-            if !batched {
-                if batchable {
-                    // A failed batch may leave its transaction open.
-                    let _ = execute(&mut self.conn, "ROLLBACK").await;
-                }
-                let mut tx = self.conn.begin().await.map_err(|e| failed("BEGIN", e))?;
-                for statement in statements {
-                    // Dropping `tx` on this early return rolls the transaction back.
-                    run(&mut tx, statement).await?;
-                }
-                tx.commit().await.map_err(|e| failed("COMMIT", e))?;
-            }
+            target.transaction(&statements).await?;
         } else {
             for statement in &script.body {
-                if let Err(e) = run(&mut self.conn, statement).await {
+                if let Err(e) = target.run(statement).await {
                     let mark =
                         version_table::mark_failed(self.dialect, revision, &e.sql, &e.message);
-                    if let Err(mark_error) = execute(&mut self.conn, &mark.sql).await {
+                    if let Err(mark_error) = target.run(&mark).await {
                         return Err(StatementFailed {
                             message: format!(
-                                "{}; recording the failure failed too: {mark_error}",
-                                e.message
+                                "{}; recording the failure failed too: {}",
+                                e.message, mark_error.message
                             ),
                             ..e
                         });
@@ -264,16 +257,84 @@ impl Database {
                     return Err(e);
                 }
             }
-            let mut tx = self.conn.begin().await.map_err(|e| failed("BEGIN", e))?;
-            for statement in &script.bookkeeping {
-                run(&mut tx, statement).await?;
-            }
-            tx.commit().await.map_err(|e| failed("COMMIT", e))?;
+            let bookkeeping: Vec<&Statement> = script.bookkeeping.iter().collect();
+            target.transaction(&bookkeeping).await?;
         }
         for statement in &script.after {
-            run(&mut self.conn, statement).await?;
+            target.run(statement).await?;
         }
         Ok(())
+    }
+
+    /// For a SQLite file, opens the direct connection steps run on (once; see
+    /// `sqlite_direct`). An in-memory database, or a file that will not open a second time,
+    /// keeps steps on the sqlx connection.
+    async fn open_direct_sqlite(&mut self) {
+        if self.dialect.name() != DialectName::Sqlite || self.direct_probed {
+            return;
+        }
+        self.direct_probed = true;
+        // The direct connection opens read-write with the default VFS: a URL asking for
+        // anything else keeps its steps on the connection it configured.
+        let query = self.url.split_once('?').map_or("", |(_, query)| query);
+        if query.split('&').any(|option| {
+            matches!(option, "mode=ro" | "mode=memory")
+                || option.starts_with("immutable=")
+                || option.starts_with("vfs=")
+        }) {
+            return;
+        }
+        let file: Option<String> =
+            sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_optional(&mut self.conn)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get(0).ok());
+        self.direct = file
+            .filter(|file| !file.is_empty())
+            .and_then(|file| DirectSqlite::open(std::path::Path::new(&file)).ok());
+    }
+}
+
+/// Where a step's statements run: the sqlx connection, or a SQLite file's direct connection.
+enum Target<'a> {
+    Sqlx(&'a mut AnyConnection),
+    Direct(&'a DirectSqlite),
+}
+
+impl Target<'_> {
+    async fn run(&mut self, statement: &Statement) -> Result<(), StatementFailed> {
+        match self {
+            Target::Sqlx(conn) => run(conn, statement).await,
+            Target::Direct(direct) => direct.run(statement),
+        }
+    }
+
+    /// `statements` in one transaction: all commit, or a failure rolls all back.
+    async fn transaction(&mut self, statements: &[&Statement]) -> Result<(), StatementFailed> {
+        let conn = match self {
+            Target::Direct(direct) => return direct.transaction(statements),
+            Target::Sqlx(conn) => conn,
+        };
+        // One round trip for the whole transaction when nothing needs its rows read: with a
+        // server's network in between, a round trip per statement was most of a warm
+        // upgrade's cost. A failure rolls back and runs the statements again one by one, to
+        // name the statement at fault.
+        let batchable = statements.iter().all(|s| s.expect == Expect::Nothing);
+        if batchable {
+            if execute(conn, &transaction_batch(statements)).await.is_ok() {
+                return Ok(());
+            }
+            // A failed batch may leave its transaction open.
+            let _ = execute(conn, "ROLLBACK").await;
+        }
+        let mut tx = conn.begin().await.map_err(|e| failed("BEGIN", e))?;
+        for statement in statements {
+            // Dropping `tx` on this early return rolls the transaction back.
+            run(&mut tx, statement).await?;
+        }
+        tx.commit().await.map_err(|e| failed("COMMIT", e))
     }
 }
 
@@ -329,19 +390,28 @@ async fn run(conn: &mut AnyConnection, statement: &Statement) -> Result<(), Stat
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| failed(&statement.sql, e))?;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let tables: Vec<String> = rows
+            let tables = rows
                 .iter()
                 .filter_map(|r| r.try_get::<String, _>(0).ok())
                 .collect();
-            Err(StatementFailed {
-                sql: statement.sql.clone(),
-                message: format!("{problem} (in table(s): {})", tables.join(", ")),
-            })
+            expect_no_rows(statement, problem, tables)
         }
     }
+}
+
+/// A statement that must find nothing (`PRAGMA foreign_key_check`) fails when it found rows.
+fn expect_no_rows(
+    statement: &Statement,
+    problem: &str,
+    tables: Vec<String>,
+) -> Result<(), StatementFailed> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    Err(StatementFailed {
+        sql: statement.sql.clone(),
+        message: format!("{problem} (in table(s): {})", tables.join(", ")),
+    })
 }
 
 fn failed(sql: &str, e: sqlx::Error) -> StatementFailed {

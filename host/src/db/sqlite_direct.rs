@@ -1,0 +1,92 @@
+//! SQLite steps run on a direct connection, in the calling thread.
+//!
+//! sqlx runs each SQLite connection on a worker thread and hands every statement's result back
+//! through a channel: at a thousand small steps those hand-offs, not SQLite, were a third of a
+//! warm upgrade (BENCHMARKS.md, session 4). This connection opens the same database file with
+//! the same SQLite library (the `libsqlite3-sys` sqlx links) and runs a step's statements one by
+//! one, so a failure names its statement without a second run. It holds no transaction between
+//! calls, so it and the sqlx connection never wait on each other.
+
+use std::path::Path;
+use std::time::Duration;
+
+use migrate_core::sql::{Expect, Statement};
+use rusqlite::{Connection, OpenFlags};
+
+use super::StatementFailed;
+
+/// sqlx's default busy timeout, so both connections wait alike for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct DirectSqlite {
+    conn: Connection,
+}
+
+impl DirectSqlite {
+    /// Opens the database file the sqlx connection has open (it exists: that connection made
+    /// it), with foreign keys enforced as sqlx enforces them.
+    pub fn open(file: &Path) -> rusqlite::Result<DirectSqlite> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(file, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        Ok(DirectSqlite { conn })
+    }
+
+    /// Runs one statement (which may be several, from `execute`) outside any transaction.
+    pub fn run(&self, statement: &Statement) -> Result<(), StatementFailed> {
+        match &statement.expect {
+            Expect::Nothing => self
+                .conn
+                .execute_batch(&statement.sql)
+                .map_err(|e| failed(&statement.sql, e)),
+            Expect::NoRows(problem) => {
+                let found = self
+                    .first_column(&statement.sql)
+                    .map_err(|e| failed(&statement.sql, e))?;
+                super::expect_no_rows(statement, problem, found)
+            }
+        }
+    }
+
+    /// Runs `statements` in one transaction: all of them commit, or none does.
+    pub fn transaction(&self, statements: &[&Statement]) -> Result<(), StatementFailed> {
+        self.conn
+            .execute_batch("BEGIN")
+            .map_err(|e| failed("BEGIN", e))?;
+        for statement in statements {
+            if let Err(e) = self.run(statement) {
+                // A failed ROLLBACK leaves nothing to undo: SQLite has already ended the
+                // transaction on errors that abort it.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            failed("COMMIT", e)
+        })
+    }
+
+    /// The first column of every row `sql` returns, as text.
+    fn first_column(&self, sql: &str) -> rusqlite::Result<Vec<String>> {
+        let mut query = self.conn.prepare(sql)?;
+        let mut rows = query.query([])?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            found.extend(row.get::<_, String>(0).ok());
+        }
+        Ok(found)
+    }
+}
+
+fn failed(sql: &str, e: rusqlite::Error) -> StatementFailed {
+    let message = match e {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message,
+        other => other.to_string(),
+    };
+    StatementFailed {
+        sql: sql.to_string(),
+        message,
+    }
+}
