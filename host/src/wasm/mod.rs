@@ -6,6 +6,7 @@ pub mod component;
 mod convert;
 mod recorder;
 pub mod runtime;
+mod shared_code;
 
 /// The generated host side of the `revision` world.
 mod bindings {

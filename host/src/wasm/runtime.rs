@@ -9,6 +9,7 @@ use wasmtime::{Config, Engine, Store};
 use super::bindings::{Revision, RevisionPre};
 use super::cache::Cache;
 use super::recorder::Recorder;
+use super::shared_code::SharedCode;
 
 /// Limits applied to every guest run; configurable in the settings' `[limits]` table.
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
@@ -106,6 +107,10 @@ impl GuestRuntime {
         // Components are compiled one per core by the callers (`record_ahead`, `build`); rayon
         // splitting each one's few dozen functions across the same cores only adds its overhead.
         config.parallel_compilation(false);
+        // Trampolines compile once per command, not once per component (`shared_code`).
+        config
+            .enable_incremental_compilation(std::sync::Arc::new(SharedCode::default()))
+            .map_err(|e| anyhow!("cannot share compiled code between components: {e}"))?;
         let engine =
             Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
         start_epoch_ticker(&engine);
