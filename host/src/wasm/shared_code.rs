@@ -10,21 +10,22 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
+/// Read-mostly: after the first component, nearly every lookup hits, on every core at once.
 #[derive(Debug, Default)]
 pub struct SharedCode {
-    entries: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
+    entries: RwLock<HashMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl wasmtime::CacheStore for SharedCode {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries.get(key).map(|code| Cow::Owned(code.clone()))
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.insert(key.to_vec(), value);
         true
     }
