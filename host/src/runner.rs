@@ -61,21 +61,9 @@ impl<'p> Guests<'p> {
             .iter()
             .filter(|id| !self.recorded.contains_key(&(id.to_string(), upgrade)))
             .collect();
-        let project = self.project;
-        let runtime = &self.runtime;
+        let (project, runtime) = (self.project, &self.runtime);
         let recorded = crate::parallel::map(&ids, 8, |id| {
-            let bytes = project.read_component(id).ok()?;
-            let key = component_key(&bytes);
-            let ops = match runtime.cache().ops(&key, direction) {
-                Some(ops) => ops,
-                None => {
-                    let loaded = runtime.load(&key, &bytes).ok()?;
-                    let ops = runtime.run(&loaded, direction).ok()?;
-                    runtime.cache().store_ops(&key, direction, &ops);
-                    ops
-                }
-            };
-            Some((key, ops))
+            record_quietly(project, runtime, id, direction)
         });
         for (id, result) in ids.into_iter().zip(recorded) {
             if let Some((key, ops)) = result {
@@ -121,6 +109,29 @@ impl<'p> Guests<'p> {
             None => format!("revision {id}"),
         }
     }
+}
+
+/// One revision's ops and cache key: its component read, checked and hashed, then its cached
+/// ops loaded, or it compiled and run (and its ops cached). `None` on any problem, which
+/// `Guests::ops` then reports with the revision named.
+fn record_quietly(
+    project: &Project,
+    runtime: &GuestRuntime,
+    id: &str,
+    direction: Direction,
+) -> Option<(String, Vec<Op>)> {
+    let bytes = project.read_component(id).ok()?;
+    let key = component_key(&bytes);
+    let ops = match runtime.cache().ops(&key, direction) {
+        Some(ops) => ops,
+        None => {
+            let loaded = runtime.load(&key, &bytes).ok()?;
+            let ops = runtime.run(&loaded, direction).ok()?;
+            runtime.cache().store_ops(&key, direction, &ops);
+            ops
+        }
+    };
+    Some((key, ops))
 }
 
 /// Where a run's scripts go.
@@ -265,21 +276,20 @@ fn ops_ahead(
     let steps = steps.to_vec();
     let (sender, receiver) = std::sync::mpsc::sync_channel(64);
     std::thread::spawn(move || {
-        let mut ahead = Guests::new(&project, runtime);
-        let mut done = 0;
-        while done < steps.len() {
-            // Small first batches, so the database starts early; then batches that keep every
-            // core busy, bounded so that not every component's ops are held at once.
-            let size = (8 << (done / 8).min(3)).min(steps.len() - done).min(64);
-            let batch = &steps[done..done + size];
-            ahead.record_ahead(batch, direction);
-            for id in batch {
-                if sender.send(ahead.ops(id, direction)).is_err() {
-                    return;
-                }
-            }
-            done += size;
-        }
+        let mut reporter = Guests::new(&project, runtime.clone());
+        // Every core records; each revision's ops go to the database as soon as they and all
+        // before them are ready. A revision that failed is run again by `ops`, to name it.
+        crate::parallel::in_order(
+            &steps,
+            |id| record_quietly(&project, &runtime, id, direction),
+            |id, recorded| {
+                let ops = match recorded {
+                    Some((_, ops)) => Ok(ops),
+                    None => reporter.ops(id, direction),
+                };
+                sender.send(ops).is_ok()
+            },
+        );
     });
     receiver
 }
