@@ -6,12 +6,17 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+/// One worker per core, and no more than there are items.
+fn workers_for(items: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items)
+}
+
 /// `f` applied to every item, on up to one thread per core; results in the items' order.
 /// Small lists stay on the calling thread: a thread costs more than a few items.
 pub fn map<T: Sync, R: Send>(items: &[T], min_items: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let workers = workers_for(items.len());
     if workers < 2 || items.len() < min_items {
         return items.iter().map(f).collect();
     }
@@ -55,9 +60,7 @@ pub fn in_order<T: Sync, R: Send>(
     f: impl Fn(&T) -> R + Sync,
     mut deliver: impl FnMut(&T, R) -> bool,
 ) {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let workers = workers_for(items.len());
     if workers < 2 {
         for item in items {
             if !deliver(item, f(item)) {
