@@ -12,6 +12,13 @@ mod wasm;
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's malloc: two threads compiling components allocate and free at
+/// a rate where glibc's arena locks showed up as thousands of futex waits; cold `upgrade` of
+/// 1000 revisions was about a sixth faster (BENCHMARKS.md, session 4). Its `no_thp` feature
+/// keeps transparent huge pages off, which otherwise took peak memory from 27 to 50-66 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
