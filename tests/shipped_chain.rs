@@ -260,7 +260,7 @@ fn inspection_verbs_need_no_wasm_run() {
 /// A file's steps run on a direct SQLite connection; an in-memory database has no file to open
 /// twice, so its steps stay on sqlx's connection, with the same outcome.
 #[test]
-fn an_in_memory_database_upgrades_and_downgrades_too() {
+fn an_in_memory_database_upgrades_on_the_sqlx_connection() {
     let p = TestProject::shipped_chain();
     p.build();
     p.migrate_on("sqlite::memory:")
