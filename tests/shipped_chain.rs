@@ -217,11 +217,13 @@ fn inspection_verbs_need_no_wasm_run() {
     p.migrate().arg("history").assert().success().stdout(
         "cf0f5b45967 -> 20f04b9598da (head), update to flask-diamond 0.2.0\nbase -> cf0f5b45967, basic user and role\n",
     );
+    // A read-only command creates no database.
     p.migrate()
         .arg("current")
         .assert()
-        .success()
-        .stdout("base (no revision applied)\n");
+        .failure()
+        .stderr(contains("app.db does not exist"));
+    assert!(!p.db_path().exists());
     // Upgrading an unbuilt chain says what to do.
     p.migrate()
         .arg("upgrade")

@@ -9,5 +9,6 @@ pub mod raw_sql;
 pub mod revision;
 pub mod schema;
 pub mod sql;
+pub mod suggest;
 pub mod target;
 pub mod types;

@@ -333,7 +333,10 @@ impl Graph {
             let Some(id) = at else {
                 return Err(fail(format!("only {taken} revision(s) lie behind")));
             };
-            let downs = &self.revisions[&id].down_revisions;
+            let Some(meta) = self.revisions.get(&id) else {
+                return Err(GraphError::UnknownRevision(id));
+            };
+            let downs = &meta.down_revisions;
             match downs.len() {
                 0 => at = None,
                 1 => at = Some(downs[0].clone()),

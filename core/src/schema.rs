@@ -287,13 +287,145 @@ impl Schema {
     }
 
     fn table_mut(&mut self, name: &str) -> Result<&mut TableModel, String> {
-        self.tables
-            .get_mut(name)
-            .ok_or_else(|| format!("no table {name:?} (as far as earlier revisions show)"))
+        if !self.tables.contains_key(name) {
+            return Err(self.no_table(name));
+        }
+        Ok(self.tables.get_mut(name).expect("checked above"))
+    }
+
+    fn no_table(&self, name: &str) -> String {
+        format!(
+            "no table {name:?} (as far as earlier revisions show){}",
+            crate::suggest::did_you_mean(name, self.tables.keys().map(String::as_str))
+        )
+    }
+
+    /// Whether `drop_index(table, name)`-style arguments are the wrong way round: no table
+    /// `table`, but a table `name` that has an object called `table`.
+    fn swapped(&self, table: &str, name: &str, has_object: impl Fn(&TableModel) -> bool) -> bool {
+        !self.tables.contains_key(table) && self.tables.get(name).is_some_and(has_object)
+    }
+
+    fn existing_table(&self, name: &str) -> Result<&TableModel, String> {
+        self.tables.get(name).ok_or_else(|| self.no_table(name))
+    }
+
+    /// Refuses an op that names a table, column, index or constraint the model does not have,
+    /// with the closest known name, before any SQL is rendered for it: a typo is then reported
+    /// as what it is on every dialect (a SQLite rebuild would otherwise fail on its own terms).
+    /// After raw SQL the model may be incomplete, and the database judges instead.
+    pub fn check_references(&self, op: &Op) -> Result<(), String> {
+        if self.has_opaque_changes {
+            return Ok(());
+        }
+        let columns = |table: &str, names: &[String]| {
+            let t = self.existing_table(table)?;
+            names
+                .iter()
+                .try_for_each(|name| t.existing_column(table, name))
+        };
+        match op {
+            Op::CreateTable(t) => {
+                for fk in t
+                    .constraints
+                    .iter()
+                    .filter_map(TableConstraint::foreign_key)
+                {
+                    if fk.referred_table != t.name {
+                        columns(&fk.referred_table, &fk.referred_columns)?;
+                    }
+                }
+                Ok(())
+            }
+            Op::DropTable { name } => self.existing_table(name).map(|_| ()),
+            Op::RenameTable { old_name, .. } => self.existing_table(old_name).map(|_| ()),
+            Op::AddColumn { table, .. } => self.existing_table(table).map(|_| ()),
+            Op::DropColumn { table, column } => columns(table, std::slice::from_ref(column)),
+            Op::AlterColumn(change) => columns(&change.table, std::slice::from_ref(&change.column)),
+            Op::CreateIndex(index) => columns(&index.table, &index.columns),
+            Op::DropIndex { table, name } => {
+                if self.swapped(table, name, |t| t.indexes.iter().any(|i| &i.name == table)) {
+                    return Err(swapped_arguments("drop_index", "index", table, name));
+                }
+                let t = self.existing_table(table)?;
+                if t.indexes.iter().any(|i| &i.name == name) {
+                    return Ok(());
+                }
+                Err(format!(
+                    "table {table:?} has no index {name:?}{}",
+                    crate::suggest::did_you_mean(name, t.indexes.iter().map(|i| i.name.as_str()))
+                ))
+            }
+            Op::AddConstraint { table, constraint } => {
+                columns(table, constraint.columns())?;
+                if let Some(fk) = constraint.foreign_key() {
+                    columns(&fk.referred_table, &fk.referred_columns)?;
+                }
+                Ok(())
+            }
+            Op::DropConstraint { table, name, kind } => {
+                let has_it = |t: &TableModel| {
+                    t.table
+                        .constraints
+                        .iter()
+                        .any(|c| c.name() == Some(table.as_str()))
+                };
+                if self.swapped(table, name, has_it) {
+                    return Err(swapped_arguments(
+                        "drop_constraint",
+                        "constraint",
+                        table,
+                        name,
+                    ));
+                }
+                let t = self.existing_table(table)?;
+                if t.table
+                    .constraints
+                    .iter()
+                    .any(|c| c.name() == Some(name.as_str()) && c.kind() == *kind)
+                {
+                    return Ok(());
+                }
+                Err(format!(
+                    "table {table:?} has no {} named {name:?}{}",
+                    kind.describe(),
+                    crate::suggest::did_you_mean(
+                        name,
+                        t.table.constraints.iter().filter_map(|c| c.name())
+                    )
+                ))
+            }
+            Op::BulkInsert {
+                table,
+                columns: names,
+                ..
+            } => columns(table, names),
+            Op::Execute { .. } => Ok(()),
+        }
     }
 }
 
+/// The SDK's `drop_index` and `drop_constraint` took the table first until they followed
+/// Alembic (name first): a revision written for the old order names the swap, not a missing table.
+fn swapped_arguments(function: &str, what: &str, table: &str, name: &str) -> String {
+    format!(
+        "no table {table:?}, but table {name:?} has an {what} {table:?}: the arguments look swapped. \
+         `op::{function}` takes the {what}'s name first, then the table (as Alembic does): \
+         `op::{function}({table:?}, {name:?}, …)`"
+    )
+}
+
 impl TableModel {
+    fn existing_column(&self, table: &str, name: &str) -> Result<(), String> {
+        if self.table.columns.iter().any(|c| c.name == name) {
+            return Ok(());
+        }
+        Err(format!(
+            "table {table:?} has no column {name:?}{}",
+            crate::suggest::did_you_mean(name, self.table.columns.iter().map(|c| c.name.as_str()))
+        ))
+    }
+
     /// The primary key's columns, whether declared on columns or as a constraint.
     pub fn primary_key_columns(&self) -> impl Iterator<Item = &String> {
         let from_columns = self

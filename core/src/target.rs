@@ -9,8 +9,9 @@ pub enum TargetError {
     Empty(String),
     #[error("target {text:?}: {reason}")]
     Malformed { text: String, reason: String },
-    #[error("target {text:?}: {source}")]
-    Graph { text: String, source: GraphError },
+    /// `problem`, not `source`: as a source, anyhow's `{:#}` printed its text twice.
+    #[error("target {text:?}: {problem}")]
+    Graph { text: String, problem: GraphError },
     #[error("target {text:?} is relative, but the database has several heads ({}); name a revision", .heads.join(", "))]
     RelativeFromSeveralHeads { text: String, heads: Vec<String> },
 }
@@ -21,9 +22,9 @@ pub fn resolve(graph: &Graph, text: &str, current: &[String]) -> Result<Vec<Stri
     if trimmed.is_empty() {
         return Err(TargetError::Empty(text.to_string()));
     }
-    let graph_err = |source: GraphError| TargetError::Graph {
+    let graph_err = |problem: GraphError| TargetError::Graph {
         text: text.to_string(),
-        source,
+        problem,
     };
     match trimmed {
         "base" => return Ok(vec![]),
@@ -137,14 +138,14 @@ mod tests {
         assert!(matches!(
             resolve(&g, "aa", &[]),
             Err(TargetError::Graph {
-                source: GraphError::AmbiguousPrefix { .. },
+                problem: GraphError::AmbiguousPrefix { .. },
                 ..
             })
         ));
         assert!(matches!(
             resolve(&g, "zzz", &[]),
             Err(TargetError::Graph {
-                source: GraphError::UnknownRevision(_),
+                problem: GraphError::UnknownRevision(_),
                 ..
             })
         ));

@@ -160,6 +160,13 @@ impl TableConstraint {
     }
 
     /// The columns of this table the constraint uses (none for a check: its expression is opaque).
+    pub fn foreign_key(&self) -> Option<&ForeignKey> {
+        match self {
+            TableConstraint::ForeignKey(fk) => Some(fk),
+            _ => None,
+        }
+    }
+
     pub fn columns(&self) -> &[String] {
         match self {
             TableConstraint::PrimaryKey(c) => &c.columns,

@@ -183,8 +183,9 @@ impl Table {
     }
 
     /// A table-level constraint: a composite primary key, unique, foreign key or check.
-    pub fn constraint(mut self, constraint: Constraint) -> Table {
-        self.constraints.push(constraint);
+    /// A table-level constraint: a `Constraint`, or a `ForeignKey` as it is.
+    pub fn constraint(mut self, constraint: impl Into<Constraint>) -> Table {
+        self.constraints.push(constraint.into());
         self
     }
 

@@ -36,7 +36,10 @@ pub fn create_index(index: Index) {
     host::create_index(&index.into());
 }
 
-pub fn drop_index(table: &str, name: &str) {
+/// `op::drop_index("ix_user_email", "user")`: the index's name first, as in `Index::new` and
+/// Alembic's `op.drop_index(index_name, table_name)`. (The table came first in earlier SDKs; a
+/// revision still written that way is refused at `upgrade` with the swap named.)
+pub fn drop_index(name: &str, table: &str) {
     host::drop_index(table, name);
 }
 
@@ -77,7 +80,10 @@ pub fn create_check_constraint(table: &str, name: &str, expression: &str) {
     host::create_check_constraint(table, &constraint);
 }
 
-pub fn drop_constraint(table: &str, name: &str, kind: ConstraintKind) {
+/// `op::drop_constraint("uq_user_email", "user", ConstraintKind::Unique)`: the name first, as
+/// in Alembic's `op.drop_constraint(constraint_name, table_name, type_)`. (The table came first
+/// in earlier SDKs; a revision still written that way is refused at `upgrade` with the swap named.)
+pub fn drop_constraint(name: &str, table: &str, kind: ConstraintKind) {
     host::drop_constraint(table, name, kind.into());
 }
 

@@ -1,12 +1,17 @@
 //! Without std, the SDK is the guest's panic handler: it hands the panic's place and message to
 //! the host, which shows them with the revision's id, then traps.
 //!
-//! Only messages without arguments (`panic!("text")`, `unwrap()` on `None`, ...) are reported
-//! word for word: formatting the others would need `core::fmt`, kilobytes of code in every guest,
-//! and the host's compile time grows with a guest's code. The place (file:line:column) is always
-//! there; the `std` feature brings the formatted messages back.
+//! Messages without arguments (`panic!("text")`, `unwrap()` on `None`, ...) are copied as they
+//! are; the others (`expect("text")`, `panic!("{x}")`) go through `core::fmt`. That links
+//! `core::fmt::write` into every guest; its cost in size and host compile time is measured in
+//! BENCHMARKS.md ("panic messages"), and a message a user wrote is worth it. The place
+//! (file:line:column) is always there.
 
 use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Set while a panic's message is being formatted.
+static FORMATTING: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
 fn on_panic(info: &PanicInfo) -> ! {
@@ -23,9 +28,12 @@ fn on_panic(info: &PanicInfo) -> ! {
     report.push(":\n");
     match info.message().as_str() {
         Some(message) => report.push(message),
-        None => report.push(
-            "(a formatted message, which this guest cannot show without the SDK's `std` feature)",
-        ),
+        // `expect("…")`, `panic!("{x}")`: formatted through `core::fmt`. A panic inside a
+        // `Display` impl lands here again; then only the place is reported.
+        None if !FORMATTING.swap(true, Ordering::Relaxed) => {
+            let _ = core::fmt::Write::write_fmt(&mut report, format_args!("{}", info.message()));
+        }
+        None => report.push("(a second panic while formatting the first one's message)"),
     }
     crate::wit::migrate::schema::diagnostics::report_panic(report.text());
     core::arch::wasm32::unreachable()
@@ -36,6 +44,13 @@ fn on_panic(info: &PanicInfo) -> ! {
 struct Report {
     bytes: [u8; 2048],
     len: usize,
+}
+
+impl core::fmt::Write for Report {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        self.push(text);
+        Ok(())
+    }
 }
 
 impl Report {

@@ -113,7 +113,7 @@ fn statement(op: &Op) -> String {
             fit(0, "op::alter_column(", &chain, ");")
         }
         Op::CreateIndex(index) => fit(0, "op::create_index(", &index_expr(index), ");"),
-        Op::DropIndex { table, name } => format!("op::drop_index({}, {});", q(table), q(name)),
+        Op::DropIndex { table, name } => format!("op::drop_index({}, {});", q(name), q(table)),
         Op::AddConstraint { table, constraint } => match constraint {
             TableConstraint::PrimaryKey(k) => format!(
                 "op::create_primary_key({}, {}, {});",
@@ -142,8 +142,8 @@ fn statement(op: &Op) -> String {
         },
         Op::DropConstraint { table, name, kind } => format!(
             "op::drop_constraint({}, {}, ConstraintKind::{});",
-            q(table),
             q(name),
+            q(table),
             match kind {
                 ConstraintKind::PrimaryKey => "PrimaryKey",
                 ConstraintKind::Unique => "Unique",
@@ -279,11 +279,7 @@ fn constraint_expr(c: &TableConstraint) -> Chain {
         TableConstraint::Unique(u) => {
             named(format!("Constraint::unique({})", list(&u.columns)), &u.name)
         }
-        TableConstraint::ForeignKey(fk) => {
-            let mut chain = foreign_key_expr(fk);
-            chain.push(".into()".into());
-            chain
-        }
+        TableConstraint::ForeignKey(fk) => foreign_key_expr(fk),
         TableConstraint::Check(c) => {
             named(format!("Constraint::check({})", q(&c.expression)), &c.name)
         }

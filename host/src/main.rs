@@ -4,6 +4,7 @@
 mod cli;
 mod codegen;
 mod db;
+mod manifest;
 mod parallel;
 mod project;
 mod runner;

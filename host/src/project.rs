@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context};
 use migrate_core::revision::{Graph, RevisionMeta};
 use sha2::{Digest, Sha256};
 
+use crate::manifest::{self, Entry, Manifest};
 use crate::wasm::component;
 
 pub const METADATA_FILE: &str = "revision.toml";
@@ -19,6 +20,9 @@ pub struct Project {
     pub graph: Graph,
     /// Per revision id: its source folder (absent in a build-only deployment).
     pub sources: BTreeMap<String, PathBuf>,
+    /// In a build-only deployment, per revision id: the sha256 its component must have
+    /// (from `build/manifest.toml`).
+    pub built_sha256: BTreeMap<String, String>,
 }
 
 impl Project {
@@ -40,6 +44,7 @@ impl Project {
         let build = Self::build_dir(root);
         let mut entries = Vec::new();
         let mut sources = BTreeMap::new();
+        let mut built_sha256 = BTreeMap::new();
         if versions.is_dir() {
             let dirs: Vec<PathBuf> = sorted_entries(&versions)?
                 .into_iter()
@@ -51,20 +56,18 @@ impl Project {
                 entries.push((meta, dir.display().to_string()));
             }
         } else if build.is_dir() {
-            for (file, _) in sorted_entries(&build)? {
-                if file.extension().is_some_and(|e| e == "wasm") {
-                    let bytes = std::fs::read(&file)
-                        .with_context(|| format!("reading {}", file.display()))?;
-                    let embedded = component::read_metadata(&bytes)
-                        .map_err(|e| anyhow!("{}: {e}", file.display()))?
-                        .ok_or_else(|| {
-                            anyhow!(
-                                "{} has no revision metadata: was it built by `migrate build`?",
-                                file.display()
-                            )
-                        })?;
-                    entries.push((embedded.revision, file.display().to_string()));
-                }
+            let manifest = Manifest::read(&build)?;
+            let wasm_files: Vec<PathBuf> = sorted_entries(&build)?
+                .into_iter()
+                .map(|(file, _)| file)
+                .filter(|file| file.extension().is_some_and(|e| e == "wasm"))
+                .collect();
+            manifest.check_files(&build, &wasm_files)?;
+            let checked =
+                crate::parallel::map(&manifest.revisions, 16, |entry| check_built(&build, entry));
+            for (entry, file) in manifest.revisions.iter().zip(checked) {
+                entries.push((entry.meta(), file?.display().to_string()));
+                built_sha256.insert(entry.id.clone(), entry.sha256.clone());
             }
         } else {
             bail!(
@@ -77,18 +80,29 @@ impl Project {
             root: root.to_path_buf(),
             graph,
             sources,
+            built_sha256,
         })
     }
 
     /// The built component of a revision, refusing a missing or stale build.
     pub fn read_component(&self, id: &str) -> anyhow::Result<Vec<u8>> {
         let path = self.wasm_path(id);
-        let bytes = std::fs::read(&path).map_err(|_| {
-            anyhow!(
+        if !path.exists() {
+            bail!(
                 "revision {id} is not built ({} is missing): run `migrate build`",
                 path.display()
-            )
-        })?;
+            );
+        }
+        let bytes = manifest::read_component_file(&path)?;
+        if let Some(expected) = self.built_sha256.get(id) {
+            if manifest::sha256(&bytes) != *expected {
+                bail!(
+                    "revision {id}: {} changed after it was checked against {}",
+                    path.display(),
+                    manifest::path(&Self::build_dir(&self.root)).display()
+                );
+            }
+        }
         if let Some(source) = self.sources.get(id) {
             let embedded = component::read_metadata(&bytes)
                 .map_err(|e| anyhow!("revision {id}: {}: {e}", path.display()))?
@@ -110,6 +124,48 @@ impl Project {
         }
         Ok(bytes)
     }
+}
+
+/// A build-only deployment's component for `entry`: its bytes are the ones the manifest names,
+/// and the metadata embedded in it describes the same revision (so a file renamed to another
+/// revision's name, or an id like `../x`, is refused). Returns the file's path.
+fn check_built(build: &Path, entry: &Entry) -> anyhow::Result<PathBuf> {
+    let file = build.join(format!("{}.wasm", entry.id));
+    if !valid_id(&entry.id) {
+        bail!(
+            "{}: revision id {:?} must be 1 to 64 letters, digits or underscores",
+            manifest::path(build).display(),
+            entry.id
+        );
+    }
+    let bytes = manifest::read_component_file(&file)?;
+    if manifest::sha256(&bytes) != entry.sha256 {
+        bail!(
+            "{} is not the component `migrate build` wrote for revision {} (its sha256 differs \
+             from {}): it was swapped or damaged. Deploy the build/ folder as built",
+            file.display(),
+            entry.id,
+            manifest::path(build).display()
+        );
+    }
+    let embedded = component::read_metadata(&bytes)
+        .map_err(|e| anyhow!("{}: {e}", file.display()))?
+        .ok_or_else(|| {
+            anyhow!(
+                "{} has no revision metadata: was it built by `migrate build`?",
+                file.display()
+            )
+        })?;
+    if embedded.revision != entry.meta() {
+        bail!(
+            "{} describes revision {:?}, not the revision {} that {} lists",
+            file.display(),
+            embedded.revision.id,
+            entry.id,
+            manifest::path(build).display()
+        );
+    }
+    Ok(file)
 }
 
 /// Every revision folder's metadata, in order, read and parsed on all cores: at a thousand

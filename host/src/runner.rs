@@ -355,9 +355,10 @@ pub async fn run_steps(
                         )
                     } else {
                         anyhow!(
-                            "{label}, {} failed. This database cannot roll back DDL: the statements before the failing \
-                             one stay applied, and the revision is marked failed.\n  {e}\n{}",
+                            "{label}, {} failed. This database cannot roll back DDL, so the revision is marked \
+                             failed.\n  {e}\n{}{}",
                             direction.function(),
+                            describe_partial_effect(&script.body, &e.sql),
                             recovery_advice(id)
                         )
                     }
@@ -366,6 +367,45 @@ pub async fn run_steps(
         }
     }
     Ok(())
+}
+
+/// What a non-transactional step's failure left behind: the body statements before the one that
+/// failed ran and stay applied; it and those after it did not.
+pub fn describe_partial_effect(body: &[Statement], failed_sql: &str) -> String {
+    let Some(at) = body.iter().position(|s| s.sql == failed_sql) else {
+        return String::new();
+    };
+    let mut text = if at == 0 {
+        format!(
+            "No statement of the step took effect: the first of {} failed.\n",
+            body.len()
+        )
+    } else {
+        format!(
+            "Statements 1-{at} of {} took effect and stay applied; {} failed and the rest did not run:\n",
+            body.len(),
+            at + 1
+        )
+    };
+    for (i, statement) in body[..at].iter().enumerate() {
+        text.push_str(&format!("    {}. {}\n", i + 1, statement.sql));
+    }
+    text
+}
+
+/// The script a step would run from the database's current heads: for saying, after a failure,
+/// which of its statements had taken effect. The schema is the replayed model (objects made
+/// outside the revisions are not read), which is what a non-transactional dialect renders from.
+pub fn render_step_from(
+    guests: &mut Guests,
+    dialect: &dyn Dialect,
+    heads: &[String],
+    id: &str,
+    direction: Direction,
+) -> anyhow::Result<StepScript> {
+    let (mut schema, _) = replay(guests, heads)?;
+    let ops = guests.ops(id, direction)?;
+    render_step(dialect, &mut schema, &ops, vec![]).map_err(|e| anyhow!("{e}"))
 }
 
 pub fn recovery_advice(id: &str) -> String {

@@ -1,7 +1,20 @@
-//! Settings: `--settings FILE`, else the file named by `$SETTINGS`, else `./migrate.toml` if it
-//! exists. `$DATABASE_URL` overrides the file's `database_url`. Paths in a file (the migrations
-//! folder, a SQLite database) are relative to the file's own folder.
+//! Settings, and above all which database a command acts on. The database named most
+//! deliberately wins (`migrate --help` and the README list the same order):
+//!
+//! 1. `--database-url URL`
+//! 2. `database_url` in the settings file named by `--settings FILE`
+//! 3. `database_url` in the settings file named by `$SETTINGS` (environment, else `.env`)
+//! 4. `$DATABASE_URL` in the environment
+//! 5. `DATABASE_URL` in a `.env` file (this folder or one above it, as sqlx-cli reads it)
+//! 6. `database_url` in `./migrate.toml`
+//!
+//! A settings file someone named (2, 3) beats a `DATABASE_URL` that merely sits in the shell, so
+//! `DATABASE_URL=dev migrate --settings prod.toml downgrade base` acts on prod, as asked; when the
+//! two differ the command says which one it uses. A named file without `database_url` takes it
+//! from the environment (secrets kept out of files). Paths in a file (the migrations folder, a
+//! SQLite database) are relative to the file's own folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -26,8 +39,10 @@ struct SettingsFile {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: Option<String>,
-    /// Where `database_url` came from, for error messages.
+    /// Where `database_url` came from, for messages ("--settings prod.toml", "$DATABASE_URL").
     pub database_url_origin: String,
+    /// A URL that lost to `database_url` (its origin and the URL), to say so when connecting.
+    pub overridden: Option<(String, String)>,
     pub migrations: Option<PathBuf>,
     /// `model` in the file, else `schema.sql` beside the file, else ./schema.sql.
     pub model: PathBuf,
@@ -35,46 +50,135 @@ pub struct Settings {
     pub lock: LockSettings,
 }
 
-/// Which settings file to read: the flag, then `$SETTINGS`, then `./migrate.toml` if present.
-fn choose_file(flag: Option<&Path>) -> Option<(PathBuf, bool)> {
-    if let Some(path) = flag {
-        return Some((path.to_path_buf(), true));
-    }
-    if let Some(path) = std::env::var_os("SETTINGS").filter(|s| !s.is_empty()) {
-        return Some((PathBuf::from(path), true));
-    }
-    let default = PathBuf::from("migrate.toml");
-    default.exists().then_some((default, false))
+/// What the command line says about settings.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Flags<'a> {
+    pub settings: Option<&'a Path>,
+    pub database_url: Option<&'a str>,
 }
 
-pub fn load(flag: Option<&Path>) -> anyhow::Result<Settings> {
+/// The process environment with a `.env` file's values beneath it: a variable set in the real
+/// environment always wins over the same name in `.env`, as with sqlx-cli (dotenvy).
+pub struct Environment {
+    dotenv: BTreeMap<String, String>,
+    dotenv_path: Option<PathBuf>,
+}
+
+impl Environment {
+    /// Reads `.env` from the working folder or the nearest folder above it, if there is one.
+    pub fn load() -> anyhow::Result<Environment> {
+        let Some(path) = find_dotenv() else {
+            return Ok(Environment {
+                dotenv: BTreeMap::new(),
+                dotenv_path: None,
+            });
+        };
+        let mut dotenv = BTreeMap::new();
+        let entries = dotenvy::from_path_iter(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        for entry in entries {
+            let (name, value) = entry.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            dotenv.insert(name, value);
+        }
+        Ok(Environment {
+            dotenv,
+            dotenv_path: Some(path),
+        })
+    }
+
+    /// A variable's value and where it came from; empty values count as unset.
+    fn get(&self, name: &str) -> Option<(String, String)> {
+        if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+            return Some((value, format!("${name}")));
+        }
+        let value = self.dotenv.get(name).filter(|v| !v.is_empty())?;
+        let path = self.dotenv_path.as_deref().unwrap_or(Path::new(".env"));
+        Some((value.clone(), format!("{name} in {}", path.display())))
+    }
+}
+
+/// The search dotenvy's `dotenv()` makes (the working folder, then each folder above it),
+/// done here because its iterator does not say which file it found.
+fn find_dotenv() -> Option<PathBuf> {
+    let mut dir = std::env::current_dir().ok()?;
+    loop {
+        let candidate = dir.join(".env");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// Which settings file to read and how it was chosen: the flag, then `$SETTINGS` (environment,
+/// then `.env`), then `./migrate.toml` if present. `None` for the origin means the default file.
+fn choose_file(flag: Option<&Path>, env: &Environment) -> Option<(PathBuf, Option<String>)> {
+    if let Some(path) = flag {
+        return Some((
+            path.to_path_buf(),
+            Some(format!("--settings {}", path.display())),
+        ));
+    }
+    if let Some((path, origin)) = env.get("SETTINGS") {
+        let how = format!("{origin} = {path}");
+        return Some((PathBuf::from(path), Some(how)));
+    }
+    let default = PathBuf::from("migrate.toml");
+    default.exists().then_some((default, None))
+}
+
+pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
     let mut settings = Settings {
         database_url: None,
         database_url_origin: String::new(),
+        overridden: None,
         migrations: None,
         model: PathBuf::from("schema.sql"),
         limits: Limits::default(),
         lock: LockSettings::default(),
     };
-    if let Some((path, _named)) = choose_file(flag) {
+    // Candidates for the URL, most deliberate first; the first one present is used.
+    let mut candidates: Vec<(String, String)> = Vec::new();
+    if let Some(url) = flags.database_url {
+        candidates.push((url.to_string(), "--database-url".into()));
+    }
+    let mut default_file_url = None;
+    if let Some((path, named_by)) = choose_file(flags.settings, env) {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the settings file {}", path.display()))?;
         let file: SettingsFile = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("settings file {}: {e}", path.display()))?;
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        settings.database_url = file
+        let url = file
             .database_url
             .map(|url| relative_sqlite_url(&url, &folder));
-        settings.database_url_origin = format!("`database_url` in {}", path.display());
+        let origin = match &named_by {
+            Some(how) => format!("`database_url` in {} ({how})", path.display()),
+            None => format!("`database_url` in {}", path.display()),
+        };
+        match (url, named_by) {
+            (Some(url), Some(_)) => candidates.push((url, origin)),
+            (Some(url), None) => default_file_url = Some((url, origin)),
+            (None, _) => {}
+        }
         settings.migrations = file.migrations.map(|m| folder.join(m));
         settings.model = folder.join(file.model.unwrap_or_else(|| PathBuf::from("schema.sql")));
         settings.limits = file.limits;
         settings.lock = file.lock;
         validate_limits(&settings.limits, &path)?;
     }
-    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()) {
+    // The environment's DATABASE_URL (real, then .env) comes after a named file.
+    candidates.extend(env.get("DATABASE_URL"));
+    candidates.extend(default_file_url);
+    let mut candidates = candidates.into_iter();
+    if let Some((url, origin)) = candidates.next() {
+        settings.overridden = candidates
+            .find(|(other, _)| *other != url)
+            .map(|(u, o)| (o, u));
         settings.database_url = Some(url);
-        settings.database_url_origin = "$DATABASE_URL".into();
+        settings.database_url_origin = origin;
     }
     Ok(settings)
 }
@@ -116,9 +220,28 @@ impl Settings {
     pub fn require_database_url(&self) -> anyhow::Result<&str> {
         self.database_url.as_deref().ok_or_else(|| {
             anyhow::anyhow!(
-                "no database configured: give --settings FILE, set SETTINGS=FILE, create ./migrate.toml \
-                 with `database_url = \"sqlite://app.db\"`, or set DATABASE_URL"
+                "no database configured: give --database-url URL or --settings FILE, set SETTINGS=FILE, \
+                 set DATABASE_URL (or put it in .env), or create ./migrate.toml with \
+                 `database_url = \"sqlite://app.db\"`"
             )
         })
+    }
+
+    /// The line every command that opens the database prints first (stderr, password masked),
+    /// and, when another source named a different database, which one lost.
+    pub fn describe_database(&self) -> Option<String> {
+        let url = self.database_url.as_deref()?;
+        let mut line = format!(
+            "Database: {} (from {})",
+            crate::db::redact(url),
+            self.database_url_origin
+        );
+        if let Some((origin, other)) = &self.overridden {
+            line.push_str(&format!(
+                "\n  note: {origin} names another database, {}, which is not used",
+                crate::db::redact(other)
+            ));
+        }
+        Some(line)
     }
 }

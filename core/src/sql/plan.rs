@@ -52,17 +52,31 @@ pub fn render_step(
             problem,
         };
         ops[i].validate().map_err(|e| fail(e.problem))?;
+        schema.check_references(&ops[i]).map_err(fail)?;
         // Ops the dialect can only make by rebuilding their table: this one and every
         // following op that changes the same table become one rebuild, not one each.
         let (end, rendered) = match dialect.rebuilds_table(&ops[i], schema) {
             Some(table) => {
                 let mut end = i + 1;
+                // The model as the rebuild's earlier ops leave it, to check each later one
+                // against (made only when the rebuild has more than one op).
+                let mut scratch: Option<Schema> = None;
                 while end < ops.len() && ops[end].altered_table() == Some(table) {
-                    ops[end].validate().map_err(|e| RenderError {
+                    let model = scratch.get_or_insert_with(|| {
+                        let mut model = schema.clone();
+                        let _ = model.apply_lenient(&ops[i]);
+                        model
+                    });
+                    let problem = ops[end]
+                        .validate()
+                        .map_err(|e| e.problem)
+                        .and_then(|_| model.check_references(&ops[end]));
+                    problem.map_err(|problem| RenderError {
                         index: end + 1,
                         op: ops[end].describe(),
-                        problem: e.problem,
+                        problem,
                     })?;
+                    let _ = model.apply_lenient(&ops[end]);
                     end += 1;
                 }
                 (

@@ -16,6 +16,9 @@ pub enum Direction {
     Downgrade,
     /// Heads set by `stamp`, without running the revision.
     Stamp,
+    /// A head taken away by `stamp` (to base, or to a revision that is not its descendant),
+    /// without running its downgrade.
+    Unstamp,
     /// The revision's current checksum accepted in place of the recorded one.
     Accept,
 }
@@ -26,6 +29,7 @@ impl Direction {
             Direction::Upgrade => "upgrade",
             Direction::Downgrade => "downgrade",
             Direction::Stamp => "stamp",
+            Direction::Unstamp => "unstamp",
             Direction::Accept => "accept",
         }
     }
@@ -166,7 +170,7 @@ pub fn select_recorded_checksums(d: &dyn Dialect) -> String {
     );
     let history = d.quote_ident(HISTORY_TABLE);
     format!(
-        "SELECT {rev}, {} FROM {history} WHERE {seq} IN (SELECT MAX({seq}) FROM {history} WHERE {dir} <> 'downgrade' GROUP BY {rev})",
+        "SELECT {rev}, {} FROM {history} WHERE {seq} IN (SELECT MAX({seq}) FROM {history} WHERE {dir} NOT IN ('downgrade', 'unstamp') GROUP BY {rev})",
         d.quote_ident("checksum")
     )
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{anyhow, bail, Context as _};
 
 use super::Context;
+use crate::manifest::{Entry, Manifest};
 use crate::project::{self, Project};
 use crate::wasm::cache::component_key;
 use crate::wasm::component::{self, EmbeddedMetadata};
@@ -63,8 +64,10 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
         package(&project, &target_dir, &runtime, meta)
     });
     let (mut written, mut unchanged) = (0, 0);
+    let mut entries = Vec::with_capacity(revisions.len());
     for (meta, outcome) in revisions.iter().zip(packaged) {
         let outcome = outcome?;
+        entries.push(outcome.entry.clone());
         if let Some(problem) = outcome.will_not_run {
             eprintln!("warning: revision {} will not run: {problem}", meta.id);
         }
@@ -80,11 +83,41 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
             unchanged += 1;
         }
     }
+    let removed = remove_orphans(&out_dir, &project)?;
+    Manifest::new(entries).write(&out_dir)?;
     println!(
-        "{written} revision(s) built, {unchanged} unchanged, in {}",
+        "{written} revision(s) built, {unchanged} unchanged, {removed} removed, in {}",
         out_dir.display()
     );
     Ok(())
+}
+
+/// Makes `build/` hold exactly the revisions in `versions/`: a component whose revision was
+/// deleted would otherwise ship with the folder and run in production.
+fn remove_orphans(out_dir: &Path, project: &Project) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    for entry in
+        std::fs::read_dir(out_dir).with_context(|| format!("reading {}", out_dir.display()))?
+    {
+        let path = entry?.path();
+        let Some(id) = path
+            .file_stem()
+            .filter(|_| path.extension().is_some_and(|e| e == "wasm"))
+            .map(|s| s.to_string_lossy().into_owned())
+        else {
+            continue;
+        };
+        if project.graph.get(&id).is_none() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            println!(
+                "removed {}: revision {id} is no longer in {}",
+                path.display(),
+                Project::versions_dir(&project.root).display()
+            );
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// What became of one revision's module.
@@ -94,6 +127,8 @@ struct Packaged {
     size: usize,
     /// Why the component will not load, if it will not.
     will_not_run: Option<String>,
+    /// Its line in build/manifest.toml.
+    entry: Entry,
 }
 
 /// Turns a revision's built module into its component, metadata embedded, compiles it into the
@@ -139,6 +174,7 @@ fn package(
         changed,
         size: bytes.len(),
         will_not_run,
+        entry: Entry::new(meta, &bytes),
     })
 }
 

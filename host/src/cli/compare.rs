@@ -72,7 +72,7 @@ pub async fn compare(
     }
     let mut warnings = vec![];
     let (current, compare_with, current_label) = if args.database {
-        let mut db = super::connect(ctx).await?;
+        let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
         let at = db.heads().await?;
         if at != heads && at_head == AtHead::Warn {
             warnings.push(format!(

@@ -1,5 +1,5 @@
-//! Read-only verbs: `current`, `history`, `heads` and `show`. Only `current` and
-//! `history --applied` open the database; only `show` runs wasm.
+//! Read-only verbs: `history`, `heads` and `show` (`current` is with `status`). Only
+//! `history --applied` opens the database; only `show` runs wasm.
 
 use super::migrate::describe_heads;
 use super::Context;
@@ -19,34 +19,9 @@ pub struct ShowArgs {
     revision: String,
 }
 
-pub async fn current(ctx: &Context) -> anyhow::Result<()> {
-    let project = ctx.project()?;
-    let mut db = super::connect(ctx).await?;
-    let heads = db.heads().await?;
-    if heads.is_empty() {
-        say!("base (no revision applied)");
-    }
-    let graph_heads = project.graph.heads();
-    for head in heads {
-        let marker = if graph_heads.contains(&head) {
-            " (head)"
-        } else {
-            ""
-        };
-        match project.graph.get(&head) {
-            Some(meta) => say!("{head}{marker}, {}", meta.message),
-            None => say!(
-                "{head} (not among the revisions in {})",
-                project.root.display()
-            ),
-        }
-    }
-    Ok(())
-}
-
 pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     if args.applied {
-        let mut db = super::connect(ctx).await?;
+        let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
         for row in db.history().await? {
             say!(
                 "{}  {:<9} {}  checksum {}",

@@ -10,8 +10,9 @@ use crate::wasm::Direction;
 
 #[derive(Debug, clap::Args)]
 pub struct UpgradeArgs {
-    /// head, heads, a revision id or unique prefix, +N, or REV+N. With --sql, FROM:TO too.
-    #[arg(default_value = "head", allow_hyphen_values = true)]
+    /// head, heads, a revision id or unique prefix, +N, or REV+N. With --sql, FROM:TO too
+    /// (Alembic's range; `current:head` reads FROM from the database, read-only).
+    #[arg(default_value = "head", allow_negative_numbers = true)]
     target: String,
     #[command(flatten)]
     offline: OfflineArgs,
@@ -20,7 +21,7 @@ pub struct UpgradeArgs {
 #[derive(Debug, clap::Args)]
 pub struct DowngradeArgs {
     /// base, a revision id or unique prefix, -N, or REV-N. With --sql, FROM:TO too.
-    #[arg(allow_hyphen_values = true)]
+    #[arg(allow_negative_numbers = true)]
     target: String,
     #[command(flatten)]
     offline: OfflineArgs,
@@ -59,6 +60,7 @@ async fn migrate(
         // Offline there is no version table to read: `FROM:TO` says where to start; otherwise an
         // upgrade starts at base and a downgrade at the graph's heads.
         let (current, to_text) = match target_text.split_once(':') {
+            Some(("current", to)) => (heads_for_sql(ctx).await?, to),
             Some((from, to)) => (target::resolve(&graph, from, &[])?, to),
             None if direction == Direction::Upgrade => (vec![], target_text),
             None => (graph.heads(), target_text),
@@ -135,6 +137,14 @@ async fn migrate(
     );
     // Released explicitly here; on an error path above, dropping the connection releases it.
     db.unlock().await
+}
+
+/// `--sql current:…`: the heads the configured database is at, read without changing anything.
+async fn heads_for_sql(ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let mut db = super::connect(ctx, super::Access::ReadOnly)
+        .await
+        .map_err(|e| anyhow!("`current:` in a --sql range reads the database: {e:#}"))?;
+    db.heads().await
 }
 
 fn plan(

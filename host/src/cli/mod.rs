@@ -18,27 +18,31 @@ mod migrate;
 mod new;
 mod resolve;
 mod stamp;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::db::Database;
+use crate::db::{Access, Database};
 use crate::project::Project;
-use crate::runner::recovery_advice;
 use crate::settings::{self, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "migrate",
     version,
-    about = "Database schema migrations; each revision runs in a WebAssembly sandbox."
+    about = "Database schema migrations; each revision runs in a WebAssembly sandbox.",
+    after_help = DATABASE_PRECEDENCE
 )]
 pub struct Args {
-    /// Settings file (else $SETTINGS, else ./migrate.toml).
+    /// Settings file (else $SETTINGS, else ./migrate.toml). Its `database_url` beats $DATABASE_URL.
     #[arg(long, global = true, value_name = "FILE")]
     settings: Option<PathBuf>,
+    /// The database to act on; beats every settings file and the environment.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
     /// The migrations folder (else `migrations` in the settings, else ./migrations).
     #[arg(long, global = true, value_name = "DIR")]
     migrations: Option<PathBuf>,
@@ -58,8 +62,10 @@ enum Command {
     Upgrade(migrate::UpgradeArgs),
     /// Revert revisions down to a target.
     Downgrade(migrate::DowngradeArgs),
-    /// Show the database's current revision(s).
+    /// Show the database's current revision(s); exit 1 if a step is left failed (see `resolve`).
     Current,
+    /// Applied and pending revisions, and any failed or half-done step (exit 1 if one needs `resolve`).
+    Status,
     /// List the revisions, newest first (or, with --applied, the database's history).
     History(inspect::HistoryArgs),
     /// Show the head revision(s).
@@ -77,6 +83,17 @@ enum Command {
     Check(check::CheckArgs),
 }
 
+/// Shown by `migrate --help`; the same order as `settings.rs` and the README.
+const DATABASE_PRECEDENCE: &str = "\
+Which database: the first of
+  1. --database-url URL
+  2. `database_url` in the file given by --settings FILE
+  3. `database_url` in the file named by $SETTINGS (environment, else .env)
+  4. $DATABASE_URL
+  5. DATABASE_URL in .env (this folder or one above)
+  6. `database_url` in ./migrate.toml
+Every command that opens the database prints which one on stderr first (password masked).";
+
 /// What every command may need: the settings and where the migrations are.
 pub struct Context {
     pub settings: Settings,
@@ -90,7 +107,12 @@ impl Context {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let settings = settings::load(args.settings.as_deref())?;
+    let env = settings::Environment::load()?;
+    let flags = settings::Flags {
+        settings: args.settings.as_deref(),
+        database_url: args.database_url.as_deref(),
+    };
+    let settings = settings::load(flags, &env)?;
     let migrations_dir = args
         .migrations
         .or_else(|| settings.migrations.clone())
@@ -105,7 +127,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Build(a) => build::run(&ctx, a),
         Command::Upgrade(a) => migrate::upgrade(&ctx, a).await,
         Command::Downgrade(a) => migrate::downgrade(&ctx, a).await,
-        Command::Current => inspect::current(&ctx).await,
+        Command::Current => return status::current(&ctx).await,
+        Command::Status => return status::status(&ctx).await,
         Command::History(a) => inspect::history(&ctx, a).await,
         Command::Heads => inspect::heads(&ctx),
         Command::Show(a) => inspect::show(&ctx, a),
@@ -120,32 +143,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// A connection for a command that changes the version table: the run lock taken, the version
 /// tables there, and no step left half-done by an earlier failure on a non-transactional database.
 pub async fn open_for_change(ctx: &Context) -> anyhow::Result<Database> {
-    let mut db = connect(ctx).await?;
+    let mut db = connect(ctx, Access::ReadWrite).await?;
     db.lock(&ctx.settings.lock).await?;
     db.ensure_version_table().await?;
     if let Some(step) = db.incomplete().await?.into_iter().next() {
-        let what = match (&step.failed_statement, &step.error) {
-            (Some(statement), Some(error)) => {
-                format!("failed on this statement:\n    {statement}\n  {error}")
-            }
-            _ => "was interrupted while it ran (the process died)".to_string(),
-        };
-        anyhow::bail!(
-            "the database is partly migrated: the {} of revision {} {what}\n{}",
-            step.direction,
-            step.revision,
-            recovery_advice(&step.revision)
-        );
+        let project = ctx.project()?;
+        let report = status::describe_failed_step(ctx, &project, &mut db, &step).await;
+        anyhow::bail!("the database is partly migrated:\n{report}");
     }
     Ok(db)
 }
 
-pub async fn connect(ctx: &Context) -> anyhow::Result<Database> {
-    Database::connect(
-        ctx.settings.require_database_url()?,
-        &ctx.settings.database_url_origin,
-    )
-    .await
+/// Opens the configured database, first saying on stderr which one and why (password masked).
+/// A read-only command creates nothing: a SQLite file that does not exist is an error.
+pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> {
+    let url = ctx.settings.require_database_url()?;
+    if let Some(line) = ctx.settings.describe_database() {
+        eprintln!("{line}");
+    }
+    Database::connect(url, &ctx.settings.database_url_origin, access).await
 }
 
 /// The guest runtime with the caches in `$MIGRATE_CACHE_DIR`, else `<migrations>/.cache`.

@@ -29,7 +29,7 @@ pub struct ResolveArgs {
 
 pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
     let project = ctx.project()?;
-    let mut db = super::connect(ctx).await?;
+    let mut db = super::connect(ctx, super::Access::ReadWrite).await?;
     db.lock(&ctx.settings.lock).await?;
     db.ensure_version_table().await?;
     let dialect = db.dialect();

@@ -15,7 +15,7 @@ use crate::wasm::Direction;
 #[derive(Debug, clap::Args)]
 pub struct StampArgs {
     /// head, base, a revision id or prefix, +N, -N.
-    #[arg(allow_hyphen_values = true)]
+    #[arg(allow_negative_numbers = true)]
     target: String,
 }
 
@@ -78,7 +78,11 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
             dialect,
             &StepRecord {
                 revision: id,
-                direction: Recorded::Stamp,
+                direction: if target.is_empty() {
+                    Recorded::Unstamp
+                } else {
+                    Recorded::Stamp
+                },
                 checksum: &sum,
                 message: &message,
                 removed_heads: if i == 0 { &removed } else { &[] },

@@ -31,7 +31,9 @@ impl Default for LockSettings {
 }
 
 pub enum RunLock {
-    File(std::fs::File),
+    /// The lock file, held locked, and its path: removed on release so no `*.migrate-lock` is
+    /// left lying in the project folder.
+    File(std::fs::File, PathBuf),
     Session {
         release_sql: String,
     },
@@ -54,15 +56,18 @@ pub async fn acquire(
             let Some(path) = sqlite_lock_path(url) else {
                 return Ok(RunLock::Nothing);
             };
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .with_context(|| format!("opening the lock file {}", path.display()))?;
             loop {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("opening the lock file {}", path.display()))?;
                 match file.try_lock() {
-                    Ok(()) => return Ok(RunLock::File(file)),
+                    // The holder before us removes the file as it releases it: a lock on a
+                    // file that is no longer at the path locks nothing, so open it anew.
+                    Ok(()) if is_at_path(&file, &path) => return Ok(RunLock::File(file, path)),
+                    Ok(()) => continue,
                     Err(std::fs::TryLockError::WouldBlock) => {}
                     Err(std::fs::TryLockError::Error(e)) => {
                         return Err(anyhow!("locking {}: {e}", path.display()))
@@ -158,7 +163,12 @@ async fn wait(
 impl RunLock {
     pub async fn release(self, conn: &mut AnyConnection) -> anyhow::Result<()> {
         match self {
-            RunLock::File(file) => file.unlock().context("releasing the lock file"),
+            RunLock::File(file, path) => {
+                // Removed while still locked, so a waiter that then gets the lock on the old
+                // file sees it is gone and opens the path again (`is_at_path`).
+                let _ = std::fs::remove_file(&path);
+                file.unlock().context("releasing the lock file")
+            }
             RunLock::Session { release_sql } => {
                 sqlx::query(AssertSqlSafe(release_sql))
                     .fetch_one(conn)
@@ -171,14 +181,26 @@ impl RunLock {
     }
 }
 
+/// Whether `file` is still the file at `path` (same device and inode).
+fn is_at_path(file: &std::fs::File, path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(held), Ok(now)) => held.dev() == now.dev() && held.ino() == now.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
 /// `sqlite://path/app.db?…` locks `path/app.db.migrate-lock`.
 fn sqlite_lock_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") {
-        return None;
-    }
-    Some(PathBuf::from(format!("{path}.migrate-lock")))
+    let mut path = super::sqlite_file(url)?.into_os_string();
+    path.push(".migrate-lock");
+    Some(PathBuf::from(path))
 }

@@ -41,6 +41,14 @@ pub struct Incomplete {
     pub error: Option<String>,
 }
 
+/// Whether a command may change the database. A read-only one (`current`, `status`, `history`,
+/// `check`) never creates anything, not even an empty SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
 pub struct Database {
     conn: AnyConnection,
     dialect: &'static dyn Dialect,
@@ -52,13 +60,22 @@ pub struct Database {
 }
 
 impl Database {
-    pub async fn connect(url: &str, origin: &str) -> anyhow::Result<Database> {
+    pub async fn connect(url: &str, origin: &str, access: Access) -> anyhow::Result<Database> {
         sqlx::any::install_default_drivers();
         let name = DialectName::from_url(url).ok_or_else(|| {
             anyhow!("{origin}: {url:?} is not a database URL this tool knows (sqlite://path/to.db, postgres://…, mysql://…)")
         })?;
         let dialect = sql::dialect(name).expect("every named dialect exists");
-        let options: AnyConnectOptions = connect_url(url, name)
+        if access == Access::ReadOnly {
+            if let Some(path) = sqlite_file(url).filter(|path| !path.exists()) {
+                anyhow::bail!(
+                    "the SQLite database {} does not exist ({origin}); this command only reads and \
+                     creates nothing. Check the path, or create the database with `migrate upgrade`",
+                    path.display()
+                );
+            }
+        }
+        let options: AnyConnectOptions = connect_url(url, name, access)
             .parse()
             .map_err(|e| anyhow!("{origin}: bad database URL {url:?}: {e}"))?;
         let conn = options.connect().await.map_err(|e| {
@@ -338,9 +355,25 @@ impl Target<'_> {
     }
 }
 
-/// sqlx's URL forms, plus: a SQLite file is created when missing.
-fn connect_url(url: &str, name: DialectName) -> String {
-    if name != DialectName::Sqlite || url.contains("mode=") || url.contains(":memory:") {
+/// The file a SQLite URL names (`None` for other databases and in-memory ones).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// sqlx's URL forms, plus: a SQLite file is created when missing, by a command that may write.
+fn connect_url(url: &str, name: DialectName, access: Access) -> String {
+    if name != DialectName::Sqlite
+        || access == Access::ReadOnly
+        || url.contains("mode=")
+        || url.contains(":memory:")
+    {
         return url.to_string();
     }
     let separator = if url.contains('?') { '&' } else { '?' };

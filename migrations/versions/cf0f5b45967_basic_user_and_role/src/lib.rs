@@ -25,8 +25,8 @@ fn upgrade() -> Result {
         Table::new("roles_users")
             .column(Column::new("user_id", Type::Integer))
             .column(Column::new("role_id", Type::Integer))
-            .constraint(ForeignKey::new(["user_id"], "user", ["id"]).into())
-            .constraint(ForeignKey::new(["role_id"], "role", ["id"]).into()),
+            .constraint(ForeignKey::new(["user_id"], "user", ["id"]))
+            .constraint(ForeignKey::new(["role_id"], "role", ["id"])),
     );
     Ok(())
 }

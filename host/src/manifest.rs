@@ -1,0 +1,175 @@
+//! `build/manifest.toml`: what `migrate build` put in `build/` (each revision's metadata and the
+//! sha256 of its component), in the manner of Atlas's `atlas.sum`. A build-only deployment (no
+//! `versions/` folder) trusts nothing else: a `.wasm` the manifest does not list, a listed one
+//! that is missing, and one whose bytes are not the ones built are each refused by name.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use migrate_core::revision::RevisionMeta;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const MANIFEST_FILE: &str = "manifest.toml";
+
+/// Written at the top of the file, for whoever opens it.
+const HEADER: &str = "\
+# Written by `migrate build`: exactly the revisions in this folder, with the sha256 of each
+# component. Where there is no versions/ folder (a deployment of build/ alone), `migrate`
+# refuses a .wasm that is not listed here, a listed one that is missing, and one whose bytes
+# differ. Do not edit; run `migrate build` again.
+";
+
+/// A component larger than this is not one `migrate build` wrote (they are kilobytes); the cap
+/// keeps a hostile `build/` (a symlink to /dev/zero) from exhausting memory.
+pub const MAX_COMPONENT_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    #[serde(default, rename = "revision")]
+    pub revisions: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub id: String,
+    #[serde(default)]
+    pub down_revisions: Vec<String>,
+    pub message: String,
+    #[serde(default)]
+    pub created: String,
+    pub sha256: String,
+}
+
+impl Entry {
+    pub fn new(meta: &RevisionMeta, component: &[u8]) -> Entry {
+        Entry {
+            id: meta.id.clone(),
+            down_revisions: meta.down_revisions.clone(),
+            message: meta.message.clone(),
+            created: meta.created.clone(),
+            sha256: sha256(component),
+        }
+    }
+
+    pub fn meta(&self) -> RevisionMeta {
+        RevisionMeta {
+            id: self.id.clone(),
+            down_revisions: self.down_revisions.clone(),
+            message: self.message.clone(),
+            created: self.created.clone(),
+        }
+    }
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn path(build_dir: &Path) -> PathBuf {
+    build_dir.join(MANIFEST_FILE)
+}
+
+impl Manifest {
+    pub fn new(revisions: Vec<Entry>) -> Manifest {
+        Manifest {
+            format: 1,
+            revisions,
+        }
+    }
+
+    /// Writes the manifest when its text changed (a rebuild that changed nothing leaves it be).
+    pub fn write(&self, build_dir: &Path) -> anyhow::Result<()> {
+        let text = format!(
+            "{HEADER}{}",
+            toml::to_string(self).context("writing the build manifest")?
+        );
+        let file = path(build_dir);
+        if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+        }
+        Ok(())
+    }
+
+    pub fn read(build_dir: &Path) -> anyhow::Result<Manifest> {
+        let file = path(build_dir);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{} is missing: a build/ folder deployed without its sources must be the one \
+                 `migrate build` made, manifest included (a build from before the manifest: run \
+                 `migrate build` again where the sources are)",
+                file.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
+        let manifest: Manifest =
+            toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        if manifest.format != 1 {
+            bail!(
+                "{}: format {} is not one this migrate reads (1)",
+                file.display(),
+                manifest.format
+            );
+        }
+        Ok(manifest)
+    }
+
+    /// Refuses, by name, a `.wasm` in `build/` the manifest does not list and a listed one that
+    /// is not there.
+    pub fn check_files(&self, build_dir: &Path, wasm_files: &[PathBuf]) -> anyhow::Result<()> {
+        let listed: BTreeSet<&str> = self.revisions.iter().map(|e| e.id.as_str()).collect();
+        let present: BTreeSet<String> = wasm_files
+            .iter()
+            .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        if let Some(stray) = present.iter().find(|id| !listed.contains(id.as_str())) {
+            bail!(
+                "{} is not in {}: a stray file, not one `migrate build` made here. Remove it, or \
+                 deploy the build/ folder `migrate build` wrote",
+                build_dir.join(format!("{stray}.wasm")).display(),
+                path(build_dir).display()
+            );
+        }
+        if let Some(missing) = listed.iter().find(|id| !present.contains(**id)) {
+            bail!(
+                "revision {missing} is listed in {} but {} is missing: the deployment is incomplete",
+                path(build_dir).display(),
+                build_dir.join(format!("{missing}.wasm")).display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Reads a file `migrate` will treat as a component: a regular file (not a device, FIFO or
+/// link to one) of at most `MAX_COMPONENT_BYTES`.
+pub fn read_component_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    if meta.len() > MAX_COMPONENT_BYTES {
+        bail!(
+            "{} is {} bytes, more than a revision's component may be ({MAX_COMPONENT_BYTES})",
+            path.display(),
+            meta.len()
+        );
+    }
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+        bail!(
+            "{} grew past {MAX_COMPONENT_BYTES} bytes while read",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
