@@ -2,15 +2,17 @@
 //! the host, which shows them with the revision's id, then traps.
 //!
 //! Messages without arguments (`panic!("text")`, `unwrap()` on `None`, ...) are copied as they
-//! are; the others (`expect("text")`, `panic!("{x}")`) go through `core::fmt`. That links
-//! `core::fmt::write` into every guest; its cost in size and host compile time is measured in
-//! BENCHMARKS.md ("panic messages"), and a message a user wrote is worth it. The place
-//! (file:line:column) is always there.
+//! are; the others (`expect("text")`, `panic!("{x}")`) go through `core::fmt` (the default
+//! `formatted-panics` feature). That links `core::fmt::write` into every guest: about 1.2 KB and
+//! 0.3 ms of host compile per revision on a cold cache (BENCHMARKS.md, "panic messages"); a
+//! message a user wrote is worth it. The place (file:line:column) is always there.
 
 use core::panic::PanicInfo;
+#[cfg(feature = "formatted-panics")]
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Set while a panic's message is being formatted.
+#[cfg(feature = "formatted-panics")]
 static FORMATTING: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
@@ -30,10 +32,16 @@ fn on_panic(info: &PanicInfo) -> ! {
         Some(message) => report.push(message),
         // `expect("…")`, `panic!("{x}")`: formatted through `core::fmt`. A panic inside a
         // `Display` impl lands here again; then only the place is reported.
+        #[cfg(feature = "formatted-panics")]
         None if !FORMATTING.swap(true, Ordering::Relaxed) => {
             let _ = core::fmt::Write::write_fmt(&mut report, format_args!("{}", info.message()));
         }
+        #[cfg(feature = "formatted-panics")]
         None => report.push("(a second panic while formatting the first one's message)"),
+        #[cfg(not(feature = "formatted-panics"))]
+        None => report.push(
+            "(a formatted message, shown with the SDK's default `formatted-panics` feature)",
+        ),
     }
     crate::wit::migrate::schema::diagnostics::report_panic(report.text());
     core::arch::wasm32::unreachable()
@@ -46,6 +54,7 @@ struct Report {
     len: usize,
 }
 
+#[cfg(feature = "formatted-panics")]
 impl core::fmt::Write for Report {
     fn write_str(&mut self, text: &str) -> core::fmt::Result {
         self.push(text);
