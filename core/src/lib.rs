@@ -11,4 +11,5 @@ pub mod schema;
 pub mod sql;
 pub mod suggest;
 pub mod target;
+pub mod text;
 pub mod types;

@@ -319,6 +319,24 @@ fn constraint_ok(c: &TableConstraint) -> Result<(), String> {
 
 /// The checksum of a revision: sha256 over the canonical JSON of the ops its upgrade records.
 /// Reformatting or rebuilding a revision leaves it unchanged; changing what it does changes it.
+/// The size of an op in its canonical (JSON) form, without building the text: what a recorded
+/// op costs the host to hold, cache and checksum.
+pub fn encoded_len(op: &Op) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, op).expect("ops always serialize");
+    count.0
+}
+
 pub fn checksum(ops: &[Op]) -> String {
     let canonical = serde_json::to_vec(ops).expect("ops always serialize");
     let digest = Sha256::digest(&canonical);

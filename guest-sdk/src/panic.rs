@@ -39,9 +39,8 @@ fn on_panic(info: &PanicInfo) -> ! {
         #[cfg(feature = "formatted-panics")]
         None => report.push("(a second panic while formatting the first one's message)"),
         #[cfg(not(feature = "formatted-panics"))]
-        None => report.push(
-            "(a formatted message, shown with the SDK's default `formatted-panics` feature)",
-        ),
+        None => report
+            .push("(a formatted message, shown with the SDK's default `formatted-panics` feature)"),
     }
     crate::wit::migrate::schema::diagnostics::report_panic(report.text());
     core::arch::wasm32::unreachable()

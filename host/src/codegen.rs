@@ -21,7 +21,7 @@ pub struct RevisionSource<'a> {
 
 pub fn revision_source(r: &RevisionSource) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "//! {}", r.message);
+    let _ = writeln!(out, "//! {}", migrate_core::text::one_line(r.message));
     let _ = writeln!(out, "//!");
     let _ = writeln!(
         out,
@@ -31,7 +31,10 @@ pub fn revision_source(r: &RevisionSource) -> String {
     let _ = writeln!(out, "//! review it, then `migrate build`.");
     out.push_str("\n#![no_std]\nuse migrate_guest_sdk::prelude::*;\n\nfn upgrade() -> Result {\n");
     for warning in r.warnings {
-        for (i, line) in wrap(warning, 90).iter().enumerate() {
+        for (i, line) in wrap(&migrate_core::text::one_line(warning), 90)
+            .iter()
+            .enumerate()
+        {
             let lead = if i == 0 { "WARNING: " } else { "    " };
             let _ = writeln!(out, "    // {lead}{line}");
         }

@@ -223,7 +223,7 @@ pub fn valid_id(id: &str) -> bool {
 /// sha256 over the crate's own files (paths and contents), build output excluded.
 pub fn source_fingerprint(dir: &Path) -> anyhow::Result<String> {
     let mut files = Vec::new();
-    collect_files(dir, dir, &mut files)?;
+    collect_files(dir, dir, &mut files, &mut std::collections::HashSet::new())?;
     files.sort();
     let mut hasher = Sha256::new();
     for relative in files {
@@ -237,14 +237,25 @@ pub fn source_fingerprint(dir: &Path) -> anyhow::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn collect_files(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+/// Every file below `dir`, each real folder walked once: a symlink loop (or two) would
+/// otherwise make the walk endless or exponential.
+fn collect_files(
+    base: &Path,
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> anyhow::Result<()> {
+    let real = std::fs::canonicalize(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if !seen.insert(real) {
+        return Ok(());
+    }
     for (path, is_dir) in sorted_entries(dir)? {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         if name == "target" || name.starts_with('.') {
             continue;
         }
         if is_dir {
-            collect_files(base, &path, out)?;
+            collect_files(base, &path, out, seen)?;
         } else {
             out.push(path.strip_prefix(base).expect("below base").to_path_buf());
         }

@@ -373,7 +373,11 @@ pub async fn run_steps(
 /// failed ran and stay applied; it and those after it did not.
 pub fn describe_partial_effect(body: &[Statement], failed_sql: &str) -> String {
     let Some(at) = body.iter().position(|s| s.sql == failed_sql) else {
-        return String::new();
+        // Not one of the body's statements: the version-table update after all of them.
+        return format!(
+            "All {} statements of the step took effect; the version-table update that records it failed.\n",
+            body.len()
+        );
     };
     let mut text = if at == 0 {
         format!(
@@ -432,10 +436,12 @@ fn step_headline(
             heads.join(", ")
         }
     };
+    // The message lands in a `--` comment of `--sql` output: one line, whatever it holds.
     format!(
-        "Running {verb} {} -> {}, {message}",
+        "Running {verb} {} -> {}, {}",
         side(before),
-        side(after)
+        side(after),
+        migrate_core::text::one_line(message)
     )
 }
 

@@ -184,7 +184,12 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
 }
 
 fn validate_limits(limits: &Limits, path: &Path) -> anyhow::Result<()> {
-    if limits.fuel == 0 || limits.memory_mib == 0 || limits.max_ops == 0 || limits.timeout_ms == 0 {
+    if limits.fuel == 0
+        || limits.memory_mib == 0
+        || limits.max_ops == 0
+        || limits.ops_mib == 0
+        || limits.timeout_ms == 0
+    {
         bail!(
             "settings file {}: every value in [limits] must be above zero",
             path.display()

@@ -71,6 +71,13 @@ pub async fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
             .map(|d| project.graph.resolve_id(d))
             .collect::<Result<_, _>>()?
     };
+    if migrate_core::text::one_line(&args.message) != args.message {
+        bail!(
+            "the message {:?} has a line break or another control character: a revision's message is one line \
+             (it is printed in SQL and Rust comments)",
+            args.message
+        );
+    }
     let meta = RevisionMeta {
         id: id.clone(),
         down_revisions,

@@ -275,7 +275,21 @@ impl Database {
                 }
             }
             let bookkeeping: Vec<&Statement> = script.bookkeeping.iter().collect();
-            target.transaction(&bookkeeping).await?;
+            if let Err(e) = target.transaction(&bookkeeping).await {
+                // Every statement of the step ran; only recording it failed. Said on the
+                // mark, so the next run does not blame a process that died.
+                let mark = version_table::mark_failed(
+                    self.dialect,
+                    revision,
+                    &e.sql,
+                    &format!(
+                        "every statement of the step ran, but recording it failed: {}",
+                        e.message
+                    ),
+                );
+                let _ = target.run(&mark).await;
+                return Err(e);
+            }
         }
         for statement in &script.after {
             target.run(statement).await?;

@@ -10,16 +10,21 @@ use super::bindings::migrate::schema::{diagnostics, ops, types};
 pub struct Recorder {
     pub ops: Vec<Op>,
     pub max_ops: usize,
+    /// The recorded ops' canonical size so far, and the most it may reach.
+    pub op_bytes: usize,
+    pub max_op_bytes: usize,
     pub panic_message: Option<String>,
     pub memory_limit_bytes: usize,
     pub memory_limit_hit: bool,
 }
 
 impl Recorder {
-    pub fn new(max_ops: usize, memory_limit_bytes: usize) -> Recorder {
+    pub fn new(max_ops: usize, max_op_bytes: usize, memory_limit_bytes: usize) -> Recorder {
         Recorder {
             ops: Vec::new(),
             max_ops,
+            op_bytes: 0,
+            max_op_bytes,
             panic_message: None,
             memory_limit_bytes,
             memory_limit_hit: false,
@@ -31,6 +36,19 @@ impl Recorder {
             return Err(wasmtime::Error::msg(format!(
                 "the revision asked for more than {} operations (the `max_ops` limit)",
                 self.max_ops
+            )));
+        }
+        // Counted as the guest calls, so a loop of large ops stops at the first one over the
+        // budget instead of when the wall clock runs out.
+        self.op_bytes = self
+            .op_bytes
+            .saturating_add(migrate_core::ops::encoded_len(&op));
+        if self.op_bytes > self.max_op_bytes {
+            return Err(wasmtime::Error::msg(format!(
+                "the revision's operations weigh more than {} MiB (the `ops_mib` limit in [limits]; \
+                 {} operations recorded so far)",
+                self.max_op_bytes / (1024 * 1024),
+                self.ops.len()
             )));
         }
         self.ops.push(op);

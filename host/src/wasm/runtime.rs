@@ -22,6 +22,10 @@ pub struct Limits {
     pub memory_mib: usize,
     /// Operations one direction may record.
     pub max_ops: usize,
+    /// What those operations may weigh together, in MiB (their canonical JSON size): the host
+    /// holds, caches and renders them, so a guest's 64 MiB must not become gigabytes of host
+    /// memory through many large `execute` strings.
+    pub ops_mib: usize,
     /// Wall-clock time one direction may run, in milliseconds (epoch interruption): a backstop
     /// for what fuel does not count, such as time spent in host calls.
     pub timeout_ms: u64,
@@ -33,6 +37,7 @@ impl Default for Limits {
             fuel: 200_000_000,
             memory_mib: 64,
             max_ops: 100_000,
+            ops_mib: 16,
             timeout_ms: 10_000,
         }
     }
@@ -152,6 +157,7 @@ impl GuestRuntime {
         let limits = self.limits;
         let recorder = Recorder::new(
             limits.max_ops,
+            limits.ops_mib.saturating_mul(1024 * 1024),
             limits.memory_mib.saturating_mul(1024 * 1024),
         );
         let mut store = Store::new(&self.engine, recorder);

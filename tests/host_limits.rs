@@ -1,0 +1,272 @@
+//! What a revision (or a hostile `build/` folder) can make the host do: each test is an attack
+//! from the adversarial review (issue 21), through the binary, that got through before.
+
+mod common;
+
+use std::time::Duration;
+
+use common::servers::{Server, ServerDb};
+use common::{strings, TestProject};
+use predicates::prelude::PredicateBooleanExt;
+use predicates::str::contains;
+
+const THING: &str = include_str!("fixtures/thing.rs");
+
+fn guest(upgrade_body: &str) -> String {
+    format!(
+        "#![no_std]\nuse migrate_guest_sdk::prelude::*;\nfn upgrade() -> Result {{ {upgrade_body} }}\n\
+         fn downgrade() -> Result {{ Ok(()) }}\nmigrate_guest_sdk::revision!(upgrade, downgrade);\n"
+    )
+}
+
+#[test]
+fn the_ops_budget_stops_a_guest_at_the_first_call_over_it() {
+    let p = TestProject::init();
+    // Ten statements of 300 KB each: 3 MB of host memory asked for through a 64 MiB guest.
+    p.add_revision(
+        "hl_budget",
+        "large strings",
+        &guest(
+            "let big = format!(\"SELECT '{}'\", \"x\".repeat(300 * 1024));
+             for _ in 0..10 { op::execute(&big); }
+             Ok(())",
+        ),
+    );
+    p.build();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[limits]\nops_mib = 1\n",
+    )
+    .unwrap();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision hl_budget"))
+        .stderr(contains("more than 1 MiB"))
+        .stderr(contains("`ops_mib`"))
+        // Stopped at the fourth call, not after the tenth.
+        .stderr(contains("3 operations recorded so far"));
+    assert!(!p.tables().contains(&"migrate_version".to_string()) || p.heads().is_empty());
+    // With the default budget (16 MiB) the same revision runs.
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(p.heads(), ["hl_budget"]);
+}
+
+#[test]
+fn a_message_cannot_end_the_sql_comment_it_is_printed_in() {
+    let p = TestProject::init();
+    p.add_revision("hl_message", "thing", THING);
+    let meta = p.revision_dir("hl_message").join("revision.toml");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let evil = text.replace(
+        "message = \"thing\"",
+        "message = \"thing\\nDROP TABLE precious; --\"",
+    );
+    assert_ne!(text, evil);
+    std::fs::write(&meta, evil).unwrap();
+    p.build();
+    let out = p
+        .migrate()
+        .args(["upgrade", "--sql", "--dialect", "sqlite"])
+        .output()
+        .unwrap();
+    let sql = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    // Piped to a database that has the table, the printed SQL leaves it there.
+    let db = p.path().join("piped.db");
+    let made = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE precious (id INTEGER)")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut shell = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    shell
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    assert!(shell.wait().unwrap().success());
+    let tables = common::query_sqlite(
+        &db,
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+    );
+    assert!(tables.contains(&vec!["precious".to_string()]), "{tables:?}");
+    assert!(tables.contains(&vec!["thing".to_string()]), "{tables:?}");
+    assert!(
+        sql.contains("-- Running upgrade base -> hl_message, thing\\nDROP TABLE precious; --"),
+        "{sql}"
+    );
+    // And `new` refuses such a message outright.
+    p.migrate()
+        .args(["new", "-m", "two\nlines"])
+        .assert()
+        .failure()
+        .stderr(contains("control character"));
+}
+
+#[test]
+fn stamp_relative_to_an_unknown_revision_is_an_error_not_a_panic() {
+    let p = TestProject::init();
+    p.add_revision("hl_stamp", "thing", THING);
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    common::query_sqlite(
+        &p.db_path(),
+        "UPDATE migrate_version SET revision = 'ghost'",
+    );
+    p.migrate()
+        .args(["stamp", "-1"])
+        .assert()
+        .failure()
+        .stderr(contains("ghost"))
+        .stderr(contains("panicked").not());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_component_that_is_no_regular_file_is_refused_without_reading_it() {
+    let p = TestProject::init();
+    p.add_revision("hl_device", "thing", THING);
+    p.build();
+    let wasm = p.migrations().join("build/hl_device.wasm");
+    std::fs::remove_file(&wasm).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &wasm).unwrap();
+    p.migrate()
+        .arg("upgrade")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .failure()
+        .stderr(contains("hl_device.wasm is not a regular file"));
+    std::fs::remove_file(&wasm).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&wasm)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    p.migrate()
+        .arg("upgrade")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .failure()
+        .stderr(contains("hl_device.wasm is not a regular file"));
+    assert!(p.heads().is_empty() || !p.db_path().exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_a_revision_crate_do_not_hang_the_fingerprint() {
+    let p = TestProject::init();
+    let dir = p.add_revision("hl_loops", "thing", THING);
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("assets/a")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("assets/b")).unwrap();
+    p.migrate()
+        .arg("build")
+        .timeout(Duration::from_secs(300))
+        .assert()
+        .success();
+    p.migrate()
+        .arg("upgrade")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    assert_eq!(p.heads(), ["hl_loops"]);
+}
+
+/// A revision whose statements all run, after which the version-table update fails: the next
+/// run says so instead of blaming a process that died.
+#[test]
+fn a_failed_version_table_update_on_mariadb_is_not_blamed_on_a_dead_process() {
+    let Some(db) = ServerDb::create(Server::Mysql) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision("hl_books_1", "thing", THING);
+    p.add_revision(
+        "hl_books_2",
+        "drops the history",
+        &guest("op::execute(\"DROP TABLE migrate_history\"); Ok(())"),
+    );
+    p.build();
+    p.migrate_on(&db.url).arg("upgrade").assert().failure();
+    let out = p.migrate_on(&db.url).arg("status").output().unwrap();
+    let text = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAILED: the upgrade of revision hl_books_2"),
+        "{text}"
+    );
+    assert!(text.contains("recording it failed"), "{text}");
+    assert!(
+        text.contains("All 1 statements of the step took effect"),
+        "{text}"
+    );
+    assert!(!text.contains("process died"), "{text}");
+    assert_eq!(
+        db.query("SELECT revision FROM migrate_version"),
+        strings(&[&["hl_books_1"]])
+    );
+}
+
+/// After a column rename, a SQLite rebuild prints the table's CHECK again from the model: its
+/// string literals must come back with their doubled quotes, or the check means something else.
+#[test]
+fn a_rebuild_after_a_rename_keeps_a_checks_meaning() {
+    let p = TestProject::init();
+    p.add_revision(
+        "hl_check_1",
+        "checked",
+        &guest(
+            r#"op::create_table(
+                Table::new("ledger")
+                    .column(Column::new("id", Type::Integer).primary_key())
+                    .column(Column::new("x", Type::Integer))
+                    .column(Column::new("note", Type::Text))
+                    .constraint(Constraint::check("x > 0 AND note <> 'q'' OR ''1''=''1'").named("ck_ledger"))
+                    .constraint(Constraint::check("note <> 'it''s'").named("ck_ledger_its")),
+            );
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "hl_check_2",
+        "rename and rebuild",
+        &guest(
+            r#"op::alter_column(AlterColumn::new("ledger", "note").rename_to("remark"));
+            op::alter_column(AlterColumn::new("ledger", "x").nullable(false));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    let refused = common::try_query_sqlite(
+        &p.db_path(),
+        "INSERT INTO ledger (id, x, remark) VALUES (1, -1, 'z')",
+    );
+    assert!(
+        refused.is_err(),
+        "x > 0 must still be checked after the rebuild"
+    );
+    let refused = common::try_query_sqlite(
+        &p.db_path(),
+        "INSERT INTO ledger (id, x, remark) VALUES (2, 1, 'it''s')",
+    );
+    assert!(refused.is_err(), "remark <> 'it''s' must still be checked");
+    common::query_sqlite(
+        &p.db_path(),
+        "INSERT INTO ledger (id, x, remark) VALUES (3, 1, 'fine')",
+    );
+}
