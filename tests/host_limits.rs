@@ -270,3 +270,49 @@ fn a_rebuild_after_a_rename_keeps_a_checks_meaning() {
         "INSERT INTO ledger (id, x, remark) VALUES (3, 1, 'fine')",
     );
 }
+
+/// A failing PostgreSQL step is named without running its statements again: a sequence advanced
+/// by the step (outside the transaction's reach) moves once, and the failing statement is the
+/// one named.
+#[test]
+fn a_failed_postgres_step_runs_each_statement_once() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision(
+        "hl_once_1",
+        "sequence",
+        &guest("op::execute(\"CREATE SEQUENCE hl_counter\"); Ok(())"),
+    );
+    p.add_revision(
+        "hl_once_2",
+        "advances then fails",
+        &guest(
+            "op::execute(\"SELECT nextval('hl_counter')\");
+             op::execute(\"SELECT 1 / (SELECT 0)\");
+             op::execute(\"SELECT nextval('hl_counter')\");
+             Ok(())",
+        ),
+    );
+    p.build();
+    p.migrate_on(&db.url)
+        .args(["upgrade", "hl_once_1"])
+        .assert()
+        .success();
+    p.migrate_on(&db.url)
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("SELECT 1 / (SELECT 0)"))
+        .stderr(contains("division by zero"));
+    assert_eq!(
+        db.query("SELECT last_value::text, is_called::text FROM hl_counter"),
+        strings(&[&["1", "true"]]),
+        "nextval ran once, not once per attempt"
+    );
+    assert_eq!(
+        db.query("SELECT revision FROM migrate_version"),
+        strings(&[&["hl_once_1"]])
+    );
+}

@@ -350,15 +350,17 @@ impl Target<'_> {
         };
         // One round trip for the whole transaction when nothing needs its rows read: with a
         // server's network in between, a round trip per statement was most of a warm
-        // upgrade's cost. A failure rolls back and runs the statements again one by one, to
-        // name the statement at fault.
+        // upgrade's cost. A numbered marker after each statement says, when one fails, which
+        // one it was: nothing is run a second time to find out (a statement with effects
+        // outside the transaction, such as `nextval`, would have them twice).
         let batchable = statements.iter().all(|s| s.expect == Expect::Nothing);
         if batchable {
-            if execute(conn, &transaction_batch(statements)).await.is_ok() {
-                return Ok(());
+            let outcome = run_marked_batch(conn, statements).await;
+            if outcome.is_err() {
+                // A failed batch leaves its transaction open (and aborted).
+                let _ = execute(conn, "ROLLBACK").await;
             }
-            // A failed batch may leave its transaction open.
-            let _ = execute(conn, "ROLLBACK").await;
+            return outcome;
         }
         let mut tx = conn.begin().await.map_err(|e| failed("BEGIN", e))?;
         for statement in statements {
@@ -408,16 +410,55 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// `BEGIN; …; COMMIT` as one text. Statements are separated on lines of their own, so a
-/// statement ending in a `--` comment cannot swallow the separator.
+/// The text every marker row carries, followed by the number of statements done.
+const MARKER: &str = "migrate:done:";
+
+/// `BEGIN; s1; SELECT 'migrate:done:1'; s2; …; COMMIT` as one text. Statements are separated
+/// on lines of their own, so a statement ending in a `--` comment cannot swallow the separator.
 fn transaction_batch(statements: &[&Statement]) -> String {
     let mut sql = String::from("BEGIN;\n");
-    for statement in statements {
+    for (i, statement) in statements.iter().enumerate() {
         sql.push_str(&statement.sql);
-        sql.push_str("\n;\n");
+        sql.push_str(&format!("\n;\nSELECT '{MARKER}{}';\n", i + 1));
     }
     sql.push_str("COMMIT");
     sql
+}
+
+/// Runs `statements` as one marked batch (see `transaction_batch`), reading the results as they
+/// come: the last marker seen before an error counts the statements that succeeded, so the
+/// next one is the one that failed.
+async fn run_marked_batch(
+    conn: &mut AnyConnection,
+    statements: &[&Statement],
+) -> Result<(), StatementFailed> {
+    use futures_util::StreamExt;
+    let batch = transaction_batch(statements);
+    let mut done = 0;
+    let mut results = sqlx::raw_sql(AssertSqlSafe(batch)).fetch_many(&mut *conn);
+    while let Some(result) = results.next().await {
+        match result {
+            Ok(sqlx::Either::Right(row)) => {
+                let marker: Option<String> = row.try_get(0).ok();
+                if let Some(n) = marker
+                    .as_deref()
+                    .and_then(|m| m.strip_prefix(MARKER))
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    done = n;
+                }
+            }
+            Ok(sqlx::Either::Left(_)) => {}
+            Err(e) => {
+                let sql = match statements.get(done) {
+                    Some(statement) => statement.sql.as_str(),
+                    None => "COMMIT",
+                };
+                return Err(failed(sql, e));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn execute(conn: &mut AnyConnection, sql: &str) -> Result<(), sqlx::Error> {
