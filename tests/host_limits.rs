@@ -316,3 +316,65 @@ fn a_failed_postgres_step_runs_each_statement_once() {
         strings(&[&["hl_once_1"]])
     );
 }
+
+/// A user's own table called `migrate_version` is not taken for migrate's: every command
+/// refuses by name and changes nothing; `version_table` in the settings gives migrate's tables
+/// other names.
+#[test]
+fn a_users_own_migrate_version_table_is_refused_and_left_alone() {
+    let p = TestProject::init();
+    p.add_revision("hl_own_1", "thing", THING);
+    p.build();
+    let made = std::process::Command::new("sqlite3")
+        .arg(p.db_path())
+        .arg("CREATE TABLE migrate_version (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO migrate_version VALUES (1, 'mine'), (2, 'also mine');")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let before = p.db_bytes();
+    for verb in [
+        &["current"][..],
+        &["status"],
+        &["stamp", "base"],
+        &["upgrade"],
+        &["history", "--applied"],
+    ] {
+        p.migrate()
+            .args(verb)
+            .assert()
+            .failure()
+            .stderr(contains(
+                "the table \"migrate_version\" exists but is not one of migrate's version tables",
+            ))
+            .stderr(contains("version_table"));
+        assert_eq!(p.db_bytes(), before, "{verb:?} changed the database");
+    }
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\nversion_table = \"app_version\"\n",
+    )
+    .unwrap();
+    p.migrate().arg("upgrade").assert().success();
+    p.migrate()
+        .arg("current")
+        .assert()
+        .success()
+        .stdout(contains("hl_own_1 (head)"));
+    assert_eq!(
+        p.query("SELECT revision FROM app_version"),
+        strings(&[&["hl_own_1"]])
+    );
+    assert_eq!(
+        p.query("SELECT COUNT(*) FROM app_history"),
+        strings(&[&["1"]])
+    );
+    assert_eq!(
+        p.query("SELECT id, name FROM migrate_version ORDER BY id"),
+        strings(&[&["1", "mine"], &["2", "also mine"]])
+    );
+    p.migrate().args(["stamp", "base"]).assert().success();
+    assert_eq!(
+        p.query("SELECT COUNT(*) FROM migrate_version"),
+        strings(&[&["2"]])
+    );
+}

@@ -289,7 +289,7 @@ fn version_table_renders_for_every_dialect() {
         DialectName::Mysql,
     ] {
         let dialect = sql::dialect(name).unwrap();
-        let ddl: Vec<String> = sql::version_table::ensure(dialect)
+        let ddl: Vec<String> = sql::version_table::ensure(dialect, &Default::default())
             .into_iter()
             .map(|s| s.sql)
             .collect();

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context};
 use migrate_core::ops::{checksum, Op};
 use migrate_core::revision::Graph;
 use migrate_core::schema::Schema;
-use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord};
+use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord, VersionTables};
 use migrate_core::sql::{render_step, Dialect, Statement, StepScript};
 
 use crate::db::Database;
@@ -209,6 +209,7 @@ pub struct Bookkeeping {
 pub fn bookkeeping(
     graph: &Graph,
     dialect: &dyn Dialect,
+    tables: &VersionTables,
     applied: &mut BTreeSet<String>,
     heads: &mut Vec<String>,
     id: &str,
@@ -240,6 +241,7 @@ pub fn bookkeeping(
         .collect();
     let statements = version_table::record(
         dialect,
+        tables,
         &StepRecord {
             revision: id,
             direction: recorded(direction),
@@ -299,6 +301,7 @@ fn ops_ahead(
 pub async fn run_steps(
     guests: &mut Guests<'_>,
     dialect: &dyn Dialect,
+    tables: &VersionTables,
     mut schema: Schema,
     current: &[String],
     steps: &[String],
@@ -318,6 +321,7 @@ pub async fn run_steps(
         let books = bookkeeping(
             &graph,
             dialect,
+            tables,
             &mut applied,
             &mut heads,
             id,
@@ -331,11 +335,11 @@ pub async fn run_steps(
         if !script.transactional {
             script.before.insert(
                 0,
-                version_table::mark_in_progress(dialect, id, recorded(direction)),
+                version_table::mark_in_progress(dialect, tables, id, recorded(direction)),
             );
             script
                 .bookkeeping
-                .push(version_table::clear_mark(dialect, id));
+                .push(version_table::clear_mark(dialect, tables, id));
         }
         let headline = step_headline(
             direction,

@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use crate::db::LockSettings;
 use crate::wasm::Limits;
+use migrate_core::sql::version_table::VersionTables;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +31,8 @@ struct SettingsFile {
     migrations: Option<PathBuf>,
     /// The declarative model (`schema.sql`) that `check` and `new --autogenerate` compare with.
     model: Option<PathBuf>,
+    /// The heads table's name (Alembic's `version_table`); the other tables follow it.
+    version_table: Option<String>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -48,6 +51,8 @@ pub struct Settings {
     pub model: PathBuf,
     pub limits: Limits,
     pub lock: LockSettings,
+    /// The names of migrate's own tables.
+    pub version_tables: VersionTables,
 }
 
 /// What the command line says about settings.
@@ -138,6 +143,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         model: PathBuf::from("schema.sql"),
         limits: Limits::default(),
         lock: LockSettings::default(),
+        version_tables: VersionTables::default(),
     };
     // Candidates for the URL, most deliberate first; the first one present is used.
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -168,6 +174,15 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         settings.limits = file.limits;
         settings.lock = file.lock;
         validate_limits(&settings.limits, &path)?;
+        if let Some(name) = file.version_table {
+            if name.is_empty() || name.len() > 50 || name.chars().any(|c| c.is_control()) {
+                bail!(
+                    "settings file {}: version_table {name:?} must be 1 to 50 characters, none a control character",
+                    path.display()
+                );
+            }
+            settings.version_tables = VersionTables::named(&name);
+        }
     }
     // The environment's DATABASE_URL (real, then .env) comes after a named file.
     candidates.extend(env.get("DATABASE_URL"));

@@ -7,8 +7,95 @@ use crate::ops::Op;
 use crate::schema::Schema;
 use crate::types::*;
 
-pub const HEADS_TABLE: &str = "migrate_version";
-pub const HISTORY_TABLE: &str = "migrate_history";
+/// The names of migrate's own tables. The default is `migrate_version`, `migrate_history` and
+/// `migrate_incomplete`; the settings' `version_table = "NAME"` (Alembic's setting) renames them
+/// all: `NAME` holds the heads, and the others take NAME without a `_version` ending plus
+/// `_history` / `_incomplete` (`app_version` -> `app_history`, `app_incomplete`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionTables {
+    pub heads: String,
+    pub history: String,
+    pub incomplete: String,
+}
+
+impl Default for VersionTables {
+    fn default() -> VersionTables {
+        VersionTables::named("migrate_version")
+    }
+}
+
+impl VersionTables {
+    pub fn named(version_table: &str) -> VersionTables {
+        let base = version_table
+            .strip_suffix("_version")
+            .filter(|b| !b.is_empty())
+            .unwrap_or(version_table);
+        VersionTables {
+            heads: version_table.to_string(),
+            history: format!("{base}_history"),
+            incomplete: format!("{base}_incomplete"),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 3] {
+        [&self.heads, &self.history, &self.incomplete]
+    }
+
+    /// The columns each of the tables has, by the table's name.
+    fn expected_columns(&self, table: &str) -> &'static [&'static str] {
+        if table == self.heads {
+            &["revision"]
+        } else if table == self.history {
+            &[
+                "seq",
+                "revision",
+                "direction",
+                "checksum",
+                "message",
+                "applied_at",
+            ]
+        } else {
+            &["revision", "direction", "failed_statement", "error"]
+        }
+    }
+
+    /// Judges what the catalog says of tables with these names ((table, column) rows from
+    /// `select_columns`): `Ok(true)` when the heads table exists in migrate's shape, `Ok(false)`
+    /// when it does not exist yet, and an error naming the table when a table of one of these
+    /// names has another shape (a user's own `migrate_version`, say): it is not migrate's, and
+    /// nothing may be read from or written to it.
+    pub fn judge(&self, rows: &[(String, String)]) -> Result<bool, String> {
+        for table in self.all() {
+            let mut found: Vec<String> = rows
+                .iter()
+                .filter(|(t, _)| t.eq_ignore_ascii_case(table))
+                .map(|(_, c)| c.to_ascii_lowercase())
+                .collect();
+            if found.is_empty() {
+                continue;
+            }
+            found.sort();
+            let mut expected: Vec<String> = self
+                .expected_columns(table)
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            expected.sort();
+            if found != expected {
+                return Err(format!(
+                    "the table {table:?} exists but is not one of migrate's version tables (its columns are {}; \
+                     migrate's has {}). It belongs to something else, so migrate reads and changes nothing in it: \
+                     give migrate's tables other names with `version_table = \"…\"` in the settings",
+                    found.join(", "),
+                    expected.join(", ")
+                ));
+            }
+        }
+        Ok(rows
+            .iter()
+            .any(|(t, _)| t.eq_ignore_ascii_case(&self.heads)))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -42,9 +129,9 @@ fn column(name: &str, data_type: DataType, nullable: bool) -> Column {
     }
 }
 
-fn tables() -> [Table; 2] {
+fn tables(t: &VersionTables) -> [Table; 2] {
     let heads = Table {
-        name: HEADS_TABLE.into(),
+        name: t.heads.clone(),
         columns: vec![Column {
             primary_key: true,
             ..column("revision", DataType::Varchar(64), false)
@@ -53,7 +140,7 @@ fn tables() -> [Table; 2] {
         comment: None,
     };
     let history = Table {
-        name: HISTORY_TABLE.into(),
+        name: t.history.clone(),
         columns: vec![
             Column {
                 primary_key: true,
@@ -77,10 +164,10 @@ fn tables() -> [Table; 2] {
 
 /// CREATE TABLE IF NOT EXISTS for the version tables (the in-progress mark only where DDL is
 /// not transactional).
-pub fn ensure(d: &dyn Dialect) -> Vec<Statement> {
-    let mut all = tables().to_vec();
+pub fn ensure(d: &dyn Dialect, t: &VersionTables) -> Vec<Statement> {
+    let mut all = tables(t).to_vec();
     if !d.capabilities().transactional_ddl {
-        all.push(incomplete_table());
+        all.push(incomplete_table(t));
     }
     all.into_iter()
         .flat_map(|t| {
@@ -107,12 +194,12 @@ pub struct StepRecord<'a> {
     pub added_heads: &'a [String],
 }
 
-pub fn record(d: &dyn Dialect, step: &StepRecord) -> Vec<Statement> {
+pub fn record(d: &dyn Dialect, t: &VersionTables, step: &StepRecord) -> Vec<Statement> {
     let text = |s: &str| {
         d.literal(&Value::Text(s.to_string()))
             .expect("text always has a literal")
     };
-    let heads = d.quote_ident(HEADS_TABLE);
+    let heads = d.quote_ident(&t.heads);
     let mut out = Vec::new();
     let revision = d.quote_ident("revision");
     // A step along a line moves one head: one UPDATE rather than a DELETE and an INSERT.
@@ -143,7 +230,7 @@ pub fn record(d: &dyn Dialect, step: &StepRecord) -> Vec<Statement> {
         .join(", ");
     out.push(Statement::plain(format!(
         "INSERT INTO {} ({cols}) VALUES ({}, {}, {}, {})",
-        d.quote_ident(HISTORY_TABLE),
+        d.quote_ident(&t.history),
         text(step.revision),
         text(step.direction.as_str()),
         text(step.checksum),
@@ -153,22 +240,22 @@ pub fn record(d: &dyn Dialect, step: &StepRecord) -> Vec<Statement> {
 }
 
 /// The current heads: one column, `revision`.
-pub fn select_heads(d: &dyn Dialect) -> String {
+pub fn select_heads(d: &dyn Dialect, t: &VersionTables) -> String {
     format!(
         "SELECT {} FROM {}",
         d.quote_ident("revision"),
-        d.quote_ident(HEADS_TABLE)
+        d.quote_ident(&t.heads)
     )
 }
 
 /// The checksum each revision was last applied, stamped or accepted with: (revision, checksum).
-pub fn select_recorded_checksums(d: &dyn Dialect) -> String {
+pub fn select_recorded_checksums(d: &dyn Dialect, t: &VersionTables) -> String {
     let (rev, seq, dir) = (
         d.quote_ident("revision"),
         d.quote_ident("seq"),
         d.quote_ident("direction"),
     );
-    let history = d.quote_ident(HISTORY_TABLE);
+    let history = d.quote_ident(&t.history);
     format!(
         "SELECT {rev}, {} FROM {history} WHERE {seq} IN (SELECT MAX({seq}) FROM {history} WHERE {dir} NOT IN ('downgrade', 'unstamp') GROUP BY {rev})",
         d.quote_ident("checksum")
@@ -176,7 +263,7 @@ pub fn select_recorded_checksums(d: &dyn Dialect) -> String {
 }
 
 /// The whole history, oldest first: (revision, direction, checksum, applied_at as text).
-pub fn select_history(d: &dyn Dialect) -> String {
+pub fn select_history(d: &dyn Dialect, t: &VersionTables) -> String {
     let cols = ["revision", "direction", "checksum"]
         .map(|c| d.quote_ident(c))
         .join(", ");
@@ -184,7 +271,7 @@ pub fn select_history(d: &dyn Dialect) -> String {
         "SELECT {cols}, CAST({} AS {}) FROM {} ORDER BY {}",
         d.quote_ident("applied_at"),
         d.text_cast_type(),
-        d.quote_ident(HISTORY_TABLE),
+        d.quote_ident(&t.history),
         d.quote_ident("seq")
     )
 }
@@ -193,11 +280,10 @@ pub fn select_history(d: &dyn Dialect) -> String {
 /// unmarked with its bookkeeping; a failure records the statement and error. A mark left over
 /// means the database is somewhere inside that step, so every later run refuses until
 /// `migrate resolve` says what happened.
-pub const INCOMPLETE_TABLE: &str = "migrate_incomplete";
 
-pub fn incomplete_table() -> Table {
+pub fn incomplete_table(t: &VersionTables) -> Table {
     Table {
-        name: INCOMPLETE_TABLE.into(),
+        name: t.incomplete.clone(),
         columns: vec![
             Column {
                 primary_key: true,
@@ -212,14 +298,19 @@ pub fn incomplete_table() -> Table {
     }
 }
 
-pub fn mark_in_progress(d: &dyn Dialect, revision: &str, direction: Direction) -> Statement {
+pub fn mark_in_progress(
+    d: &dyn Dialect,
+    t: &VersionTables,
+    revision: &str,
+    direction: Direction,
+) -> Statement {
     let text = |s: &str| {
         d.literal(&Value::Text(s.to_string()))
             .expect("text has a literal")
     };
     Statement::plain(format!(
         "INSERT INTO {} ({}, {}) VALUES ({}, {})",
-        d.quote_ident(INCOMPLETE_TABLE),
+        d.quote_ident(&t.incomplete),
         d.quote_ident("revision"),
         d.quote_ident("direction"),
         text(revision),
@@ -227,25 +318,31 @@ pub fn mark_in_progress(d: &dyn Dialect, revision: &str, direction: Direction) -
     ))
 }
 
-pub fn clear_mark(d: &dyn Dialect, revision: &str) -> Statement {
+pub fn clear_mark(d: &dyn Dialect, t: &VersionTables, revision: &str) -> Statement {
     let text = d
         .literal(&Value::Text(revision.to_string()))
         .expect("text has a literal");
     Statement::plain(format!(
         "DELETE FROM {} WHERE {} = {text}",
-        d.quote_ident(INCOMPLETE_TABLE),
+        d.quote_ident(&t.incomplete),
         d.quote_ident("revision")
     ))
 }
 
-pub fn mark_failed(d: &dyn Dialect, revision: &str, statement: &str, error: &str) -> Statement {
+pub fn mark_failed(
+    d: &dyn Dialect,
+    t: &VersionTables,
+    revision: &str,
+    statement: &str,
+    error: &str,
+) -> Statement {
     let text = |s: &str| {
         d.literal(&Value::Text(s.to_string()))
             .expect("text has a literal")
     };
     Statement::plain(format!(
         "UPDATE {} SET {} = {}, {} = {} WHERE {} = {}",
-        d.quote_ident(INCOMPLETE_TABLE),
+        d.quote_ident(&t.incomplete),
         d.quote_ident("failed_statement"),
         text(statement),
         d.quote_ident("error"),
@@ -256,28 +353,88 @@ pub fn mark_failed(d: &dyn Dialect, revision: &str, statement: &str, error: &str
 }
 
 /// (revision, direction, failed statement or NULL, error or NULL).
-pub fn select_incomplete(d: &dyn Dialect) -> String {
+pub fn select_incomplete(d: &dyn Dialect, t: &VersionTables) -> String {
     let cols = ["revision", "direction", "failed_statement", "error"]
         .map(|c| d.quote_ident(c))
         .join(", ");
-    format!("SELECT {cols} FROM {}", d.quote_ident(INCOMPLETE_TABLE))
+    format!("SELECT {cols} FROM {}", d.quote_ident(&t.incomplete))
 }
 
-/// How many version tables exist (0 before the first run): one integer column.
-pub fn count_version_tables(d: &dyn Dialect) -> String {
-    let catalog = match d.name() {
-        super::DialectName::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ".to_string(),
-        super::DialectName::Postgresql => {
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = "
-                .to_string()
-        }
-        super::DialectName::Mysql => {
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ".to_string()
-        }
-    };
-    format!(
-        "{catalog}{}",
-        d.literal(&Value::Text(HEADS_TABLE.into()))
-            .expect("text has a literal")
-    )
+/// (table, column) for every column of the tables named like migrate's: one query, whose rows
+/// `VersionTables::judge` reads.
+pub fn select_columns(d: &dyn Dialect, t: &VersionTables) -> String {
+    let names = t
+        .all()
+        .map(|n| {
+            d.literal(&Value::Text(n.into()))
+                .expect("text has a literal")
+        })
+        .join(", ");
+    match d.name() {
+        super::DialectName::Sqlite => format!(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name IN ({names})"
+        ),
+        super::DialectName::Postgresql => format!(
+            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name IN ({names})"
+        ),
+        super::DialectName::Mysql => format!(
+            "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name IN ({names})"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VersionTables;
+
+    fn rows(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(t, c)| (t.to_string(), c.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn names_follow_the_version_table_setting() {
+        let default = VersionTables::default();
+        assert_eq!(
+            default.all(),
+            ["migrate_version", "migrate_history", "migrate_incomplete"]
+        );
+        assert_eq!(
+            VersionTables::named("app_version").all(),
+            ["app_version", "app_history", "app_incomplete"]
+        );
+        assert_eq!(
+            VersionTables::named("versions").all(),
+            ["versions", "versions_history", "versions_incomplete"]
+        );
+    }
+
+    #[test]
+    fn a_table_of_the_same_name_with_another_shape_is_refused_by_name() {
+        let t = VersionTables::default();
+        assert_eq!(t.judge(&[]), Ok(false));
+        assert_eq!(t.judge(&rows(&[("migrate_version", "revision")])), Ok(true));
+        let err = t
+            .judge(&rows(&[
+                ("migrate_version", "id"),
+                ("migrate_version", "name"),
+            ]))
+            .unwrap_err();
+        assert!(
+            err.contains("\"migrate_version\"") && err.contains("id, name"),
+            "{err}"
+        );
+        let err = t
+            .judge(&rows(&[
+                ("migrate_version", "revision"),
+                ("migrate_history", "revision"),
+            ]))
+            .unwrap_err();
+        assert!(err.contains("\"migrate_history\""), "{err}");
+    }
 }

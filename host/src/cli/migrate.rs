@@ -70,10 +70,12 @@ async fn migrate(
         let (schema, _) = runner::replay(&mut guests, &current)?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        print_preamble(&mut out, dialect)?;
+        let tables = &ctx.settings.version_tables;
+        print_preamble(&mut out, dialect, tables)?;
         return runner::run_steps(
             &mut guests,
             dialect,
+            tables,
             schema,
             &current,
             &steps,
@@ -121,9 +123,11 @@ async fn migrate(
             schema.database_objects.push(object);
         }
     }
+    let tables = db.tables().clone();
     runner::run_steps(
         &mut guests,
         dialect,
+        &tables,
         schema,
         &current,
         &steps,
@@ -208,8 +212,12 @@ fn offline_dialect(ctx: &Context, flag: Option<&str>) -> anyhow::Result<&'static
         .ok_or_else(|| anyhow!("the {name:?} dialect is not supported yet; SQLite is"))
 }
 
-fn print_preamble(out: &mut dyn std::io::Write, dialect: &dyn Dialect) -> anyhow::Result<()> {
-    let ensure: Vec<Statement> = version_table::ensure(dialect);
+fn print_preamble(
+    out: &mut dyn std::io::Write,
+    dialect: &dyn Dialect,
+    tables: &version_table::VersionTables,
+) -> anyhow::Result<()> {
+    let ensure: Vec<Statement> = version_table::ensure(dialect, tables);
     writeln!(out, "-- The version table")?;
     for statement in ensure {
         writeln!(out, "{};", statement.sql)?;

@@ -161,7 +161,13 @@ pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> 
     if let Some(line) = ctx.settings.describe_database() {
         eprintln!("{line}");
     }
-    Database::connect(url, &ctx.settings.database_url_origin, access).await
+    Database::connect(
+        url,
+        &ctx.settings.database_url_origin,
+        access,
+        ctx.settings.version_tables.clone(),
+    )
+    .await
 }
 
 /// The guest runtime with the caches in `$MIGRATE_CACHE_DIR`, else `<migrations>/.cache`.

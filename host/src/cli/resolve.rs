@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
     db.lock(&ctx.settings.lock).await?;
     db.ensure_version_table().await?;
     let dialect = db.dialect();
+    let tables = db.tables().clone();
     let marks = db.incomplete().await?;
     let mark = marks
         .iter()
@@ -78,6 +79,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
         let books = runner::bookkeeping(
             &project.graph,
             dialect,
+            &tables,
             &mut applied,
             &mut heads,
             &id,
@@ -98,7 +100,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
             describe_heads(&db.heads().await?)
         );
     }
-    statements.push(version_table::clear_mark(dialect, &id));
+    statements.push(version_table::clear_mark(dialect, &tables, &id));
     db.run_script(&bookkeeping_script(statements), &id).await?;
     db.unlock().await
 }

@@ -76,6 +76,7 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
             .unwrap_or_default();
         statements.extend(version_table::record(
             dialect,
+            db.tables(),
             &StepRecord {
                 revision: id,
                 direction: if target.is_empty() {
@@ -124,7 +125,7 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
         added_heads: &[],
     };
     db.run_script(
-        &bookkeeping_script(version_table::record(db.dialect(), &record)),
+        &bookkeeping_script(version_table::record(db.dialect(), db.tables(), &record)),
         &id,
     )
     .await?;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Context};
 use migrate_core::schema::{DatabaseObject, ObjectKind};
+use migrate_core::sql::version_table::VersionTables;
 use migrate_core::sql::{self, version_table, Dialect, DialectName, Expect, Statement, StepScript};
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
@@ -52,6 +53,10 @@ pub enum Access {
 pub struct Database {
     conn: AnyConnection,
     dialect: &'static dyn Dialect,
+    /// The names of migrate's own tables, and whether they exist in migrate's shape (read once,
+    /// on first need; a table of the same name with another shape is an error).
+    tables: VersionTables,
+    tables_exist: Option<bool>,
     url: String,
     lock: Option<lock::RunLock>,
     /// Where a SQLite file's steps run (see `sqlite_direct`); opened at the first step.
@@ -60,7 +65,12 @@ pub struct Database {
 }
 
 impl Database {
-    pub async fn connect(url: &str, origin: &str, access: Access) -> anyhow::Result<Database> {
+    pub async fn connect(
+        url: &str,
+        origin: &str,
+        access: Access,
+        tables: VersionTables,
+    ) -> anyhow::Result<Database> {
         sqlx::any::install_default_drivers();
         let name = DialectName::from_url(url).ok_or_else(|| {
             anyhow!("{origin}: {url:?} is not a database URL this tool knows (sqlite://path/to.db, postgres://…, mysql://…)")
@@ -87,6 +97,8 @@ impl Database {
         Ok(Database {
             conn,
             dialect,
+            tables,
+            tables_exist: None,
             url: url.to_string(),
             lock: None,
             direct: None,
@@ -96,6 +108,10 @@ impl Database {
 
     pub fn dialect(&self) -> &'static dyn Dialect {
         self.dialect
+    }
+
+    pub fn tables(&self) -> &VersionTables {
+        &self.tables
     }
 
     /// Takes the one-runner-at-a-time lock for the rest of this connection's life.
@@ -117,22 +133,37 @@ impl Database {
         Ok(())
     }
 
+    /// Creates the version tables where they are missing; refuses, touching nothing, when a
+    /// table of one of their names is not migrate's.
     pub async fn ensure_version_table(&mut self) -> anyhow::Result<()> {
-        for statement in version_table::ensure(self.dialect) {
+        self.version_table_exists().await?;
+        for statement in version_table::ensure(self.dialect, &self.tables) {
             execute(&mut self.conn, &statement.sql)
                 .await
                 .map_err(|e| anyhow!("creating the version table: {e}"))?;
         }
+        self.tables_exist = Some(true);
         Ok(())
     }
 
+    /// Whether the version tables exist, their shape checked (one catalog query, once).
     async fn version_table_exists(&mut self) -> anyhow::Result<bool> {
-        let sql = version_table::count_version_tables(self.dialect);
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .fetch_one(&mut self.conn)
+        if let Some(known) = self.tables_exist {
+            return Ok(known);
+        }
+        let sql = version_table::select_columns(self.dialect, &self.tables);
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&mut self.conn)
             .await
             .context("reading the catalog")?;
-        Ok(row.try_get::<i64, _>(0).context("reading the catalog")? > 0)
+        let columns: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .context("reading the catalog")?;
+        let exists = self.tables.judge(&columns).map_err(|e| anyhow!(e))?;
+        self.tables_exist = Some(exists);
+        Ok(exists)
     }
 
     async fn rows(&mut self, sql: String, what: &str) -> anyhow::Result<Vec<AnyRow>> {
@@ -149,7 +180,7 @@ impl Database {
     pub async fn heads(&mut self) -> anyhow::Result<Vec<String>> {
         let rows = self
             .rows(
-                version_table::select_heads(self.dialect),
+                version_table::select_heads(self.dialect, &self.tables),
                 "the version table",
             )
             .await?;
@@ -161,7 +192,7 @@ impl Database {
     pub async fn recorded_checksums(&mut self) -> anyhow::Result<BTreeMap<String, String>> {
         let rows = self
             .rows(
-                version_table::select_recorded_checksums(self.dialect),
+                version_table::select_recorded_checksums(self.dialect, &self.tables),
                 "the version history",
             )
             .await?;
@@ -173,7 +204,7 @@ impl Database {
     pub async fn history(&mut self) -> anyhow::Result<Vec<HistoryRow>> {
         let rows = self
             .rows(
-                version_table::select_history(self.dialect),
+                version_table::select_history(self.dialect, &self.tables),
                 "the version history",
             )
             .await?;
@@ -222,7 +253,7 @@ impl Database {
         }
         let rows = self
             .rows(
-                version_table::select_incomplete(self.dialect),
+                version_table::select_incomplete(self.dialect, &self.tables),
                 "the in-progress marks",
             )
             .await?;
@@ -260,8 +291,13 @@ impl Database {
         } else {
             for statement in &script.body {
                 if let Err(e) = target.run(statement).await {
-                    let mark =
-                        version_table::mark_failed(self.dialect, revision, &e.sql, &e.message);
+                    let mark = version_table::mark_failed(
+                        self.dialect,
+                        &self.tables,
+                        revision,
+                        &e.sql,
+                        &e.message,
+                    );
                     if let Err(mark_error) = target.run(&mark).await {
                         return Err(StatementFailed {
                             message: format!(
@@ -280,6 +316,7 @@ impl Database {
                 // mark, so the next run does not blame a process that died.
                 let mark = version_table::mark_failed(
                     self.dialect,
+                    &self.tables,
                     revision,
                     &e.sql,
                     &format!(

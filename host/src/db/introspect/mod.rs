@@ -11,35 +11,28 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Context};
 use migrate_core::schema::{Schema, TableModel};
-use migrate_core::sql::{version_table, DialectName};
+use migrate_core::sql::version_table::VersionTables;
+use migrate_core::sql::DialectName;
 use migrate_core::types::*;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::Database;
 
-/// The tables migrate keeps for itself, left out of every comparison.
-const OWN_TABLES: [&str; 3] = [
-    version_table::HEADS_TABLE,
-    version_table::HISTORY_TABLE,
-    version_table::INCOMPLETE_TABLE,
-];
-
-pub fn is_own_table(name: &str) -> bool {
-    OWN_TABLES.contains(&name)
-}
-
 impl Database {
     /// The schema as the database has it now (migrate's own tables left out).
     pub async fn introspect(&mut self) -> anyhow::Result<Schema> {
         let schema = match self.dialect.name() {
-            DialectName::Sqlite => sqlite::schema(&mut self.conn).await,
+            DialectName::Sqlite => sqlite::schema(&mut self.conn, &self.tables).await,
             DialectName::Postgresql => assemble(
                 postgres::catalog(&mut self.conn).await?,
                 postgres::portable_type,
+                &self.tables,
             ),
-            DialectName::Mysql => {
-                assemble(mysql::catalog(&mut self.conn).await?, mysql::portable_type)
-            }
+            DialectName::Mysql => assemble(
+                mysql::catalog(&mut self.conn).await?,
+                mysql::portable_type,
+                &self.tables,
+            ),
         };
         schema.context("reading the database's schema")
     }
@@ -147,12 +140,13 @@ pub(crate) struct Catalog {
 fn assemble(
     catalog: Catalog,
     portable_type: fn(&str) -> Result<(DataType, bool), String>,
+    own: &VersionTables,
 ) -> anyhow::Result<Schema> {
     let mut tables: BTreeMap<String, TableModel> = BTreeMap::new();
     for c in catalog
         .columns
         .into_iter()
-        .filter(|c| !is_own_table(&c.table))
+        .filter(|c| !own.all().contains(&c.table.as_str()))
     {
         let (data_type, serial) = portable_type(&c.native_type)
             .map_err(|e| anyhow!("column {:?}.{:?}: {e}", c.table, c.name))?;

@@ -6,14 +6,19 @@ use migrate_core::model_sql;
 use migrate_core::schema::Schema;
 use sqlx::AnyConnection;
 
-use super::{is_own_table, text_rows, OWN_TABLES};
+use migrate_core::sql::version_table::VersionTables;
+
+use super::text_rows;
 
 const DDL: &str = "
 SELECT type, name, sql FROM sqlite_master
 WHERE type IN ('table', 'index') AND sql IS NOT NULL AND name NOT LIKE 'sqlite_%'
 ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, name";
 
-pub(super) async fn schema(conn: &mut AnyConnection) -> anyhow::Result<Schema> {
+pub(super) async fn schema(
+    conn: &mut AnyConnection,
+    own: &VersionTables,
+) -> anyhow::Result<Schema> {
     let mut text = String::new();
     // Where each statement starts in `text`, to name the one a parse error is in.
     let mut starts = vec![];
@@ -21,7 +26,7 @@ pub(super) async fn schema(conn: &mut AnyConnection) -> anyhow::Result<Schema> {
         let name = row[1].clone().unwrap_or_default();
         let sql = row[2].clone().unwrap_or_default();
         let table_of_index = row[0].as_deref() == Some("index");
-        if is_own_table(&name) || (table_of_index && own_index(&sql)) {
+        if own.all().contains(&name.as_str()) || (table_of_index && own_index(own, &sql)) {
             continue;
         }
         starts.push((text.lines().count() as u64 + 1, name));
@@ -40,6 +45,6 @@ pub(super) async fn schema(conn: &mut AnyConnection) -> anyhow::Result<Schema> {
 }
 
 /// An index on one of migrate's own tables.
-fn own_index(sql: &str) -> bool {
-    OWN_TABLES.iter().any(|t| sql.contains(&format!("\"{t}\"")))
+fn own_index(own: &VersionTables, sql: &str) -> bool {
+    own.all().iter().any(|t| sql.contains(&format!("\"{t}\"")))
 }
