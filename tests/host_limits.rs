@@ -378,3 +378,66 @@ fn a_users_own_migrate_version_table_is_refused_and_left_alone() {
         strings(&[&["2"]])
     );
 }
+
+/// Host CPU after the guest returns is bounded: a table cannot grow past what any database
+/// allows (which bounds each op's cost), and a step's rendered SQL has a budget.
+#[test]
+fn what_one_revision_may_make_the_host_apply_and_render_is_bounded() {
+    let p = TestProject::init();
+    p.add_revision(
+        "hl_wide",
+        "too wide",
+        &guest(
+            "op::create_table(Table::new(\"wide\").column(Column::new(\"id\", Type::Integer).primary_key()));
+             for i in 0..5000u32 { op::add_column(\"wide\", Column::new(format!(\"c{i}\"), Type::Integer)); }
+             Ok(())",
+        ),
+    );
+    p.build();
+    p.migrate()
+        .args(["upgrade", "--sql", "--dialect", "sqlite"])
+        .assert()
+        .failure()
+        .stderr(contains("revision hl_wide"))
+        .stderr(contains("op #4097"))
+        .stderr(contains("as many as any database allows"));
+
+    let p = TestProject::init();
+    p.add_revision(
+        "hl_rebuilds",
+        "many rebuilds",
+        &guest(
+            "let mut t = Table::new(\"w\").column(Column::new(\"id\", Type::Integer).primary_key());
+             for i in 0..300u32 { t = t.column(Column::new(format!(\"c{i}\"), Type::Integer)); }
+             op::create_table(t);
+             for i in 0..200u32 {
+                 op::alter_column(AlterColumn::new(\"w\", \"c0\").nullable(i % 2 == 0));
+                 op::execute(\"SELECT 1\");
+             }
+             Ok(())",
+        ),
+    );
+    p.build();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[limits]\nsql_mib = 1\n",
+    )
+    .unwrap();
+    p.migrate()
+        .args(["upgrade", "--sql"])
+        .assert()
+        .failure()
+        .stderr(contains("revision hl_rebuilds"))
+        .stderr(contains(
+            "more than 1 MiB (the `sql_mib` limit in [limits])",
+        ));
+    p.migrate().arg("upgrade").assert().failure();
+    assert!(p.heads().is_empty());
+    // With the default budget it renders and runs.
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
+    p.migrate().arg("upgrade").assert().success();
+}

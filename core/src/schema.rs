@@ -14,6 +14,45 @@ pub struct Schema {
     /// Objects the ops do not describe (triggers, views, indexes made by `execute` or by hand),
     /// read from the database before a run, so that a table rebuild keeps them.
     pub database_objects: Vec<DatabaseObject>,
+    /// Every index's name, so that `create_index` checks uniqueness without walking every
+    /// table's indexes (which made a revision of many indexes quadratic).
+    index_names: IndexNames,
+}
+
+/// More columns than any of the databases allows in one table (PostgreSQL 1600, SQLite 2000 by
+/// default, MySQL 4096): refused by the model, which also bounds what one op costs to apply and
+/// render (a revision of 100,000 `add_column` ops took minutes of host CPU before).
+pub const MAX_COLUMNS: usize = 4096;
+
+/// A cache of index names, built on first use from the tables and then kept by `apply`.
+/// It takes no part in comparing schemas.
+#[derive(Debug, Clone, Default)]
+struct IndexNames(Option<std::collections::HashSet<String>>);
+
+impl PartialEq for IndexNames {
+    fn eq(&self, _: &IndexNames) -> bool {
+        true
+    }
+}
+
+impl IndexNames {
+    fn get(
+        &mut self,
+        tables: &BTreeMap<String, TableModel>,
+    ) -> &mut std::collections::HashSet<String> {
+        self.0.get_or_insert_with(|| {
+            tables
+                .values()
+                .flat_map(|t| t.indexes.iter().map(|i| i.name.clone()))
+                .collect()
+        })
+    }
+
+    fn forget(&mut self, name: &str) {
+        if let Some(names) = &mut self.0 {
+            names.remove(name);
+        }
+    }
 }
 
 /// A trigger, view or index known only by its SQL.
@@ -64,6 +103,14 @@ pub struct SchemaError {
 }
 
 impl Schema {
+    /// A schema of these tables and nothing else.
+    pub fn with_tables(tables: BTreeMap<String, TableModel>) -> Schema {
+        Schema {
+            tables,
+            ..Schema::default()
+        }
+    }
+
     pub fn table(&self, name: &str) -> Option<&TableModel> {
         self.tables.get(name)
     }
@@ -79,6 +126,13 @@ impl Schema {
                 if self.tables.contains_key(&t.name) {
                     return Err(fail(format!("table {:?} already exists", t.name)));
                 }
+                if t.columns.len() > MAX_COLUMNS {
+                    return Err(fail(format!(
+                        "table {:?} would have {} columns, more than any database allows ({MAX_COLUMNS})",
+                        t.name,
+                        t.columns.len()
+                    )));
+                }
                 self.tables.insert(
                     t.name.clone(),
                     TableModel {
@@ -88,9 +142,13 @@ impl Schema {
                 );
             }
             Op::DropTable { name } => {
-                self.tables
+                let model = self
+                    .tables
                     .remove(name)
                     .ok_or_else(|| fail(format!("no table {name:?}")))?;
+                for index in &model.indexes {
+                    self.index_names.forget(&index.name);
+                }
                 // Its triggers and indexes go with it.
                 self.database_objects.retain(|o| &o.table != name);
             }
@@ -126,6 +184,11 @@ impl Schema {
             }
             Op::AddColumn { table, column } => {
                 let t = self.table_mut(table).map_err(fail)?;
+                if t.table.columns.len() >= MAX_COLUMNS {
+                    return Err(fail(format!(
+                        "table {table:?} has {MAX_COLUMNS} columns, as many as any database allows"
+                    )));
+                }
                 if t.table.columns.iter().any(|c| c.name == column.name) {
                     return Err(fail(format!("column {:?} already exists", column.name)));
                 }
@@ -145,7 +208,16 @@ impl Schema {
                     }
                     other => !other.columns().contains(column),
                 });
+                let gone: Vec<String> = t
+                    .indexes
+                    .iter()
+                    .filter(|i| i.columns.contains(column))
+                    .map(|i| i.name.clone())
+                    .collect();
                 t.indexes.retain(|i| !i.columns.contains(column));
+                for name in gone {
+                    self.index_names.forget(&name);
+                }
             }
             Op::AlterColumn(change) => {
                 let t = self.table_mut(&change.table).map_err(fail)?;
@@ -206,15 +278,20 @@ impl Schema {
                 }
             }
             Op::CreateIndex(index) => {
-                if self
-                    .tables
-                    .values()
-                    .any(|t| t.indexes.iter().any(|i| i.name == index.name))
-                {
+                let taken = self.index_names.get(&self.tables).contains(&index.name)
+                    // The cache says taken: confirmed from the tables before refusing.
+                    && self
+                        .tables
+                        .values()
+                        .any(|t| t.indexes.iter().any(|i| i.name == index.name));
+                if taken {
                     return Err(fail(format!("index {:?} already exists", index.name)));
                 }
                 let t = self.table_mut(&index.table).map_err(fail)?;
                 t.indexes.push(index.clone());
+                self.index_names
+                    .get(&self.tables)
+                    .insert(index.name.clone());
             }
             Op::DropIndex { table, name } => {
                 let t = self.table_mut(table).map_err(fail)?;
@@ -223,6 +300,7 @@ impl Schema {
                 if t.indexes.len() == before {
                     return Err(fail(format!("table {table:?} has no index {name:?}")));
                 }
+                self.index_names.forget(name);
             }
             Op::AddConstraint { table, constraint } => {
                 let t = self.table_mut(table).map_err(fail)?;

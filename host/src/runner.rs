@@ -9,7 +9,7 @@ use migrate_core::ops::{checksum, Op};
 use migrate_core::revision::Graph;
 use migrate_core::schema::Schema;
 use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord, VersionTables};
-use migrate_core::sql::{render_step, Dialect, Statement, StepScript};
+use migrate_core::sql::{render_step, render_step_within, Dialect, Statement, StepScript};
 
 use crate::db::Database;
 use crate::project::Project;
@@ -330,8 +330,10 @@ pub async fn run_steps(
             &meta.message,
         );
         let label = guests.label(id);
-        let mut script = render_step(dialect, &mut schema, &ops, books.statements)
-            .map_err(|e| anyhow!("{label}, {}: {e}", direction.function()))?;
+        let max_sql_bytes = guests.runtime.limits().sql_mib.saturating_mul(1024 * 1024);
+        let mut script =
+            render_step_within(dialect, &mut schema, &ops, books.statements, max_sql_bytes)
+                .map_err(|e| anyhow!("{label}, {}: {e}", direction.function()))?;
         if !script.transactional {
             script.before.insert(
                 0,

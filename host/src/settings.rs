@@ -203,6 +203,7 @@ fn validate_limits(limits: &Limits, path: &Path) -> anyhow::Result<()> {
         || limits.memory_mib == 0
         || limits.max_ops == 0
         || limits.ops_mib == 0
+        || limits.sql_mib == 0
         || limits.timeout_ms == 0
     {
         bail!(

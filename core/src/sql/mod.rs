@@ -7,7 +7,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod version_table;
 
-pub use plan::{render_step, RenderError, StepScript};
+pub use plan::{render_step, render_step_within, RenderError, StepScript, DEFAULT_MAX_SQL_BYTES};
 
 use crate::ops::Op;
 use crate::schema::Schema;

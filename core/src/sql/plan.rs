@@ -31,6 +31,9 @@ pub struct StepScript {
     pub after: Vec<Statement>,
 }
 
+/// What one step's SQL may weigh unless the caller says otherwise (`render_step_within`).
+pub const DEFAULT_MAX_SQL_BYTES: usize = 64 * 1024 * 1024;
+
 /// Validates and renders `ops` against the schema model, advancing the model as it goes.
 pub fn render_step(
     dialect: &dyn Dialect,
@@ -38,6 +41,20 @@ pub fn render_step(
     ops: &[Op],
     bookkeeping: Vec<Statement>,
 ) -> Result<StepScript, RenderError> {
+    render_step_within(dialect, schema, ops, bookkeeping, DEFAULT_MAX_SQL_BYTES)
+}
+
+/// `render_step`, stopping at the first op whose SQL takes the step past `max_sql_bytes`: a
+/// few ops can render far more than they weigh (each SQLite rebuild restates its whole table),
+/// and the host must not spend minutes and gigabytes on one revision.
+pub fn render_step_within(
+    dialect: &dyn Dialect,
+    schema: &mut Schema,
+    ops: &[Op],
+    bookkeeping: Vec<Statement>,
+    max_sql_bytes: usize,
+) -> Result<StepScript, RenderError> {
+    let mut sql_bytes = 0usize;
     let mut script = StepScript {
         transactional: dialect.capabilities().transactional_ddl,
         bookkeeping,
@@ -89,6 +106,16 @@ pub fn render_step(
             None => (i + 1, dialect.render(&ops[i], schema).map_err(fail)?),
         };
         needs_foreign_keys_off |= rendered.needs_foreign_keys_off;
+        sql_bytes = rendered
+            .statements
+            .iter()
+            .fold(sql_bytes, |sum, s| sum.saturating_add(s.sql.len()));
+        if sql_bytes > max_sql_bytes {
+            return Err(fail(format!(
+                "the step's SQL would weigh more than {} MiB (the `sql_mib` limit in [limits])",
+                max_sql_bytes / (1024 * 1024)
+            )));
+        }
         script.body.extend(rendered.statements);
         for (j, op) in ops.iter().enumerate().take(end).skip(i) {
             schema.apply_lenient(op).map_err(|e| RenderError {

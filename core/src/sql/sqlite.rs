@@ -236,14 +236,22 @@ impl Sqlite {
         let mut new_shape = rowid_safe(&after.table);
         new_shape.name = temp.clone();
         let (mut targets, mut sources) = (Vec::new(), Vec::new());
+        // By name, once: a lookup per column made a rebuild quadratic in the table's width.
+        let before_columns: std::collections::HashMap<&str, &Column> = before
+            .table
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c))
+            .collect();
+        let carried_over: std::collections::HashSet<&str> = origin
+            .iter()
+            .filter_map(|(_, from)| from.as_deref())
+            .collect();
         for col in &after.table.columns {
-            let Some(source) = before.table.columns.iter().find(|c| c.name == col.name) else {
+            let Some(source) = before_columns.get(col.name.as_str()) else {
                 continue; // a new column: it takes its default
             };
-            if !origin
-                .iter()
-                .any(|(_, from)| from.as_deref() == Some(&col.name))
-            {
+            if !carried_over.contains(col.name.as_str()) {
                 continue; // dropped and added back under the same name in this run: new
             }
             targets.push(q(&col.name));

@@ -26,6 +26,8 @@ pub struct Limits {
     /// holds, caches and renders them, so a guest's 64 MiB must not become gigabytes of host
     /// memory through many large `execute` strings.
     pub ops_mib: usize,
+    /// What one step's rendered SQL may weigh, in MiB.
+    pub sql_mib: usize,
     /// Wall-clock time one direction may run, in milliseconds (epoch interruption): a backstop
     /// for what fuel does not count, such as time spent in host calls.
     pub timeout_ms: u64,
@@ -38,6 +40,7 @@ impl Default for Limits {
             memory_mib: 64,
             max_ops: 100_000,
             ops_mib: 16,
+            sql_mib: 64,
             timeout_ms: 10_000,
         }
     }
@@ -130,6 +133,10 @@ impl GuestRuntime {
             limits,
             cache,
         })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn cache(&self) -> &Cache {

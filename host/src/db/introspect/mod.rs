@@ -215,10 +215,7 @@ fn assemble(
             unique: i.unique,
         });
     }
-    Ok(Schema {
-        tables,
-        ..Schema::default()
-    })
+    Ok(Schema::with_tables(tables))
 }
 
 /// `CASCADE`, `SET NULL`, ... as catalogs spell them; NO ACTION (the default) is no action.
