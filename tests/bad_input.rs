@@ -410,29 +410,6 @@ fn component_importing_anything_besides_the_ops_is_refused() {
     assert_eq!(p.snapshot(), before);
 }
 
-/// A custom section as `migrate build` writes it.
-fn metadata_section(id: &str) -> Vec<u8> {
-    let payload = format!(
-        r#"{{"revision":{{"id":"{id}","down_revisions":[],"message":"m","created":""}},"source_fingerprint":""}}"#
-    );
-    let name = b"migrate-revision";
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name);
-    body.extend_from_slice(payload.as_bytes());
-    let mut section = vec![0u8];
-    let mut len = body.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        section.push(if len == 0 { byte } else { byte | 0x80 });
-        if len == 0 {
-            break;
-        }
-    }
-    section.extend(body);
-    section
-}
-
 #[test]
 fn wasm_that_is_not_a_component_or_not_wasm_is_refused() {
     // A build-only deployment (no versions/): the folder of .wasm files is the whole truth.
@@ -440,18 +417,10 @@ fn wasm_that_is_not_a_component_or_not_wasm_is_refused() {
     let build = dir.path().join("migrations/build");
     std::fs::create_dir_all(&build).unwrap();
     let mut core_module = b"\0asm\x01\0\0\0".to_vec();
-    core_module.extend(metadata_section("core_only"));
+    core_module.extend(common::metadata_section("core_only"));
     std::fs::write(build.join("core_only.wasm"), &core_module).unwrap();
     // As `migrate build` would list it, so that the component itself is what is judged.
-    let listed = |bytes: &[u8]| {
-        use sha2::Digest;
-        let sum = hex::encode(sha2::Sha256::digest(bytes));
-        std::fs::write(
-            build.join("manifest.toml"),
-            format!("format = 1\n[[revision]]\nid = \"core_only\"\nmessage = \"m\"\nsha256 = \"{sum}\"\n"),
-        )
-        .unwrap();
-    };
+    let listed = |bytes: &[u8]| common::write_manifest(&build, &[("core_only", bytes)]);
     listed(&core_module);
     std::fs::write(
         dir.path().join("migrate.toml"),

@@ -441,3 +441,154 @@ fn what_one_revision_may_make_the_host_apply_and_render_is_bounded() {
     .unwrap();
     p.migrate().arg("upgrade").assert().success();
 }
+
+/// Raw SQL on SQLite runs inside migrate's process: it may not reach another file.
+#[test]
+fn raw_sql_cannot_attach_another_sqlite_file() {
+    let p = TestProject::init();
+    p.add_revision("hl_attach_1", "thing", THING);
+    p.add_revision(
+        "hl_attach_2",
+        "attaches",
+        &guest(
+            "op::execute(\"ATTACH DATABASE 'other.db' AS other\");
+             op::execute(\"CREATE TABLE other.stolen (x INTEGER)\");
+             Ok(())",
+        ),
+    );
+    p.build();
+    p.migrate()
+        .args(["upgrade", "hl_attach_1"])
+        .assert()
+        .success();
+    let before = p.snapshot();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("revision hl_attach_2"))
+        .stderr(contains("raw SQL may not ATTACH on SQLite"));
+    p.migrate()
+        .args(["upgrade", "--sql"])
+        .assert()
+        .failure()
+        .stderr(contains("raw SQL may not ATTACH"));
+    assert!(!p.path().join("other.db").exists());
+    assert_eq!(p.snapshot(), before);
+    // Hidden behind a comment it is still the statement's first word.
+    std::fs::write(
+        p.revision_dir("hl_attach_2").join("src/lib.rs"),
+        guest("op::execute(\"SELECT 1; /* hi */ attach 'other.db' AS o\"); Ok(())"),
+    )
+    .unwrap();
+    p.build();
+    p.migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("raw SQL may not ATTACH"));
+    assert!(!p.path().join("other.db").exists());
+    assert_eq!(p.snapshot(), before);
+}
+
+#[test]
+fn settings_can_forbid_raw_sql_and_show_says_who_runs_it() {
+    let p = TestProject::init();
+    p.add_revision("hl_raw_1", "typed", THING);
+    p.add_revision(
+        "hl_raw_2",
+        "raw",
+        &guest("op::execute(\"CREATE TABLE by_hand (x INTEGER)\"); Ok(())"),
+    );
+    p.build();
+    p.migrate()
+        .args(["show", "hl_raw_1"])
+        .assert()
+        .success()
+        .stdout(contains("Raw SQL: no"));
+    p.migrate()
+        .args(["show", "hl_raw_2"])
+        .assert()
+        .success()
+        .stdout(contains("Raw SQL: yes"));
+    let settings = |allow: &str| {
+        std::fs::write(
+            p.path().join("migrate.toml"),
+            format!("database_url = \"sqlite://app.db\"\n[sandbox]\nallow_execute = {allow}\n"),
+        )
+        .unwrap()
+    };
+    settings("false");
+    // Refused by name, with a cold cache (before it runs) and a warm one (from its ops).
+    for _ in 0..2 {
+        p.migrate()
+            .arg("upgrade")
+            .assert()
+            .failure()
+            .stderr(contains("revision hl_raw_2"))
+            .stderr(contains("which the settings forbid"));
+        assert_eq!(p.heads(), ["hl_raw_1"]);
+        assert!(!p.tables().contains(&"by_hand".to_string()));
+    }
+    settings("[\"hl_raw_2\"]");
+    p.migrate().arg("upgrade").assert().success();
+    assert!(p.tables().contains(&"by_hand".to_string()));
+}
+
+#[test]
+fn a_postgres_superuser_is_warned_about_raw_sql() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision("hl_super", "thing", THING);
+    p.build();
+    let superuser = db.query("SELECT CASE WHEN rolsuper THEN 'yes' ELSE 'no' END FROM pg_roles WHERE rolname = current_user");
+    let out = p.migrate_on(&db.url).arg("upgrade").output().unwrap();
+    assert!(out.status.success());
+    let warned = common::stderr(&out).contains("connected as a PostgreSQL superuser");
+    assert_eq!(
+        warned,
+        superuser == strings(&[&["yes"]]),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+/// In a deployment of `build/` alone, a component's embedded id is checked as revision.toml ids
+/// are, and must be the revision its file and the manifest name: `../../outside/evil` never
+/// reaches a path or the version table.
+#[test]
+fn a_build_only_id_must_be_valid_and_match_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("migrations/build");
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    module.extend(common::metadata_section("../../outside/evil"));
+    std::fs::write(build.join("evil.wasm"), &module).unwrap();
+    let migrate = || {
+        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
+        cmd.current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("SETTINGS");
+        cmd
+    };
+    // Listed under its file's name: the embedded id differs, and is refused.
+    common::write_manifest(&build, &[("evil", &module)]);
+    migrate().arg("upgrade").assert().failure().stderr(contains(
+        "evil.wasm describes revision \"../../outside/evil\"",
+    ));
+    // Listed under the embedded id: not a valid id.
+    common::write_manifest(&build, &[("../../outside/evil", &module)]);
+    migrate()
+        .arg("upgrade")
+        .assert()
+        .failure()
+        .stderr(contains("must be 1 to 64 letters, digits or underscores"));
+    assert!(!dir.path().join("app.db").exists());
+}

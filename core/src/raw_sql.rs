@@ -56,6 +56,29 @@ fn words(sql: &str) -> Vec<String> {
     out
 }
 
+/// The first keyword of each statement in `sql` (comments and whitespace skipped), upper-cased:
+/// what kind of statements a raw SQL text holds. `None` when it does not tokenize.
+pub fn leading_keywords(sql: &str) -> Option<Vec<String>> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&sqlparser::dialect::SQLiteDialect {}, sql)
+        .tokenize()
+        .ok()?;
+    let mut out = Vec::new();
+    let mut at_start = true;
+    for token in tokens {
+        match token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => at_start = true,
+            Token::Word(word) if at_start => {
+                out.push(word.value.to_ascii_uppercase());
+                at_start = false;
+            }
+            _ => at_start = false,
+        }
+    }
+    Some(out)
+}
+
 pub fn effect(sql: &str) -> Option<Effect> {
     let w = words(sql);
     let lower: Vec<String> = w.iter().map(|s| s.to_ascii_lowercase()).collect();

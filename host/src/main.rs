@@ -8,6 +8,7 @@ mod manifest;
 mod parallel;
 mod project;
 mod runner;
+mod sandbox;
 mod settings;
 mod wasm;
 

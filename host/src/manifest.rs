@@ -109,6 +109,17 @@ impl Manifest {
         };
         let manifest: Manifest =
             toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        if let Some(bad) = manifest
+            .revisions
+            .iter()
+            .find(|e| !crate::project::valid_id(&e.id))
+        {
+            bail!(
+                "{}: revision id {:?} must be 1 to 64 letters, digits or underscores",
+                file.display(),
+                bad.id
+            );
+        }
         if manifest.format != 1 {
             bail!(
                 "{}: format {} is not one this migrate reads (1)",

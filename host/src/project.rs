@@ -130,14 +130,8 @@ impl Project {
 /// and the metadata embedded in it describes the same revision (so a file renamed to another
 /// revision's name, or an id like `../x`, is refused). Returns the file's path.
 fn check_built(build: &Path, entry: &Entry) -> anyhow::Result<PathBuf> {
+    // `Manifest::read` checked the id: it names a file inside build/.
     let file = build.join(format!("{}.wasm", entry.id));
-    if !valid_id(&entry.id) {
-        bail!(
-            "{}: revision id {:?} must be 1 to 64 letters, digits or underscores",
-            manifest::path(build).display(),
-            entry.id
-        );
-    }
     let bytes = manifest::read_component_file(&file)?;
     if manifest::sha256(&bytes) != entry.sha256 {
         bail!(

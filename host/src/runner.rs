@@ -83,7 +83,13 @@ impl<'p> Guests<'p> {
         let label = self.label(id);
         let key = self.key(id)?;
         let ops = match self.runtime.cache().ops(&key, direction) {
-            Some(ops) => ops,
+            Some(ops) => {
+                self.runtime
+                    .sandbox()
+                    .check_execute(id, runs_raw_sql(&ops))
+                    .map_err(|e| anyhow!("{label}: {e:#}"))?;
+                ops
+            }
             None => {
                 let (key, bytes) = self.component(id)?;
                 // Not kept after the run: loading from the compile cache takes a fraction of
@@ -91,6 +97,11 @@ impl<'p> Guests<'p> {
                 let loaded: LoadedRevision = self.runtime.load(&key, &bytes).map_err(|e| {
                     anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display())
                 })?;
+                // Refused before it runs: its imports say what it can do.
+                self.runtime
+                    .sandbox()
+                    .check_execute(id, loaded.imports_execute)
+                    .map_err(|e| anyhow!("{label}: {e:#}"))?;
                 let ops = self
                     .runtime
                     .run(&loaded, direction)
@@ -101,6 +112,19 @@ impl<'p> Guests<'p> {
         };
         self.recorded.insert(memo_key, ops.clone());
         Ok(ops)
+    }
+
+    /// Whether a revision's component can run raw SQL (it imports `execute`), for `show`.
+    pub fn can_run_raw_sql(&mut self, id: &str) -> anyhow::Result<bool> {
+        let (key, bytes) = self.component(id)?;
+        let loaded = self.runtime.load(&key, &bytes).map_err(|e| {
+            anyhow!(
+                "{}: {}: {e:#}",
+                self.label(id),
+                self.project.wasm_path(id).display()
+            )
+        })?;
+        Ok(loaded.imports_execute)
     }
 
     pub fn label(&self, id: &str) -> String {
@@ -122,16 +146,25 @@ fn record_quietly(
 ) -> Option<(String, Vec<Op>)> {
     let bytes = project.read_component(id).ok()?;
     let key = component_key(&bytes);
+    let sandbox = runtime.sandbox();
     let ops = match runtime.cache().ops(&key, direction) {
-        Some(ops) => ops,
+        Some(ops) => {
+            sandbox.check_execute(id, runs_raw_sql(&ops)).ok()?;
+            ops
+        }
         None => {
             let loaded = runtime.load(&key, &bytes).ok()?;
+            sandbox.check_execute(id, loaded.imports_execute).ok()?;
             let ops = runtime.run(&loaded, direction).ok()?;
             runtime.cache().store_ops(&key, direction, &ops);
             ops
         }
     };
     Some((key, ops))
+}
+
+fn runs_raw_sql(ops: &[Op]) -> bool {
+    ops.iter().any(|op| matches!(op, Op::Execute { .. }))
 }
 
 /// Where a run's scripts go.

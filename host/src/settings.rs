@@ -21,6 +21,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use crate::db::LockSettings;
+use crate::sandbox::SandboxSettings;
 use crate::wasm::Limits;
 use migrate_core::sql::version_table::VersionTables;
 
@@ -37,6 +38,8 @@ struct SettingsFile {
     limits: Limits,
     #[serde(default)]
     lock: LockSettings,
+    #[serde(default)]
+    sandbox: SandboxSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +56,7 @@ pub struct Settings {
     pub lock: LockSettings,
     /// The names of migrate's own tables.
     pub version_tables: VersionTables,
+    pub sandbox: SandboxSettings,
 }
 
 /// What the command line says about settings.
@@ -144,6 +148,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         limits: Limits::default(),
         lock: LockSettings::default(),
         version_tables: VersionTables::default(),
+        sandbox: SandboxSettings::default(),
     };
     // Candidates for the URL, most deliberate first; the first one present is used.
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -173,6 +178,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         settings.model = folder.join(file.model.unwrap_or_else(|| PathBuf::from("schema.sql")));
         settings.limits = file.limits;
         settings.lock = file.lock;
+        settings.sandbox = file.sandbox;
         validate_limits(&settings.limits, &path)?;
         if let Some(name) = file.version_table {
             if name.is_empty() || name.len() > 50 || name.chars().any(|c| c.is_control()) {

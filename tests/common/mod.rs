@@ -309,3 +309,39 @@ pub fn stderr(output: &std::process::Output) -> String {
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// A custom section as `migrate build` writes it.
+pub fn metadata_section(id: &str) -> Vec<u8> {
+    let payload = format!(
+        r#"{{"revision":{{"id":"{id}","down_revisions":[],"message":"m","created":""}},"source_fingerprint":""}}"#
+    );
+    let name = b"migrate-revision";
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(payload.as_bytes());
+    let mut section = vec![0u8];
+    let mut len = body.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        section.push(if len == 0 { byte } else { byte | 0x80 });
+        if len == 0 {
+            break;
+        }
+    }
+    section.extend(body);
+    section
+}
+
+/// `build/manifest.toml` listing `entries` (id, component bytes) as `migrate build` writes it.
+pub fn write_manifest(build: &Path, entries: &[(&str, &[u8])]) {
+    use sha2::Digest;
+    let mut text = String::from("format = 1\n");
+    for (id, bytes) in entries {
+        let sum = hex::encode(sha2::Sha256::digest(bytes));
+        text.push_str(&format!(
+            "[[revision]]\nid = {id:?}\nmessage = \"m\"\nsha256 = \"{sum}\"\n"
+        ));
+    }
+    std::fs::write(build.join("manifest.toml"), text).unwrap();
+}

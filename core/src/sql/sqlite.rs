@@ -135,7 +135,10 @@ impl Dialect for Sqlite {
             Op::AddConstraint { .. } | Op::DropConstraint { .. } => {
                 unreachable!("SQLite makes every constraint change by a rebuild")
             }
-            Op::Execute { sql } => plain(sql.clone()),
+            Op::Execute { sql } => {
+                refuse_other_files(sql)?;
+                plain(sql.clone())
+            }
             Op::BulkInsert {
                 table,
                 columns,
@@ -361,4 +364,26 @@ fn column_is_used(t: &TableModel, column: &str) -> bool {
         || t.indexes
             .iter()
             .any(|i| i.columns.iter().any(|n| n == column))
+}
+
+/// SQLite runs inside the migrate process: `ATTACH` (and `VACUUM INTO`) in a revision's raw SQL
+/// would read and write any other file the process can. Refused here for every SQLite run and
+/// for `--sql`; the host's own connection also allows no attached database at all.
+fn refuse_other_files(sql: &str) -> Result<(), String> {
+    let Some(keywords) = crate::raw_sql::leading_keywords(sql) else {
+        return Ok(()); // The database will refuse what does not even tokenize.
+    };
+    let lower = sql.to_ascii_lowercase();
+    for keyword in keywords {
+        if keyword == "ATTACH"
+            || keyword == "DETACH"
+            || (keyword == "VACUUM" && lower.contains("into"))
+        {
+            return Err(format!(
+                "raw SQL may not {keyword} on SQLite: it would reach files other than the database \
+                 (the engine runs inside migrate)"
+            ));
+        }
+    }
+    Ok(())
 }

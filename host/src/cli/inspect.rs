@@ -89,6 +89,14 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     }
     say!("Message: {}", meta.message);
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    say!(
+        "Raw SQL: {}",
+        if guests.can_run_raw_sql(&id)? {
+            "yes (its component imports `execute`: raw SQL does whatever the database user can)"
+        } else {
+            "no (it cannot call `execute`)"
+        }
+    );
     for direction in [Direction::Upgrade, Direction::Downgrade] {
         let ops = guests.ops(&id, direction)?;
         say!(

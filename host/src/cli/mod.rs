@@ -175,5 +175,9 @@ pub fn runtime(ctx: &Context) -> anyhow::Result<crate::wasm::GuestRuntime> {
     let dir = std::env::var_os("MIGRATE_CACHE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| ctx.migrations_dir.join(".cache"));
-    crate::wasm::GuestRuntime::new(ctx.settings.limits, crate::wasm::cache::Cache::new(dir))
+    crate::wasm::GuestRuntime::new(
+        ctx.settings.limits,
+        crate::wasm::cache::Cache::new(dir),
+        ctx.settings.sandbox.clone(),
+    )
 }

@@ -94,6 +94,10 @@ impl Database {
                 redact(url)
             )
         })?;
+        let mut conn = conn;
+        if access == Access::ReadWrite && name == DialectName::Postgresql {
+            warn_if_superuser(&mut conn).await;
+        }
         Ok(Database {
             conn,
             dialect,
@@ -431,6 +435,25 @@ fn connect_url(url: &str, name: DialectName, access: Access) -> String {
     }
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}mode=rwc")
+}
+
+/// Raw SQL in a revision (`op::execute`) runs with the connection's rights; a PostgreSQL
+/// superuser's include running shell commands on the server (`COPY … TO PROGRAM`).
+async fn warn_if_superuser(conn: &mut AnyConnection) {
+    let row = sqlx::query(
+        "SELECT CASE WHEN rolsuper THEN 1 ELSE 0 END FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_optional(&mut *conn)
+    .await;
+    if let Ok(Some(row)) = row {
+        if row.try_get::<i32, _>(0).unwrap_or(0) == 1 {
+            eprintln!(
+                "warning: connected as a PostgreSQL superuser: raw SQL in a revision (op::execute) can do \
+                 anything the server can, shell commands included (COPY … TO PROGRAM). Migrate with a role \
+                 that owns the schema, or forbid raw SQL ([sandbox] allow_execute = false)"
+            );
+        }
+    }
 }
 
 /// The URL without its password, for messages.

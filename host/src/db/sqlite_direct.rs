@@ -29,6 +29,9 @@ impl DirectSqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(file, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // No other database file may be attached through this connection (a revision's raw SQL
+        // runs here, inside migrate's process): ATTACH and VACUUM INTO fail.
+        conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
         conn.execute_batch("PRAGMA foreign_keys = ON")?;
         Ok(DirectSqlite { conn })
     }

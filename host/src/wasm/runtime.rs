@@ -10,6 +10,7 @@ use super::bindings::{Revision, RevisionPre};
 use super::cache::Cache;
 use super::recorder::Recorder;
 use super::shared_code::SharedCode;
+use crate::sandbox::SandboxSettings;
 
 /// Limits applied to every guest run; configurable in the settings' `[limits]` table.
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
@@ -94,15 +95,36 @@ pub struct GuestRuntime {
     linker: Linker<Recorder>,
     limits: Limits,
     cache: Cache,
+    sandbox: std::sync::Arc<SandboxSettings>,
 }
 
 /// A compiled, link-checked revision component, ready to run any number of times.
 pub struct LoadedRevision {
     pre: RevisionPre<Recorder>,
+    /// Whether the component imports `execute`: it can run raw SQL. wit-component imports only
+    /// the functions a guest calls, so a revision that never calls `op::execute` lacks it.
+    pub imports_execute: bool,
+}
+
+/// Whether the component's `ops` import includes the `execute` function.
+fn imports_execute(engine: &Engine, component: &wasmtime::component::Component) -> bool {
+    use wasmtime::component::types::ComponentItem;
+    component
+        .component_type()
+        .imports(engine)
+        .any(|(name, import)| {
+            name.starts_with("migrate:schema/ops")
+                && matches!(&import.ty, ComponentItem::ComponentInstance(ops)
+                    if ops.exports(engine).any(|(function, _)| function == "execute"))
+        })
 }
 
 impl GuestRuntime {
-    pub fn new(limits: Limits, cache: Cache) -> anyhow::Result<GuestRuntime> {
+    pub fn new(
+        limits: Limits,
+        cache: Cache,
+        sandbox: SandboxSettings,
+    ) -> anyhow::Result<GuestRuntime> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
@@ -132,7 +154,12 @@ impl GuestRuntime {
             linker,
             limits,
             cache,
+            sandbox: std::sync::Arc::new(sandbox),
         })
+    }
+
+    pub fn sandbox(&self) -> &SandboxSettings {
+        &self.sandbox
     }
 
     pub fn limits(&self) -> Limits {
@@ -156,7 +183,10 @@ impl GuestRuntime {
             .map_err(|e| anyhow!("the component needs imports the sandbox does not give (only the migrate ops are available): {e:#}"))?;
         let pre = RevisionPre::new(instance_pre)
             .map_err(|e| anyhow!("the component is not a migrate revision (wrong world): {e:#}"))?;
-        Ok(LoadedRevision { pre })
+        Ok(LoadedRevision {
+            imports_execute: imports_execute(&self.engine, &component),
+            pre,
+        })
     }
 
     /// Runs one direction and returns the ops it recorded, or why it failed.
