@@ -280,7 +280,6 @@ pub fn select_history(d: &dyn Dialect, t: &VersionTables) -> String {
 /// unmarked with its bookkeeping; a failure records the statement and error. A mark left over
 /// means the database is somewhere inside that step, so every later run refuses until
 /// `migrate resolve` says what happened.
-
 pub fn incomplete_table(t: &VersionTables) -> Table {
     Table {
         name: t.incomplete.clone(),
