@@ -3,29 +3,11 @@
 
 mod common;
 
-use common::TestProject;
+use common::{guest, TestProject};
 use predicates::prelude::*;
 use predicates::str::contains;
 
 const BASE: &str = include_str!("fixtures/thing.rs");
-
-/// A revision whose upgrade() body is `body`, on top of the base revision.
-fn guest(body: &str) -> String {
-    format!(
-        r#"
-#![no_std]
-use migrate_guest_sdk::prelude::*;
-#[allow(unreachable_code, unused_mut, unused_variables)]
-fn upgrade() -> Result {{
-    {body}
-}}
-fn downgrade() -> Result {{
-    Ok(())
-}}
-migrate_guest_sdk::revision!(upgrade, downgrade);
-"#
-    )
-}
 
 /// A project at the base revision, with `failing` as the next one, built.
 fn project_with_failing(id: &str, body: &str) -> TestProject {

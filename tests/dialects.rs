@@ -398,24 +398,7 @@ fn offline_sql_is_accepted_by_the_server(server: Server) {
     assert_eq!(printed.tables(), printed.version_tables());
 }
 
-const FAILING: &str = r#"
-#![no_std]
-use migrate_guest_sdk::prelude::*;
-fn upgrade() -> Result {
-    op::create_table(Table::new("fresh").column(Column::new("id", Type::Integer)));
-    op::add_column("thing", Column::new("extra", Type::Integer));
-    op::execute("CREATE TABLE broken (");
-    op::create_table(Table::new("never").column(Column::new("id", Type::Integer)));
-    Ok(())
-}
-fn downgrade() -> Result {
-    op::drop_table("never");
-    op::drop_column("thing", "extra");
-    op::drop_table("fresh");
-    Ok(())
-}
-migrate_guest_sdk::revision!(upgrade, downgrade);
-"#;
+const FAILING: &str = include_str!("fixtures/halfway.rs");
 
 const THING: &str = include_str!("fixtures/thing.rs");
 

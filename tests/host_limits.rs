@@ -6,18 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::servers::{Server, ServerDb};
-use common::{strings, TestProject};
+use common::{guest, strings, TestProject};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 const THING: &str = include_str!("fixtures/thing.rs");
-
-fn guest(upgrade_body: &str) -> String {
-    format!(
-        "#![no_std]\nuse migrate_guest_sdk::prelude::*;\nfn upgrade() -> Result {{ {upgrade_body} }}\n\
-         fn downgrade() -> Result {{ Ok(()) }}\nmigrate_guest_sdk::revision!(upgrade, downgrade);\n"
-    )
-}
 
 #[test]
 fn the_ops_budget_stops_a_guest_at_the_first_call_over_it() {

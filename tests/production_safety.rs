@@ -507,24 +507,7 @@ fn a_typo_is_named_with_a_suggestion_on_mariadb() {
     typo_on_server(Server::Mysql);
 }
 
-const HALFWAY: &str = r#"
-#![no_std]
-use migrate_guest_sdk::prelude::*;
-fn upgrade() -> Result {
-    op::create_table(Table::new("fresh").column(Column::new("id", Type::Integer)));
-    op::add_column("thing", Column::new("extra", Type::Integer));
-    op::execute("CREATE TABLE broken (");
-    op::create_table(Table::new("never").column(Column::new("id", Type::Integer)));
-    Ok(())
-}
-fn downgrade() -> Result {
-    op::drop_table("never");
-    op::drop_column("thing", "extra");
-    op::drop_table("fresh");
-    Ok(())
-}
-migrate_guest_sdk::revision!(upgrade, downgrade);
-"#;
+const HALFWAY: &str = include_str!("fixtures/halfway.rs");
 
 #[test]
 fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {

@@ -345,3 +345,21 @@ pub fn write_manifest(build: &Path, entries: &[(&str, &[u8])]) {
     }
     std::fs::write(build.join("manifest.toml"), text).unwrap();
 }
+
+/// A revision's source whose upgrade() body is `body` and whose downgrade() does nothing.
+pub fn guest(body: &str) -> String {
+    format!(
+        r#"
+#![no_std]
+use migrate_guest_sdk::prelude::*;
+#[allow(unreachable_code, unused_mut, unused_variables)]
+fn upgrade() -> Result {{
+    {body}
+}}
+fn downgrade() -> Result {{
+    Ok(())
+}}
+migrate_guest_sdk::revision!(upgrade, downgrade);
+"#
+    )
+}

@@ -473,16 +473,34 @@ pub fn redact(url: &str) -> String {
 /// The text every marker row carries, followed by the number of statements done.
 const MARKER: &str = "migrate:done:";
 
-/// `BEGIN; s1; SELECT 'migrate:done:1'; s2; …; COMMIT` as one text. Statements are separated
-/// on lines of their own, so a statement ending in a `--` comment cannot swallow the separator.
-fn transaction_batch(statements: &[&Statement]) -> String {
+/// `BEGIN; s1; SELECT 'migrate:done:1'; s2; …; COMMIT` as one text, and where (in characters)
+/// each statement starts in it. Statements are separated on lines of their own, so a statement
+/// ending in a `--` comment cannot swallow the separator.
+fn transaction_batch(statements: &[&Statement]) -> (String, Vec<usize>) {
     let mut sql = String::from("BEGIN;\n");
+    let mut starts = Vec::with_capacity(statements.len());
+    let mut chars = sql.chars().count();
     for (i, statement) in statements.iter().enumerate() {
-        sql.push_str(&statement.sql);
-        sql.push_str(&format!("\n;\nSELECT '{MARKER}{}';\n", i + 1));
+        starts.push(chars);
+        let piece = format!("{}\n;\nSELECT '{MARKER}{}';\n", statement.sql, i + 1);
+        chars += piece.chars().count();
+        sql.push_str(&piece);
     }
     sql.push_str("COMMIT");
-    sql
+    (sql, starts)
+}
+
+/// The statement a PostgreSQL error points into: PostgreSQL parses a whole batch before running
+/// any of it, so a syntax error comes before any marker, with the character position (from 1)
+/// where the parser stopped.
+fn statement_at_error_position(e: &sqlx::Error, starts: &[usize]) -> Option<usize> {
+    let db = e.as_database_error()?;
+    let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let sqlx::postgres::PgErrorPosition::Original(position) = pg.position()? else {
+        return None;
+    };
+    let at = position.checked_sub(1)?;
+    starts.iter().rposition(|start| *start <= at)
 }
 
 /// Runs `statements` as one marked batch (see `transaction_batch`), reading the results as they
@@ -493,7 +511,7 @@ async fn run_marked_batch(
     statements: &[&Statement],
 ) -> Result<(), StatementFailed> {
     use futures_util::StreamExt;
-    let batch = transaction_batch(statements);
+    let (batch, starts) = transaction_batch(statements);
     let mut done = 0;
     let mut results = sqlx::raw_sql(AssertSqlSafe(batch)).fetch_many(&mut *conn);
     while let Some(result) = results.next().await {
@@ -510,7 +528,8 @@ async fn run_marked_batch(
             }
             Ok(sqlx::Either::Left(_)) => {}
             Err(e) => {
-                let sql = match statements.get(done) {
+                let at = statement_at_error_position(&e, &starts).unwrap_or(done);
+                let sql = match statements.get(at) {
                     Some(statement) => statement.sql.as_str(),
                     None => "COMMIT",
                 };
