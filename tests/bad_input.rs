@@ -571,9 +571,14 @@ fn bad_revision_metadata_is_named() {
         "c_bad",
         "id = \"c\"\ndown_revisions = [\"zz\"]\nmessage = \"dangling\"\n",
     );
-    p.migrate().arg("heads").assert().failure().stderr(contains(
-        "revision c names down revision \"zz\", which does not exist",
-    ));
+    p.migrate()
+        .arg("heads")
+        .assert()
+        .failure()
+        .stderr(contains("revision c ("))
+        .stderr(contains(
+            "c_bad) names down revision \"zz\", which does not exist",
+        ));
     write_meta(
         &p,
         "a_one",

@@ -26,12 +26,20 @@ pub enum GraphError {
         first: String,
         second: String,
     },
-    #[error("revision {id} names down revision {missing:?}, which does not exist")]
-    MissingDownRevision { id: String, missing: String },
-    #[error("revision {id} names down revision {twice:?} twice")]
-    RepeatedDownRevision { id: String, twice: String },
-    #[error("revision {id} names itself as its down revision")]
-    SelfReference { id: String },
+    #[error("revision {id} ({origin}) names down revision {missing:?}, which does not exist")]
+    MissingDownRevision {
+        id: String,
+        origin: String,
+        missing: String,
+    },
+    #[error("revision {id} ({origin}) names down revision {twice:?} twice")]
+    RepeatedDownRevision {
+        id: String,
+        origin: String,
+        twice: String,
+    },
+    #[error("revision {id} ({origin}) names itself as its down revision")]
+    SelfReference { id: String, origin: String },
     #[error("the revisions form a cycle: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
     #[error("there are several heads ({}); name one as the target, use `heads` for all, or merge them", .0.join(", "))]
@@ -90,16 +98,20 @@ impl Graph {
             .map(|id| (id.clone(), BTreeSet::new()))
             .collect();
         for meta in revisions.values() {
+            // Where the revision came from (its folder or file), so the error can be found.
+            let origin = || origins.get(&meta.id).cloned().unwrap_or_default();
             for (i, down) in meta.down_revisions.iter().enumerate() {
                 if meta.down_revisions[..i].contains(down) {
                     return Err(GraphError::RepeatedDownRevision {
                         id: meta.id.clone(),
+                        origin: origin(),
                         twice: down.clone(),
                     });
                 }
                 if down == &meta.id {
                     return Err(GraphError::SelfReference {
                         id: meta.id.clone(),
+                        origin: origin(),
                     });
                 }
                 match children.get_mut(down) {
@@ -109,6 +121,7 @@ impl Graph {
                     None => {
                         return Err(GraphError::MissingDownRevision {
                             id: meta.id.clone(),
+                            origin: origin(),
                             missing: down.clone(),
                         })
                     }
