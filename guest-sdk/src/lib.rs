@@ -41,6 +41,7 @@ mod allocator;
 mod convert;
 mod model;
 pub mod op;
+pub mod target;
 
 pub use model::*;
 
@@ -55,6 +56,7 @@ pub type Result<T = (), E = alloc::string::String> = core::result::Result<T, E>;
 pub mod prelude {
     pub use crate::model::*;
     pub use crate::op;
+    pub use crate::target::{self, Dialect};
     pub use crate::Result;
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;

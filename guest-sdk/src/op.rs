@@ -88,8 +88,18 @@ pub fn drop_constraint(name: &str, table: &str, kind: ConstraintKind) {
 }
 
 /// Raw SQL, run as it is on every database: prefer the typed operations where they fit.
+/// `target::quote_identifier` and `target::literal` quote names and values for the database.
 pub fn execute(sql: &str) {
     host::execute(sql);
+}
+
+/// Raw SQL for some databases only: `op::execute_on(&[Dialect::Postgresql], "CREATE EXTENSION …")`
+/// runs on PostgreSQL and records nothing elsewhere. `Dialect::Mysql` stands for MariaDB too.
+/// It asks for the target, so the revision's operations are then recorded per database.
+pub fn execute_on(dialects: &[crate::target::Dialect], sql: &str) {
+    if crate::target::dialect().is_one_of(dialects) {
+        host::execute(sql);
+    }
 }
 
 /// Inserts rows; each row gives one value per column, in order:

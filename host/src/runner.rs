@@ -15,6 +15,7 @@ use crate::db::Database;
 use crate::project::Project;
 use crate::wasm::cache::component_key;
 use crate::wasm::runtime::LoadedRevision;
+use crate::wasm::target::Target;
 use crate::wasm::{Direction, GuestRuntime};
 
 /// Runs guests on demand and keeps their compiled components and recorded ops for the command.
@@ -25,6 +26,8 @@ pub struct Guests<'p> {
     /// Each revision's cache key (its component's hash). The bytes are not kept: a thousand
     /// components held at once are memory the run does not need.
     keys: BTreeMap<String, String>,
+    /// The database the ops are recorded for, for revisions that ask (`target` interface).
+    target: Target,
 }
 
 impl<'p> Guests<'p> {
@@ -34,6 +37,15 @@ impl<'p> Guests<'p> {
             runtime,
             recorded: BTreeMap::new(),
             keys: BTreeMap::new(),
+            target: Target::default(),
+        }
+    }
+
+    /// Records ops for `target` from now on (ops already recorded for another are forgotten).
+    pub fn set_target(&mut self, target: Target) {
+        if target != self.target {
+            self.recorded.clear();
+            self.target = target;
         }
     }
 
@@ -61,9 +73,9 @@ impl<'p> Guests<'p> {
             .iter()
             .filter(|id| !self.recorded.contains_key(&(id.to_string(), upgrade)))
             .collect();
-        let (project, runtime) = (self.project, &self.runtime);
+        let (project, runtime, target) = (self.project, &self.runtime, &self.target);
         let recorded = crate::parallel::map(&ids, 8, |id| {
-            record_quietly(project, runtime, id, direction)
+            record_quietly(project, runtime, target, id, direction)
         });
         for (id, result) in ids.into_iter().zip(recorded) {
             if let Some((key, ops)) = result {
@@ -82,7 +94,7 @@ impl<'p> Guests<'p> {
         }
         let label = self.label(id);
         let key = self.key(id)?;
-        let ops = match self.runtime.cache().ops(&key, direction) {
+        let ops = match self.runtime.cache().ops(&key, direction, &self.target) {
             Some(ops) => {
                 self.runtime
                     .sandbox()
@@ -104,9 +116,10 @@ impl<'p> Guests<'p> {
                     .map_err(|e| anyhow!("{label}: {e:#}"))?;
                 let ops = self
                     .runtime
-                    .run(&loaded, direction)
+                    .run(&loaded, direction, &self.target)
                     .map_err(|e| anyhow!("{label}: {e:#}"))?;
-                self.runtime.cache().store_ops(&key, direction, &ops);
+                let asks = loaded.imports_target.then_some(&self.target);
+                self.runtime.cache().store_ops(&key, direction, asks, &ops);
                 ops
             }
         };
@@ -116,15 +129,23 @@ impl<'p> Guests<'p> {
 
     /// Whether a revision's component can run raw SQL (it imports `execute`), for `show`.
     pub fn can_run_raw_sql(&mut self, id: &str) -> anyhow::Result<bool> {
+        Ok(self.capabilities(id)?.imports_execute)
+    }
+
+    /// Whether a revision's ops may differ per database (it asks for its target), for `show`.
+    pub fn asks_target(&mut self, id: &str) -> anyhow::Result<bool> {
+        Ok(self.capabilities(id)?.imports_target)
+    }
+
+    fn capabilities(&mut self, id: &str) -> anyhow::Result<LoadedRevision> {
         let (key, bytes) = self.component(id)?;
-        let loaded = self.runtime.load(&key, &bytes).map_err(|e| {
+        self.runtime.load(&key, &bytes).map_err(|e| {
             anyhow!(
                 "{}: {}: {e:#}",
                 self.label(id),
                 self.project.wasm_path(id).display()
             )
-        })?;
-        Ok(loaded.imports_execute)
+        })
     }
 
     pub fn label(&self, id: &str) -> String {
@@ -141,13 +162,14 @@ impl<'p> Guests<'p> {
 fn record_quietly(
     project: &Project,
     runtime: &GuestRuntime,
+    target: &Target,
     id: &str,
     direction: Direction,
 ) -> Option<(String, Vec<Op>)> {
     let bytes = project.read_component(id).ok()?;
     let key = component_key(&bytes);
     let sandbox = runtime.sandbox();
-    let ops = match runtime.cache().ops(&key, direction) {
+    let ops = match runtime.cache().ops(&key, direction, target) {
         Some(ops) => {
             sandbox.check_execute(id, runs_raw_sql(&ops)).ok()?;
             ops
@@ -155,8 +177,9 @@ fn record_quietly(
         None => {
             let loaded = runtime.load(&key, &bytes).ok()?;
             sandbox.check_execute(id, loaded.imports_execute).ok()?;
-            let ops = runtime.run(&loaded, direction).ok()?;
-            runtime.cache().store_ops(&key, direction, &ops);
+            let ops = runtime.run(&loaded, direction, target).ok()?;
+            let asks = loaded.imports_target.then_some(target);
+            runtime.cache().store_ops(&key, direction, asks, &ops);
             ops
         }
     };
@@ -308,15 +331,17 @@ fn ops_ahead(
 ) -> std::sync::mpsc::Receiver<anyhow::Result<Vec<Op>>> {
     let project = guests.project.clone();
     let runtime = guests.runtime.clone();
+    let target = guests.target.clone();
     let steps = steps.to_vec();
     let (sender, receiver) = std::sync::mpsc::sync_channel(64);
     std::thread::spawn(move || {
         let mut reporter = Guests::new(&project, runtime.clone());
+        reporter.set_target(target.clone());
         // Every core records; each revision's ops go to the database as soon as they and all
         // before them are ready. A revision that failed is run again by `ops`, to name it.
         crate::parallel::in_order(
             &steps,
-            |id| record_quietly(&project, &runtime, id, direction),
+            |id| record_quietly(&project, &runtime, &target, id, direction),
             |id, recorded| {
                 let ops = match recorded {
                     Some((_, ops)) => Ok(ops),

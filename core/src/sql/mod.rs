@@ -87,6 +87,8 @@ pub trait Dialect: Sync {
     fn data_type(&self, data_type: &DataType) -> String;
     /// The type `CAST(x AS …)` turns a value into text with.
     fn text_cast_type(&self) -> &'static str;
+    /// One row, one text column: the server's version string (MariaDB's says "MariaDB").
+    fn server_version_query(&self) -> &'static str;
     /// A server default as it follows DEFAULT in a column definition.
     fn default_sql(
         &self,

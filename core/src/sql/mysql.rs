@@ -70,6 +70,10 @@ impl Dialect for Mysql {
         "CHAR"
     }
 
+    fn server_version_query(&self) -> &'static str {
+        "SELECT CAST(VERSION() AS CHAR)"
+    }
+
     /// MySQL 8 accepts a literal default on TEXT, BLOB or JSON only as an expression.
     fn default_sql(&self, data_type: &DataType, default: &ServerDefault) -> Result<String, String> {
         let rendered = common::server_default(self, default)?;

@@ -68,6 +68,10 @@ impl Dialect for Postgres {
         "TEXT"
     }
 
+    fn server_version_query(&self) -> &'static str {
+        "SELECT CAST(current_setting('server_version') AS TEXT)"
+    }
+
     fn render(&self, op: &Op, _schema: &Schema) -> Result<Rendered, String> {
         let q = |n: &str| self.quote_ident(n);
         let statements: Vec<String> = match op {

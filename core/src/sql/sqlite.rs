@@ -66,6 +66,10 @@ impl Dialect for Sqlite {
         "TEXT"
     }
 
+    fn server_version_query(&self) -> &'static str {
+        "SELECT sqlite_version()"
+    }
+
     fn rebuilds_table<'a>(&self, op: &'a Op, schema: &Schema) -> Option<&'a str> {
         let table = op.altered_table()?;
         let rebuild = match op {

@@ -40,6 +40,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "sdk/src/panic.rs",
         include_str!("../../../guest-sdk/src/panic.rs"),
     ),
+    (
+        "sdk/src/target.rs",
+        include_str!("../../../guest-sdk/src/target.rs"),
+    ),
     ("wit/types.wit", include_str!("../../../wit/types.wit")),
     ("wit/ops.wit", include_str!("../../../wit/ops.wit")),
     (
@@ -47,6 +51,7 @@ const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../wit/diagnostics.wit"),
     ),
     ("wit/world.wit", include_str!("../../../wit/world.wit")),
+    ("wit/target.wit", include_str!("../../../wit/target.wit")),
     (
         "Cargo.toml",
         include_str!("../../templates/workspace.Cargo.toml"),

@@ -4,6 +4,7 @@
 use super::migrate::describe_heads;
 use super::Context;
 use crate::runner::{self, Guests};
+use crate::wasm::target::{Flavor, Target};
 use crate::wasm::Direction;
 
 #[derive(Debug, clap::Args)]
@@ -17,6 +18,10 @@ pub struct HistoryArgs {
 pub struct ShowArgs {
     /// A revision id or unique prefix, or `head`.
     revision: String,
+    /// The operations for this database (sqlite, postgresql, mysql, mariadb). Without it, a
+    /// revision that asks for its database is shown for each.
+    #[arg(long)]
+    dialect: Option<String>,
 }
 
 pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
@@ -97,18 +102,38 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
             "no (it cannot call `execute`)"
         }
     );
-    for direction in [Direction::Upgrade, Direction::Downgrade] {
-        let ops = guests.ops(&id, direction)?;
-        say!(
-            "\n{} records {} operation(s):",
-            direction.function(),
-            ops.len()
-        );
-        for op in &ops {
-            say!("  {}", op.describe());
+    let asks_target = guests.asks_target(&id)?;
+    say!(
+        "Depends on the database: {}",
+        if asks_target {
+            "yes (it asks for its target: operations and checksum are per database)"
+        } else {
+            "no (the same operations and checksum on every database)"
         }
-        if direction == Direction::Upgrade {
-            say!("Checksum: {}", migrate_core::ops::checksum(&ops));
+    );
+    let targets = match (&args.dialect, asks_target) {
+        (Some(flag), _) => vec![super::offline_target(ctx, Some(flag))?],
+        (None, true) => Flavor::ALL.into_iter().map(Target::offline).collect(),
+        (None, false) => vec![super::offline_target(ctx, None)?],
+    };
+    for target in targets {
+        if asks_target {
+            say!("\nFor {}:", target.describe());
+        }
+        guests.set_target(target);
+        for direction in [Direction::Upgrade, Direction::Downgrade] {
+            let ops = guests.ops(&id, direction)?;
+            say!(
+                "\n{} records {} operation(s):",
+                direction.function(),
+                ops.len()
+            );
+            for op in &ops {
+                say!("  {}", op.describe());
+            }
+            if direction == Direction::Upgrade {
+                say!("Checksum: {}", migrate_core::ops::checksum(&ops));
+            }
         }
     }
     Ok(())

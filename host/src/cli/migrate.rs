@@ -1,7 +1,7 @@
 //! `migrate upgrade [TARGET]` and `migrate downgrade TARGET`, online or with `--sql`.
 
 use anyhow::{anyhow, bail};
-use migrate_core::sql::{self, version_table, Dialect, DialectName, Statement};
+use migrate_core::sql::{version_table, Dialect, Statement};
 use migrate_core::target;
 
 use super::Context;
@@ -32,7 +32,7 @@ struct OfflineArgs {
     /// Print the SQL instead of running it; no database is touched.
     #[arg(long)]
     sql: bool,
-    /// The dialect for --sql when no database URL is configured: sqlite, postgresql or mysql.
+    /// The database for --sql (else the configured URL's): sqlite, postgresql, mysql or mariadb.
     #[arg(long, requires = "sql")]
     dialect: Option<String>,
 }
@@ -56,7 +56,9 @@ async fn migrate(
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
 
     if offline.sql {
-        let dialect = offline_dialect(ctx, offline.dialect.as_deref())?;
+        let target = super::offline_target(ctx, offline.dialect.as_deref())?;
+        let dialect = target.dialect();
+        guests.set_target(target);
         // Offline there is no version table to read: `FROM:TO` says where to start; otherwise an
         // upgrade starts at base and a downgrade at the graph's heads.
         let (current, to_text) = match target_text.split_once(':') {
@@ -90,6 +92,7 @@ async fn migrate(
     }
     let mut db = super::open_for_change(ctx).await?;
     let dialect = db.dialect();
+    guests.set_target(db.target().await?);
     let current = db.heads().await?;
     if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
         bail!(
@@ -194,22 +197,6 @@ pub fn describe_heads(heads: &[String]) -> String {
     } else {
         heads.join(", ")
     }
-}
-
-fn offline_dialect(ctx: &Context, flag: Option<&str>) -> anyhow::Result<&'static dyn Dialect> {
-    let name = match (flag, &ctx.settings.database_url) {
-        (Some(text), _) => DialectName::parse(text)
-            .ok_or_else(|| anyhow!("--dialect {text:?}: use sqlite, postgresql or mysql"))?,
-        (None, Some(url)) => DialectName::from_url(url).ok_or_else(|| {
-            anyhow!(
-                "{}: {url:?} is not a database URL this tool knows",
-                ctx.settings.database_url_origin
-            )
-        })?,
-        (None, None) => DialectName::Sqlite,
-    };
-    sql::dialect(name)
-        .ok_or_else(|| anyhow!("the {name:?} dialect is not supported yet; SQLite is"))
 }
 
 fn print_preamble(

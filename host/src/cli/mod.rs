@@ -28,6 +28,7 @@ use clap::{Parser, Subcommand};
 use crate::db::{Access, Database};
 use crate::project::Project;
 use crate::settings::{self, Settings};
+use crate::wasm::target::{Flavor, Target};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -168,6 +169,27 @@ pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> 
         ctx.settings.version_tables.clone(),
     )
     .await
+}
+
+/// The target offline commands record ops for: `--dialect` (sqlite, postgresql, mysql or
+/// mariadb), else the configured URL's dialect, else SQLite. No server version offline.
+pub fn offline_target(ctx: &Context, flag: Option<&str>) -> anyhow::Result<Target> {
+    let flavor = match (flag, &ctx.settings.database_url) {
+        (Some(text), _) => Flavor::parse(text).ok_or_else(|| {
+            anyhow::anyhow!("--dialect {text:?}: use sqlite, postgresql, mysql or mariadb")
+        })?,
+        (None, Some(url)) => {
+            let name = migrate_core::sql::DialectName::from_url(url).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: {url:?} is not a database URL this tool knows",
+                    ctx.settings.database_url_origin
+                )
+            })?;
+            Flavor::of(name)
+        }
+        (None, None) => Flavor::Sqlite,
+    };
+    Ok(Target::offline(flavor))
 }
 
 /// The guest runtime with the caches in `$MIGRATE_CACHE_DIR`, else `<migrations>/.cache`.

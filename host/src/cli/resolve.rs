@@ -71,6 +71,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
             )
         })?;
         let mut guests = Guests::new(&project, super::runtime(ctx)?);
+        guests.set_target(db.target().await?);
         let sum = checksum(&guests.ops(&id, direction)?);
         let current = db.heads().await?;
         let mut applied = project.graph.with_ancestors(&current);

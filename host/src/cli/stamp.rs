@@ -41,6 +41,7 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
     let current = db.heads().await?;
     let target = target::resolve(&project.graph, &args.target, &current)?;
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    guests.set_target(db.target().await?);
     let removed: Vec<String> = current
         .iter()
         .filter(|h| !target.contains(h))
@@ -115,6 +116,7 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
         bail!("revision {id} is not applied to this database; there is nothing to accept");
     }
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    guests.set_target(db.target().await?);
     let sum = checksum(&guests.ops(&id, Direction::Upgrade)?);
     let record = StepRecord {
         revision: &id,

@@ -137,6 +137,7 @@ async fn statements_of(
     };
     let heads = db.heads().await?;
     let mut guests = Guests::new(project, super::runtime(ctx)?);
+    guests.set_target(db.target().await?);
     let script =
         runner::render_step_from(&mut guests, db.dialect(), &heads, &step.revision, direction)?;
     Ok(script.body)

@@ -118,6 +118,20 @@ impl Database {
         &self.tables
     }
 
+    /// The database revisions that ask are recorded for: its dialect (MariaDB told apart) and
+    /// the server's version.
+    pub async fn target(&mut self) -> anyhow::Result<crate::wasm::target::Target> {
+        let row = sqlx::query(self.dialect.server_version_query())
+            .fetch_one(&mut self.conn)
+            .await
+            .context("reading the server's version")?;
+        let version: String = row.try_get(0).context("reading the server's version")?;
+        Ok(crate::wasm::target::Target::connected(
+            self.dialect.name(),
+            version,
+        ))
+    }
+
     /// Takes the one-runner-at-a-time lock for the rest of this connection's life.
     pub async fn lock(&mut self, settings: &LockSettings) -> anyhow::Result<()> {
         if settings.enabled && self.lock.is_none() {

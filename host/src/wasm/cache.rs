@@ -14,6 +14,7 @@ use migrate_core::ops::Op;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use super::target::Target;
 use super::Direction;
 
 /// Bumped whenever the serialized form of `Op` changes.
@@ -78,19 +79,44 @@ impl Cache {
         unsafe { Component::deserialize(engine, &compiled) }
     }
 
-    pub fn ops(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
+    /// A component's recorded ops. Those of a component that asks for its target (imports the
+    /// `target` interface) are filed per target, and never under the plain key: one lookup for
+    /// every other revision, as before.
+    pub fn ops(&self, key: &str, direction: Direction, target: &Target) -> Option<Vec<Op>> {
+        self.read_ops(key, direction)
+            .or_else(|| self.read_ops(&per_target(key, target), direction))
+    }
+
+    pub fn store_ops(
+        &self,
+        key: &str,
+        direction: Direction,
+        asks_target: Option<&Target>,
+        ops: &[Op],
+    ) {
+        match asks_target {
+            Some(target) => self.write_ops(&per_target(key, target), direction, ops),
+            None => self.write_ops(key, direction, ops),
+        }
+    }
+
+    fn read_ops(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
         let path = self.path(&ops_name(key, direction))?;
         let bytes = std::fs::read(path).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    pub fn store_ops(&self, key: &str, direction: Direction, ops: &[Op]) {
+    fn write_ops(&self, key: &str, direction: Direction, ops: &[Op]) {
         if let Some(path) = self.path(&ops_name(key, direction)) {
             if let Ok(bytes) = serde_json::to_vec(ops) {
                 let _ = write_atomically(&path, &bytes);
             }
         }
     }
+}
+
+fn per_target(key: &str, target: &Target) -> String {
+    format!("{key}@{}", target.cache_suffix())
 }
 
 fn ops_name(key: &str, direction: Direction) -> String {

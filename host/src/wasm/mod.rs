@@ -7,6 +7,7 @@ mod convert;
 mod recorder;
 pub mod runtime;
 mod shared_code;
+pub mod target;
 
 /// The generated host side of the `revision` world.
 mod bindings {

@@ -4,7 +4,8 @@
 use migrate_core::ops::Op;
 use migrate_core::types as core;
 
-use super::bindings::migrate::schema::{diagnostics, ops, types};
+use super::bindings::migrate::schema::{diagnostics, ops, target as wit_target, types};
+use super::target::{Flavor, Target};
 
 /// Everything one guest run can touch: its recorded ops and what it said before stopping.
 pub struct Recorder {
@@ -16,10 +17,17 @@ pub struct Recorder {
     pub panic_message: Option<String>,
     pub memory_limit_bytes: usize,
     pub memory_limit_hit: bool,
+    /// What the `target` interface answers.
+    pub target: Target,
 }
 
 impl Recorder {
-    pub fn new(max_ops: usize, max_op_bytes: usize, memory_limit_bytes: usize) -> Recorder {
+    pub fn new(
+        max_ops: usize,
+        max_op_bytes: usize,
+        memory_limit_bytes: usize,
+        target: Target,
+    ) -> Recorder {
         Recorder {
             ops: Vec::new(),
             max_ops,
@@ -28,6 +36,7 @@ impl Recorder {
             panic_message: None,
             memory_limit_bytes,
             memory_limit_hit: false,
+            target,
         }
     }
 
@@ -159,6 +168,26 @@ impl ops::Host for Recorder {
             columns,
             rows,
         })
+    }
+}
+
+impl wit_target::Host for Recorder {
+    fn database(&mut self) -> wasmtime::Result<wit_target::DatabaseInfo> {
+        Ok(wit_target::DatabaseInfo {
+            dialect: match self.target.flavor {
+                Flavor::Sqlite => wit_target::Dialect::Sqlite,
+                Flavor::Postgresql => wit_target::Dialect::Postgresql,
+                Flavor::Mysql => wit_target::Dialect::Mysql,
+                Flavor::Mariadb => wit_target::Dialect::Mariadb,
+            },
+            server_version: self.target.server_version.clone(),
+        })
+    }
+    fn quote_identifier(&mut self, name: String) -> wasmtime::Result<String> {
+        Ok(self.target.dialect().quote_ident(&name))
+    }
+    fn literal(&mut self, value: types::Value) -> wasmtime::Result<Result<String, String>> {
+        Ok(self.target.dialect().literal(&value.into()))
     }
 }
 

@@ -10,6 +10,7 @@ use super::bindings::{Revision, RevisionPre};
 use super::cache::Cache;
 use super::recorder::Recorder;
 use super::shared_code::SharedCode;
+use super::target::Target;
 use crate::sandbox::SandboxSettings;
 
 /// Limits applied to every guest run; configurable in the settings' `[limits]` table.
@@ -104,6 +105,16 @@ pub struct LoadedRevision {
     /// Whether the component imports `execute`: it can run raw SQL. wit-component imports only
     /// the functions a guest calls, so a revision that never calls `op::execute` lacks it.
     pub imports_execute: bool,
+    /// Whether it imports the `target` interface: its ops may differ per database.
+    pub imports_target: bool,
+}
+
+/// Whether the component imports the `target` interface at all.
+fn imports_target(engine: &Engine, component: &wasmtime::component::Component) -> bool {
+    component
+        .component_type()
+        .imports(engine)
+        .any(|(name, _)| name.starts_with("migrate:schema/target"))
 }
 
 /// Whether the component's `ops` import includes the `execute` function.
@@ -185,17 +196,24 @@ impl GuestRuntime {
             .map_err(|e| anyhow!("the component is not a migrate revision (wrong world): {e:#}"))?;
         Ok(LoadedRevision {
             imports_execute: imports_execute(&self.engine, &component),
+            imports_target: imports_target(&self.engine, &component),
             pre,
         })
     }
 
     /// Runs one direction and returns the ops it recorded, or why it failed.
-    pub fn run(&self, revision: &LoadedRevision, direction: Direction) -> anyhow::Result<Vec<Op>> {
+    pub fn run(
+        &self,
+        revision: &LoadedRevision,
+        direction: Direction,
+        target: &Target,
+    ) -> anyhow::Result<Vec<Op>> {
         let limits = self.limits;
         let recorder = Recorder::new(
             limits.max_ops,
             limits.ops_mib.saturating_mul(1024 * 1024),
             limits.memory_mib.saturating_mul(1024 * 1024),
+            target.clone(),
         );
         let mut store = Store::new(&self.engine, recorder);
         store.limiter(|state| state);
