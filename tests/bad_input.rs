@@ -429,18 +429,22 @@ fn wasm_that_is_not_a_component_or_not_wasm_is_refused() {
         .stderr(contains("core_only.wasm"))
         .stderr(contains("not a valid component"));
 
+    // `heads` reads the manifest alone; what uses a component reads and checks it.
     std::fs::write(build.join("core_only.wasm"), b"\0asm\x01\0\0\0garbage").unwrap();
     listed(b"\0asm\x01\0\0\0garbage");
-    migrate()
-        .arg("heads")
-        .assert()
-        .failure()
-        .stderr(contains("core_only.wasm"))
-        .stderr(contains("not a valid wasm file"));
+    migrate().arg("heads").assert().success();
+    for verb in ["upgrade", "show"] {
+        migrate()
+            .args([verb, "core_only"])
+            .assert()
+            .failure()
+            .stderr(contains("core_only.wasm"))
+            .stderr(contains("not a valid wasm file"));
+    }
     std::fs::write(build.join("core_only.wasm"), b"").unwrap();
     listed(b"");
     migrate()
-        .arg("heads")
+        .args(["upgrade", "core_only"])
         .assert()
         .failure()
         .stderr(contains("core_only.wasm"));

@@ -1,7 +1,10 @@
 //! `build/manifest.toml`: what `migrate build` put in `build/` (each revision's metadata and the
-//! sha256 of its component), in the manner of Atlas's `atlas.sum`. A build-only deployment (no
+//! hash of its component), in the manner of Atlas's `atlas.sum`. A build-only deployment (no
 //! `versions/` folder) trusts nothing else: a `.wasm` the manifest does not list, a listed one
-//! that is missing, and one whose bytes are not the ones built are each refused by name.
+//! that is missing, and one whose bytes are not the ones built are each refused by name. The
+//! hash is BLAKE3, the component key the host computes anyway, so checking costs nothing; and
+//! commands that run no wasm (`heads`, `history`, `current`, `status`) read the graph from the
+//! manifest alone.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,14 +12,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use migrate_core::revision::RevisionMeta;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub const MANIFEST_FILE: &str = "manifest.toml";
 
 /// Written at the top of the file, for whoever opens it.
 const HEADER: &str = "\
-# Written by `migrate build`: exactly the revisions in this folder, with the sha256 of each
-# component. Where there is no versions/ folder (a deployment of build/ alone), `migrate`
+# Written by `migrate build`: exactly the revisions in this folder, with the BLAKE3 hash of
+# each component. Where there is no versions/ folder (a deployment of build/ alone), `migrate`
 # refuses a .wasm that is not listed here, a listed one that is missing, and one whose bytes
 # differ. Do not edit; run `migrate build` again.
 ";
@@ -42,7 +44,7 @@ pub struct Entry {
     pub message: String,
     #[serde(default)]
     pub created: String,
-    pub sha256: String,
+    pub blake3: String,
 }
 
 impl Entry {
@@ -52,7 +54,7 @@ impl Entry {
             down_revisions: meta.down_revisions.clone(),
             message: meta.message.clone(),
             created: meta.created.clone(),
-            sha256: sha256(component),
+            blake3: crate::wasm::cache::component_key(component),
         }
     }
 
@@ -64,10 +66,6 @@ impl Entry {
             created: self.created.clone(),
         }
     }
-}
-
-pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 pub fn path(build_dir: &Path) -> PathBuf {

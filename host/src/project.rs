@@ -9,7 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use migrate_core::revision::{Graph, RevisionMeta};
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{self, Entry, Manifest};
+use crate::manifest::{self, Manifest};
+use crate::wasm::cache::component_key;
 use crate::wasm::component;
 
 pub const METADATA_FILE: &str = "revision.toml";
@@ -20,9 +21,12 @@ pub struct Project {
     pub graph: Graph,
     /// Per revision id: its source folder (absent in a build-only deployment).
     pub sources: BTreeMap<String, PathBuf>,
-    /// In a build-only deployment, per revision id: the sha256 its component must have
+    /// In a build-only deployment, per revision id: the BLAKE3 hash its component must have
     /// (from `build/manifest.toml`).
-    pub built_sha256: BTreeMap<String, String>,
+    pub built: BTreeMap<String, String>,
+    /// Whether every component in `built` was read and found to be what the manifest says
+    /// (`load`): then a component's key is known without reading it again.
+    verified: bool,
 }
 
 impl Project {
@@ -38,13 +42,29 @@ impl Project {
         Self::build_dir(&self.root).join(format!("{id}.wasm"))
     }
 
-    /// Reads every revision's metadata (no wasm is run) and builds the graph.
+    /// Reads every revision's metadata (no wasm is run) and builds the graph. In a build-only
+    /// deployment every component is also checked against the manifest, so that a stray,
+    /// missing or swapped one is refused before anything else happens.
     pub fn load(root: &Path) -> anyhow::Result<Project> {
+        let mut project = Self::load_metadata(root)?;
+        if !project.built.is_empty() {
+            let ids: Vec<&String> = project.built.keys().collect();
+            for checked in crate::parallel::map(&ids, 16, |id| project.read_component(id)) {
+                checked?;
+            }
+            project.verified = true;
+        }
+        Ok(project)
+    }
+
+    /// The graph alone: in a build-only deployment from the manifest, without reading the
+    /// components (each is checked when it is read to run). For commands that run no wasm.
+    pub fn load_metadata(root: &Path) -> anyhow::Result<Project> {
         let versions = Self::versions_dir(root);
         let build = Self::build_dir(root);
         let mut entries = Vec::new();
         let mut sources = BTreeMap::new();
-        let mut built_sha256 = BTreeMap::new();
+        let mut built = BTreeMap::new();
         if versions.is_dir() {
             let dirs: Vec<PathBuf> = sorted_entries(&versions)?
                 .into_iter()
@@ -63,11 +83,11 @@ impl Project {
                 .filter(|file| file.extension().is_some_and(|e| e == "wasm"))
                 .collect();
             manifest.check_files(&build, &wasm_files)?;
-            let checked =
-                crate::parallel::map(&manifest.revisions, 16, |entry| check_built(&build, entry));
-            for (entry, file) in manifest.revisions.iter().zip(checked) {
-                entries.push((entry.meta(), file?.display().to_string()));
-                built_sha256.insert(entry.id.clone(), entry.sha256.clone());
+            for entry in manifest.revisions {
+                // `Manifest::read` checked the id: it names a file inside build/.
+                let file = build.join(format!("{}.wasm", entry.id));
+                entries.push((entry.meta(), file.display().to_string()));
+                built.insert(entry.id.clone(), entry.blake3);
             }
         } else {
             bail!(
@@ -80,12 +100,20 @@ impl Project {
             root: root.to_path_buf(),
             graph,
             sources,
-            built_sha256,
+            built,
+            verified: false,
         })
     }
 
-    /// The built component of a revision, refusing a missing or stale build.
-    pub fn read_component(&self, id: &str) -> anyhow::Result<Vec<u8>> {
+    /// A revision's cache key without reading its component, where `load` verified it.
+    pub fn verified_key(&self, id: &str) -> Option<&String> {
+        self.built.get(id).filter(|_| self.verified)
+    }
+
+    /// The built component of a revision and its cache key (its BLAKE3 hash), refusing a
+    /// missing or stale build, and in a build-only deployment one that is not the component
+    /// the manifest lists (other bytes, or metadata naming another revision).
+    pub fn read_component(&self, id: &str) -> anyhow::Result<(Vec<u8>, String)> {
         let path = self.wasm_path(id);
         if !path.exists() {
             bail!(
@@ -94,72 +122,52 @@ impl Project {
             );
         }
         let bytes = manifest::read_component_file(&path)?;
-        if let Some(expected) = self.built_sha256.get(id) {
-            if manifest::sha256(&bytes) != *expected {
+        let key = component_key(&bytes);
+        let meta = self.graph.get(id).expect("a loaded revision");
+        let embedded = || {
+            component::read_metadata(&bytes)
+                .map_err(|e| anyhow!("revision {id}: {}: {e}", path.display()))?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "revision {id}: {} has no revision metadata: was it built by `migrate build`?",
+                        path.display()
+                    )
+                })
+        };
+        if let Some(expected) = self.built.get(id) {
+            let listing = manifest::path(&Self::build_dir(&self.root));
+            if key != *expected {
                 bail!(
-                    "revision {id}: {} changed after it was checked against {}",
+                    "{} is not the component `migrate build` wrote for revision {id} (its hash differs \
+                     from {}): it was swapped or damaged. Deploy the build/ folder as built",
                     path.display(),
-                    manifest::path(&Self::build_dir(&self.root)).display()
+                    listing.display()
+                );
+            }
+            let embedded = embedded()?;
+            if &embedded.revision != meta {
+                bail!(
+                    "{} describes revision {:?}, not the revision {id} that {} lists",
+                    path.display(),
+                    embedded.revision.id,
+                    listing.display()
                 );
             }
         }
         if let Some(source) = self.sources.get(id) {
-            let embedded = component::read_metadata(&bytes)
-                .map_err(|e| anyhow!("revision {id}: {}: {e}", path.display()))?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "revision {id}: {} has no revision metadata: run `migrate build`",
-                        path.display()
-                    )
-                })?;
+            let embedded = embedded()?;
             if embedded.source_fingerprint != source_fingerprint(source)? {
                 bail!(
                     "revision {id} changed since it was built ({}): run `migrate build`",
                     source.display()
                 );
             }
-            if &embedded.revision != self.graph.get(id).expect("a loaded revision") {
+            if &embedded.revision != meta {
                 bail!("revision {id}: {} describes another revision than its source: run `migrate build`", path.display());
             }
         }
-        Ok(bytes)
+        Ok((bytes, key))
     }
-}
-
-/// A build-only deployment's component for `entry`: its bytes are the ones the manifest names,
-/// and the metadata embedded in it describes the same revision (so a file renamed to another
-/// revision's name, or an id like `../x`, is refused). Returns the file's path.
-fn check_built(build: &Path, entry: &Entry) -> anyhow::Result<PathBuf> {
-    // `Manifest::read` checked the id: it names a file inside build/.
-    let file = build.join(format!("{}.wasm", entry.id));
-    let bytes = manifest::read_component_file(&file)?;
-    if manifest::sha256(&bytes) != entry.sha256 {
-        bail!(
-            "{} is not the component `migrate build` wrote for revision {} (its sha256 differs \
-             from {}): it was swapped or damaged. Deploy the build/ folder as built",
-            file.display(),
-            entry.id,
-            manifest::path(build).display()
-        );
-    }
-    let embedded = component::read_metadata(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", file.display()))?
-        .ok_or_else(|| {
-            anyhow!(
-                "{} has no revision metadata: was it built by `migrate build`?",
-                file.display()
-            )
-        })?;
-    if embedded.revision != entry.meta() {
-        bail!(
-            "{} describes revision {:?}, not the revision {} that {} lists",
-            file.display(),
-            embedded.revision.id,
-            entry.id,
-            manifest::path(build).display()
-        );
-    }
-    Ok(file)
 }
 
 /// Every revision folder's metadata, in order, read and parsed on all cores: at a thousand

@@ -13,7 +13,6 @@ use migrate_core::sql::{render_step, render_step_within, Dialect, Statement, Ste
 
 use crate::db::Database;
 use crate::project::Project;
-use crate::wasm::cache::component_key;
 use crate::wasm::runtime::LoadedRevision;
 use crate::wasm::target::Target;
 use crate::wasm::{Direction, GuestRuntime};
@@ -51,17 +50,16 @@ impl<'p> Guests<'p> {
 
     /// A revision's built component (read and checked) and its cache key.
     fn component(&mut self, id: &str) -> anyhow::Result<(String, Vec<u8>)> {
-        let bytes = self.project.read_component(id)?;
-        let key = component_key(&bytes);
+        let (bytes, key) = self.project.read_component(id)?;
         self.keys.insert(id.to_string(), key.clone());
         Ok((key, bytes))
     }
 
     fn key(&mut self, id: &str) -> anyhow::Result<String> {
-        match self.keys.get(id) {
-            Some(key) => Ok(key.clone()),
-            None => Ok(self.component(id)?.0),
+        if let Some(key) = self.keys.get(id).or(self.project.verified_key(id)) {
+            return Ok(key.clone());
         }
+        Ok(self.component(id)?.0)
     }
 
     /// Records the ops of `ids` on every core at once, so that `ops` finds them: each worker
@@ -166,8 +164,14 @@ fn record_quietly(
     id: &str,
     direction: Direction,
 ) -> Option<(String, Vec<Op>)> {
-    let bytes = project.read_component(id).ok()?;
-    let key = component_key(&bytes);
+    // A verified build-only component's key is known: its bytes are read only to compile it.
+    let (key, mut bytes) = match project.verified_key(id) {
+        Some(key) => (key.clone(), None),
+        None => {
+            let (bytes, key) = project.read_component(id).ok()?;
+            (key, Some(bytes))
+        }
+    };
     let sandbox = runtime.sandbox();
     let ops = match runtime.cache().ops(&key, direction, target) {
         Some(ops) => {
@@ -175,6 +179,10 @@ fn record_quietly(
             ops
         }
         None => {
+            let bytes = match bytes.take() {
+                Some(bytes) => bytes,
+                None => project.read_component(id).ok()?.0,
+            };
             let loaded = runtime.load(&key, &bytes).ok()?;
             sandbox.check_execute(id, loaded.imports_execute).ok()?;
             let ops = runtime.run(&loaded, direction, target).ok()?;

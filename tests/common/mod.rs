@@ -335,12 +335,11 @@ pub fn metadata_section(id: &str) -> Vec<u8> {
 
 /// `build/manifest.toml` listing `entries` (id, component bytes) as `migrate build` writes it.
 pub fn write_manifest(build: &Path, entries: &[(&str, &[u8])]) {
-    use sha2::Digest;
     let mut text = String::from("format = 1\n");
     for (id, bytes) in entries {
-        let sum = hex::encode(sha2::Sha256::digest(bytes));
+        let hash = blake3::hash(bytes).to_hex();
         text.push_str(&format!(
-            "[[revision]]\nid = {id:?}\nmessage = \"m\"\nsha256 = \"{sum}\"\n"
+            "[[revision]]\nid = {id:?}\nmessage = \"m\"\nblake3 = \"{hash}\"\n"
         ));
     }
     std::fs::write(build.join("manifest.toml"), text).unwrap();

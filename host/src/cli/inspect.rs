@@ -38,7 +38,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let project = ctx.project()?;
+    let project = ctx.project_metadata()?;
     let heads = project.graph.heads();
     for meta in project.graph.in_order().rev() {
         let marker = if heads.contains(&meta.id) {
@@ -57,7 +57,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
 }
 
 pub fn heads(ctx: &Context) -> anyhow::Result<()> {
-    let project = ctx.project()?;
+    let project = ctx.project_metadata()?;
     for id in project.graph.heads() {
         say!(
             "{id} (head), {}",

@@ -105,6 +105,11 @@ impl Context {
     pub fn project(&self) -> anyhow::Result<Project> {
         Project::load(&self.migrations_dir)
     }
+
+    /// The revisions' graph for a command that runs no wasm (see `Project::load_metadata`).
+    pub fn project_metadata(&self) -> anyhow::Result<Project> {
+        Project::load_metadata(&self.migrations_dir)
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {

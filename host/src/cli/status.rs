@@ -12,7 +12,7 @@ use crate::runner::{self, Guests};
 use crate::wasm::Direction;
 
 pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.project_metadata()?;
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
     let graph = &project.graph;
@@ -61,7 +61,7 @@ pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
 
 /// `migrate current`: the heads, and any failed step with exit code 1.
 pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.project_metadata()?;
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
     if heads.is_empty() {
