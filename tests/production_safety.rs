@@ -560,6 +560,18 @@ fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {
             "{verb}: {text}"
         );
     }
+    // `resolve` without a flag lists the choices, each said for the step's direction.
+    p.migrate_on(&db.url)
+        .args(["resolve", "ps_half_2"])
+        .assert()
+        .failure()
+        .stderr(contains("say what you did to the database"))
+        .stderr(contains(
+            "migrate resolve ps_half_2 --applied` if you completed the upgrade's",
+        ))
+        .stderr(contains(
+            "migrate resolve ps_half_2 --rolled-back` if you undid them",
+        ));
     // Undone by hand and resolved: healthy again.
     db.query("DROP TABLE fresh");
     db.query("ALTER TABLE thing DROP COLUMN extra");

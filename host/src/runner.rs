@@ -431,7 +431,7 @@ pub async fn run_steps(
                              failed.\n  {e}\n{}{}",
                             direction.function(),
                             describe_partial_effect(&script.body, &e.sql),
-                            recovery_advice(id)
+                            recovery_advice(id, recorded(direction).as_str())
                         )
                     }
                 })?;
@@ -484,11 +484,22 @@ pub fn render_step_from(
     render_step(dialect, &mut schema, &ops, vec![]).map_err(|e| anyhow!("{e}"))
 }
 
-pub fn recovery_advice(id: &str) -> String {
-    format!(
-        "Fix the database by hand, then run `migrate resolve {id} --applied` if you completed the revision's \
-         changes, or `migrate resolve {id} --rolled-back` if you undid them."
-    )
+/// The way out of a failed step, said for its direction: for a downgrade, "applied" means the
+/// downgrade is done and the revision is no longer applied, which is easy to read backwards.
+pub fn recovery_advice(id: &str, direction: &str) -> String {
+    if direction == "downgrade" {
+        format!(
+            "Fix the database by hand, then run `migrate resolve {id} --applied` if you finished the downgrade \
+             (it records the downgrade as done: revision {id} is then NOT applied), or \
+             `migrate resolve {id} --rolled-back` if you undid the downgrade's changes (revision {id} stays applied)."
+        )
+    } else {
+        format!(
+            "Fix the database by hand, then run `migrate resolve {id} --applied` if you completed the upgrade's \
+             changes (revision {id} is then applied), or `migrate resolve {id} --rolled-back` if you undid them \
+             (it is not)."
+        )
+    }
 }
 
 fn step_headline(

@@ -15,12 +15,9 @@ use crate::wasm::Direction;
 pub struct ResolveArgs {
     /// The revision marked failed.
     revision: String,
-    /// Its changes are now complete in the database: record the step as done.
-    #[arg(
-        long,
-        required_unless_present = "rolled_back",
-        conflicts_with = "rolled_back"
-    )]
+    /// The step's changes are now complete in the database: record the step as done (for a
+    /// downgrade: the revision is then not applied). Without a flag, the choices are listed.
+    #[arg(long, conflicts_with = "rolled_back")]
     applied: bool,
     /// Its changes were undone: the database is as before the step.
     #[arg(long)]
@@ -57,6 +54,11 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
             )
         })?;
     let id = mark.revision.clone();
+    if !args.applied && !args.rolled_back {
+        let report = super::status::describe_failed_step(ctx, &project, &mut db, mark).await;
+        db.unlock().await?;
+        anyhow::bail!("say what you did to the database:\n{report}");
+    }
     let mut statements = Vec::new();
     if args.applied {
         let direction = if mark.direction == "downgrade" {

@@ -120,7 +120,7 @@ pub async fn describe_failed_step(
             )),
         }
     }
-    text.push_str(&runner::recovery_advice(&step.revision));
+    text.push_str(&runner::recovery_advice(&step.revision, &step.direction));
     text
 }
 

@@ -155,10 +155,21 @@ impl Database {
     /// table of one of their names is not migrate's.
     pub async fn ensure_version_table(&mut self) -> anyhow::Result<()> {
         self.version_table_exists().await?;
-        for statement in version_table::ensure(self.dialect, &self.tables) {
-            execute(&mut self.conn, &statement.sql)
+        let statements = version_table::ensure(self.dialect, &self.tables);
+        if self.dialect.capabilities().transactional_ddl {
+            // All or none: a run killed in between must not leave the heads table without
+            // its history table.
+            let all: Vec<&Statement> = statements.iter().collect();
+            Target::Sqlx(&mut self.conn)
+                .transaction(&all)
                 .await
-                .map_err(|e| anyhow!("creating the version table: {e}"))?;
+                .map_err(|e| anyhow!("creating the version tables: {e}"))?;
+        } else {
+            for statement in &statements {
+                execute(&mut self.conn, &statement.sql)
+                    .await
+                    .map_err(|e| anyhow!("creating the version table: {e}"))?;
+            }
         }
         self.tables_exist = Some(true);
         Ok(())
