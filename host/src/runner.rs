@@ -366,7 +366,6 @@ fn ops_ahead(
 /// database has transactional DDL) at a time.
 pub async fn run_steps(
     guests: &mut Guests<'_>,
-    dialect: &dyn Dialect,
     tables: &VersionTables,
     mut schema: Schema,
     current: &[String],
@@ -374,6 +373,8 @@ pub async fn run_steps(
     direction: Direction,
     mut sink: Sink<'_>,
 ) -> anyhow::Result<()> {
+    // The database the guests record for is the one the steps are rendered for.
+    let dialect = guests.target.dialect();
     let graph = guests.project.graph.clone();
     let mut applied: BTreeSet<String> = graph.with_ancestors(current);
     let mut heads = graph.heads_of(&applied);

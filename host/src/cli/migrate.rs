@@ -76,7 +76,6 @@ async fn migrate(
         print_preamble(&mut out, dialect, tables)?;
         return runner::run_steps(
             &mut guests,
-            dialect,
             tables,
             schema,
             &current,
@@ -91,7 +90,6 @@ async fn migrate(
         bail!("a FROM:TO range is only for --sql; online, the database says where it is");
     }
     let mut db = super::open_for_change(ctx).await?;
-    let dialect = db.dialect();
     guests.set_target(db.target().await?);
     let current = db.heads().await?;
     if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
@@ -129,7 +127,6 @@ async fn migrate(
     let tables = db.tables().clone();
     runner::run_steps(
         &mut guests,
-        dialect,
         &tables,
         schema,
         &current,
