@@ -82,6 +82,11 @@ enum Command {
     /// Exit 0 if the schema at head (or, with --database, the database) matches the model, else 1
     /// with the differences (2 if they could not be compared).
     Check(check::CheckArgs),
+    /// Print a shell completion script: `migrate completions bash > /etc/bash_completion.d/migrate`.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Shown by `migrate --help`; the same order as `settings.rs` and the README.
@@ -113,6 +118,13 @@ impl Context {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Needs no settings: it works anywhere, before any project exists.
+    if let Command::Completions { shell } = args.command {
+        use clap::CommandFactory;
+        let mut command = Args::command();
+        clap_complete::generate(shell, &mut command, "migrate", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
     let env = settings::Environment::load()?;
     let flags = settings::Flags {
         settings: args.settings.as_deref(),
@@ -142,6 +154,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Accept(a) => stamp::accept(&ctx, a).await,
         Command::Resolve(a) => resolve::run(&ctx, a).await,
         Command::Check(a) => return Ok(check::run(&ctx, a).await),
+        Command::Completions { .. } => unreachable!("answered before the settings are read"),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,51 @@
+//! Conventions Rust CLI users expect (issue 19): shell completions generated from the argument
+//! definitions.
+
+use predicates::str::contains;
+
+#[test]
+fn completions_complete_the_real_commands_in_bash() {
+    let out = assert_cmd::Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("migrate.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // Ask bash itself: load the script and complete `migrate sta`.
+    let probe = format!(
+        "source {}; COMP_WORDS=(migrate sta); COMP_CWORD=1; _migrate migrate sta migrate; echo \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &probe])
+        .output()
+        .unwrap();
+    let words = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(words.split_whitespace().any(|w| w == "stamp"), "{words}");
+    assert!(words.split_whitespace().any(|w| w == "status"), "{words}");
+    assert!(!words.split_whitespace().any(|w| w == "upgrade"), "{words}");
+}
+
+#[test]
+fn completions_exist_for_every_shell_and_need_no_project() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let dir = tempfile::tempdir().unwrap();
+        assert_cmd::Command::cargo_bin("migrate")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(contains("upgrade"))
+            .stdout(contains("database-url"));
+    }
+    assert_cmd::Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(contains("invalid value 'tcsh'"));
+}
