@@ -38,6 +38,7 @@ extern crate std;
 
 #[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
 mod allocator;
+pub mod clock;
 mod convert;
 mod model;
 pub mod op;
@@ -54,6 +55,7 @@ pub type Result<T = (), E = alloc::string::String> = core::result::Result<T, E>;
 
 /// Everything a revision needs, in one `use`.
 pub mod prelude {
+    pub use crate::clock;
     pub use crate::model::*;
     pub use crate::op;
     pub use crate::target::{self, Dialect};

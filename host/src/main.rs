@@ -22,6 +22,8 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // The run's start, as revisions that ask for the time see it.
+    wasm::clock::run_started();
     let args = cli::Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -13,6 +13,7 @@ use migrate_core::sql::{render_step, render_step_within, Dialect, Statement, Ste
 
 use crate::db::Database;
 use crate::project::Project;
+use crate::wasm::clock;
 use crate::wasm::runtime::LoadedRevision;
 use crate::wasm::target::Target;
 use crate::wasm::{Direction, GuestRuntime};
@@ -27,6 +28,9 @@ pub struct Guests<'p> {
     keys: BTreeMap<String, String>,
     /// The database the ops are recorded for, for revisions that ask (`target` interface).
     target: Target,
+    /// Revisions that asked for the run's start time (`clock` interface): their ops differ per
+    /// run, so they are never cached and their checksum is taken at `clock::CANONICAL`.
+    clock_dependent: BTreeSet<String>,
 }
 
 impl<'p> Guests<'p> {
@@ -37,6 +41,7 @@ impl<'p> Guests<'p> {
             recorded: BTreeMap::new(),
             keys: BTreeMap::new(),
             target: Target::default(),
+            clock_dependent: BTreeSet::new(),
         }
     }
 
@@ -76,9 +81,12 @@ impl<'p> Guests<'p> {
             record_quietly(project, runtime, target, id, direction)
         });
         for (id, result) in ids.into_iter().zip(recorded) {
-            if let Some((key, ops)) = result {
-                self.keys.insert(id.clone(), key);
-                self.recorded.insert((id.clone(), upgrade), ops);
+            if let Some(recorded) = result {
+                self.keys.insert(id.clone(), recorded.key);
+                if recorded.asks_clock {
+                    self.clock_dependent.insert(id.clone());
+                }
+                self.recorded.insert((id.clone(), upgrade), recorded.ops);
             }
         }
     }
@@ -114,10 +122,14 @@ impl<'p> Guests<'p> {
                     .map_err(|e| anyhow!("{label}: {e:#}"))?;
                 let ops = self
                     .runtime
-                    .run(&loaded, direction, &self.target)
+                    .run(&loaded, direction, &self.target, clock::run_started())
                     .map_err(|e| anyhow!("{label}: {e:#}"))?;
-                let asks = loaded.imports_target.then_some(&self.target);
-                self.runtime.cache().store_ops(&key, direction, asks, &ops);
+                if loaded.imports_clock {
+                    self.clock_dependent.insert(id.to_string());
+                } else {
+                    let asks = loaded.imports_target.then_some(&self.target);
+                    self.runtime.cache().store_ops(&key, direction, asks, &ops);
+                }
                 ops
             }
         };
@@ -126,6 +138,27 @@ impl<'p> Guests<'p> {
     }
 
     /// Whether a revision's component can run raw SQL (it imports `execute`), for `show`.
+    /// The checksum of a revision's upgrade `ops` (as `ops` returned them). For a revision that
+    /// asked for the run's start time, the ops it records at `clock::CANONICAL` instead: the
+    /// same on every run, so an applied revision still verifies.
+    pub fn checksum(&mut self, id: &str, ops: &[Op]) -> anyhow::Result<String> {
+        if !self.clock_dependent.contains(id) {
+            return Ok(checksum(ops));
+        }
+        let label = self.label(id);
+        let loaded = self.capabilities(id)?;
+        let canonical = self
+            .runtime
+            .run(&loaded, Direction::Upgrade, &self.target, clock::CANONICAL)
+            .map_err(|e| anyhow!("{label}: {e:#}"))?;
+        Ok(checksum(&canonical))
+    }
+
+    /// Whether a revision asked for the run's start time (known once its ops were recorded).
+    pub fn asked_clock(&self, id: &str) -> bool {
+        self.clock_dependent.contains(id)
+    }
+
     pub fn can_run_raw_sql(&mut self, id: &str) -> anyhow::Result<bool> {
         Ok(self.capabilities(id)?.imports_execute)
     }
@@ -157,13 +190,20 @@ impl<'p> Guests<'p> {
 /// One revision's ops and cache key: its component read, checked and hashed, then its cached
 /// ops loaded, or it compiled and run (and its ops cached). `None` on any problem, which
 /// `Guests::ops` then reports with the revision named.
+/// One revision's recorded ops, its cache key, and whether it asked for the run's time.
+struct RecordedOps {
+    key: String,
+    ops: Vec<Op>,
+    asks_clock: bool,
+}
+
 fn record_quietly(
     project: &Project,
     runtime: &GuestRuntime,
     target: &Target,
     id: &str,
     direction: Direction,
-) -> Option<(String, Vec<Op>)> {
+) -> Option<RecordedOps> {
     // A verified build-only component's key is known: its bytes are read only to compile it.
     let (key, mut bytes) = match project.verified_key(id) {
         Some(key) => (key.clone(), None),
@@ -173,6 +213,7 @@ fn record_quietly(
         }
     };
     let sandbox = runtime.sandbox();
+    let mut asks_clock = false;
     let ops = match runtime.cache().ops(&key, direction, target) {
         Some(ops) => {
             sandbox.check_execute(id, runs_raw_sql(&ops)).ok()?;
@@ -185,13 +226,22 @@ fn record_quietly(
             };
             let loaded = runtime.load(&key, &bytes).ok()?;
             sandbox.check_execute(id, loaded.imports_execute).ok()?;
-            let ops = runtime.run(&loaded, direction, target).ok()?;
-            let asks = loaded.imports_target.then_some(target);
-            runtime.cache().store_ops(&key, direction, asks, &ops);
+            let ops = runtime
+                .run(&loaded, direction, target, clock::run_started())
+                .ok()?;
+            asks_clock = loaded.imports_clock;
+            if !asks_clock {
+                let asks = loaded.imports_target.then_some(target);
+                runtime.cache().store_ops(&key, direction, asks, &ops);
+            }
             ops
         }
     };
-    Some((key, ops))
+    Some(RecordedOps {
+        key,
+        ops,
+        asks_clock,
+    })
 }
 
 fn runs_raw_sql(ops: &[Op]) -> bool {
@@ -228,7 +278,8 @@ pub fn replay(
                 .apply_lenient(op)
                 .map_err(|e| anyhow!("{}: {e}", guests.label(&id)))?;
         }
-        checksums.insert(id, checksum(&ops));
+        let sum = guests.checksum(&id, &ops)?;
+        checksums.insert(id, sum);
     }
     Ok((schema, checksums))
 }
@@ -280,6 +331,7 @@ pub fn bookkeeping(
     direction: Direction,
     checksum: &str,
     message: &str,
+    applied_at: Option<&str>,
 ) -> Bookkeeping {
     let heads_before = heads.clone();
     let heads_after = match direction {
@@ -313,6 +365,7 @@ pub fn bookkeeping(
             message,
             removed_heads: &removed,
             added_heads: &added,
+            applied_at,
         },
     );
     Bookkeeping {
@@ -336,7 +389,7 @@ fn ops_ahead(
     guests: &Guests,
     steps: &[String],
     direction: Direction,
-) -> std::sync::mpsc::Receiver<anyhow::Result<Vec<Op>>> {
+) -> std::sync::mpsc::Receiver<anyhow::Result<(Vec<Op>, bool)>> {
     let project = guests.project.clone();
     let runtime = guests.runtime.clone();
     let target = guests.target.clone();
@@ -352,8 +405,10 @@ fn ops_ahead(
             |id| record_quietly(&project, &runtime, &target, id, direction),
             |id, recorded| {
                 let ops = match recorded {
-                    Some((_, ops)) => Ok(ops),
-                    None => reporter.ops(id, direction),
+                    Some(recorded) => Ok((recorded.ops, recorded.asks_clock)),
+                    None => reporter
+                        .ops(id, direction)
+                        .map(|ops| (ops, reporter.asked_clock(id))),
                 };
                 sender.send(ops).is_ok()
             },
@@ -380,11 +435,18 @@ pub async fn run_steps(
     let mut heads = graph.heads_of(&applied);
     let ahead = ops_ahead(guests, steps, direction);
     for id in steps {
-        let ops = ahead
+        let (ops, asked_clock) = ahead
             .recv()
             .map_err(|_| anyhow!("{}: the thread recording ops stopped", guests.label(id)))??;
+        if asked_clock {
+            guests.clock_dependent.insert(id.clone());
+        }
         let meta = graph.get(id).expect("a planned revision exists");
-        let sum = checksum(&ops);
+        let sum = guests.checksum(id, &ops)?;
+        // The history row of a revision that stamped rows with the run's time records it.
+        let applied_at = guests
+            .asked_clock(id)
+            .then(|| clock::as_sql_timestamp(clock::run_started()));
         let books = bookkeeping(
             &graph,
             dialect,
@@ -395,6 +457,7 @@ pub async fn run_steps(
             direction,
             &sum,
             &meta.message,
+            applied_at.as_deref(),
         );
         let label = guests.label(id);
         let max_sql_bytes = guests.runtime.limits().sql_mib.saturating_mul(1024 * 1024);

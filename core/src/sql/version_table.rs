@@ -192,6 +192,9 @@ pub struct StepRecord<'a> {
     pub message: &'a str,
     pub removed_heads: &'a [String],
     pub added_heads: &'a [String],
+    /// The history row's time when it must be a given one (`YYYY-MM-DD HH:MM:SS`, UTC: the
+    /// run's start, for a revision that stamped rows with it); else the database's clock.
+    pub applied_at: Option<&'a str>,
 }
 
 pub fn record(d: &dyn Dialect, t: &VersionTables, step: &StepRecord) -> Vec<Statement> {
@@ -225,16 +228,24 @@ pub fn record(d: &dyn Dialect, t: &VersionTables, step: &StepRecord) -> Vec<Stat
             text(head)
         )));
     }
-    let cols = ["revision", "direction", "checksum", "message"]
+    let mut cols = ["revision", "direction", "checksum", "message"]
         .map(|c| d.quote_ident(c))
         .join(", ");
+    let mut values = [
+        step.revision,
+        step.direction.as_str(),
+        step.checksum,
+        step.message,
+    ]
+    .map(text)
+    .join(", ");
+    if let Some(at) = step.applied_at {
+        cols.push_str(&format!(", {}", d.quote_ident("applied_at")));
+        values.push_str(&format!(", {}", text(at)));
+    }
     out.push(Statement::plain(format!(
-        "INSERT INTO {} ({cols}) VALUES ({}, {}, {}, {})",
+        "INSERT INTO {} ({cols}) VALUES ({values})",
         d.quote_ident(&t.history),
-        text(step.revision),
-        text(step.direction.as_str()),
-        text(step.checksum),
-        text(step.message)
     )));
     out
 }

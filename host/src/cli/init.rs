@@ -44,6 +44,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "sdk/src/target.rs",
         include_str!("../../../guest-sdk/src/target.rs"),
     ),
+    (
+        "sdk/src/clock.rs",
+        include_str!("../../../guest-sdk/src/clock.rs"),
+    ),
     ("wit/types.wit", include_str!("../../../wit/types.wit")),
     ("wit/ops.wit", include_str!("../../../wit/ops.wit")),
     (
@@ -52,6 +56,7 @@ const SDK_FILES: &[(&str, &str)] = &[
     ),
     ("wit/world.wit", include_str!("../../../wit/world.wit")),
     ("wit/target.wit", include_str!("../../../wit/target.wit")),
+    ("wit/clock.wit", include_str!("../../../wit/clock.wit")),
     (
         "Cargo.toml",
         include_str!("../../templates/workspace.Cargo.toml"),

@@ -132,7 +132,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
                 say!("  {}", op.describe());
             }
             if direction == Direction::Upgrade {
-                say!("Checksum: {}", migrate_core::ops::checksum(&ops));
+                say!("Checksum: {}", guests.checksum(&id, &ops)?);
             }
         }
     }

@@ -2,7 +2,6 @@
 //! cannot roll back DDL (MySQL) and a person fixed the database by hand, record what is true.
 
 use anyhow::anyhow;
-use migrate_core::ops::checksum;
 use migrate_core::sql::version_table;
 
 use super::migrate::describe_heads;
@@ -74,7 +73,8 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
         })?;
         let mut guests = Guests::new(&project, super::runtime(ctx)?);
         guests.set_target(db.target().await?);
-        let sum = checksum(&guests.ops(&id, direction)?);
+        let ops = guests.ops(&id, direction)?;
+        let sum = guests.checksum(&id, &ops)?;
         let current = db.heads().await?;
         let mut applied = project.graph.with_ancestors(&current);
         let mut heads = project.graph.heads_of(&applied);
@@ -89,6 +89,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
             direction,
             &sum,
             &message,
+            None,
         );
         statements.extend(books.statements);
         println!(

@@ -2,7 +2,6 @@
 //! records an applied revision's current checksum after its ops changed on purpose.
 
 use anyhow::bail;
-use migrate_core::ops::checksum;
 use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord};
 use migrate_core::sql::StepScript;
 use migrate_core::target;
@@ -65,10 +64,10 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
         let sum = if target.is_empty() {
             String::new()
         } else {
-            guests
-                .ops(id, Direction::Upgrade)
-                .map(|ops| checksum(&ops))
-                .unwrap_or_default()
+            match guests.ops(id, Direction::Upgrade) {
+                Ok(ops) => guests.checksum(id, &ops).unwrap_or_default(),
+                Err(_) => String::new(),
+            }
         };
         let message = project
             .graph
@@ -93,6 +92,7 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
                 } else {
                     &[]
                 },
+                applied_at: None,
             },
         ));
     }
@@ -117,7 +117,8 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
     }
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
     guests.set_target(db.target().await?);
-    let sum = checksum(&guests.ops(&id, Direction::Upgrade)?);
+    let ops = guests.ops(&id, Direction::Upgrade)?;
+    let sum = guests.checksum(&id, &ops)?;
     let record = StepRecord {
         revision: &id,
         direction: Recorded::Accept,
@@ -125,6 +126,7 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
         message: &project.graph.get(&id).expect("resolved").message,
         removed_heads: &[],
         added_heads: &[],
+        applied_at: None,
     };
     db.run_script(
         &bookkeeping_script(version_table::record(db.dialect(), db.tables(), &record)),

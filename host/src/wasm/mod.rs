@@ -2,6 +2,7 @@
 //! interfaces linked (no WASI), fuel and memory limits, and a cap on recorded ops.
 
 pub mod cache;
+pub mod clock;
 pub mod component;
 mod convert;
 mod recorder;

@@ -4,7 +4,7 @@
 use migrate_core::ops::Op;
 use migrate_core::types as core;
 
-use super::bindings::migrate::schema::{diagnostics, ops, target as wit_target, types};
+use super::bindings::migrate::schema::{clock, diagnostics, ops, target as wit_target, types};
 use super::target::{Flavor, Target};
 
 /// Everything one guest run can touch: its recorded ops and what it said before stopping.
@@ -19,6 +19,8 @@ pub struct Recorder {
     pub memory_limit_hit: bool,
     /// What the `target` interface answers.
     pub target: Target,
+    /// What the `clock` interface answers.
+    pub clock: String,
 }
 
 impl Recorder {
@@ -27,6 +29,7 @@ impl Recorder {
         max_op_bytes: usize,
         memory_limit_bytes: usize,
         target: Target,
+        clock: String,
     ) -> Recorder {
         Recorder {
             ops: Vec::new(),
@@ -37,6 +40,7 @@ impl Recorder {
             memory_limit_bytes,
             memory_limit_hit: false,
             target,
+            clock,
         }
     }
 
@@ -188,6 +192,12 @@ impl wit_target::Host for Recorder {
     }
     fn literal(&mut self, value: types::Value) -> wasmtime::Result<Result<String, String>> {
         Ok(self.target.dialect().literal(&value.into()))
+    }
+}
+
+impl clock::Host for Recorder {
+    fn run_started(&mut self) -> wasmtime::Result<String> {
+        Ok(self.clock.clone())
     }
 }
 

@@ -107,14 +107,21 @@ pub struct LoadedRevision {
     pub imports_execute: bool,
     /// Whether it imports the `target` interface: its ops may differ per database.
     pub imports_target: bool,
+    /// Whether it imports the `clock` interface: its ops differ per run.
+    pub imports_clock: bool,
 }
 
-/// Whether the component imports the `target` interface at all.
-fn imports_target(engine: &Engine, component: &wasmtime::component::Component) -> bool {
+/// Whether the component imports the interface `name` (`"target"`, `"clock"`) at all.
+fn imports_interface(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+    name: &str,
+) -> bool {
+    let prefix = format!("migrate:schema/{name}");
     component
         .component_type()
         .imports(engine)
-        .any(|(name, _)| name.starts_with("migrate:schema/target"))
+        .any(|(import, _)| import.starts_with(&prefix))
 }
 
 /// Whether the component's `ops` import includes the `execute` function.
@@ -196,7 +203,8 @@ impl GuestRuntime {
             .map_err(|e| anyhow!("the component is not a migrate revision (wrong world): {e:#}"))?;
         Ok(LoadedRevision {
             imports_execute: imports_execute(&self.engine, &component),
-            imports_target: imports_target(&self.engine, &component),
+            imports_target: imports_interface(&self.engine, &component, "target"),
+            imports_clock: imports_interface(&self.engine, &component, "clock"),
             pre,
         })
     }
@@ -207,6 +215,7 @@ impl GuestRuntime {
         revision: &LoadedRevision,
         direction: Direction,
         target: &Target,
+        clock: &str,
     ) -> anyhow::Result<Vec<Op>> {
         let limits = self.limits;
         let recorder = Recorder::new(
@@ -214,6 +223,7 @@ impl GuestRuntime {
             limits.ops_mib.saturating_mul(1024 * 1024),
             limits.memory_mib.saturating_mul(1024 * 1024),
             target.clone(),
+            clock.to_string(),
         );
         let mut store = Store::new(&self.engine, recorder);
         store.limiter(|state| state);
