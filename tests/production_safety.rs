@@ -459,6 +459,8 @@ fn a_typo_is_named_with_a_suggestion_before_sqlite_runs_anything() {
     let before = p.snapshot();
     assert_typo_named(p.migrate().arg("upgrade").output().unwrap());
     assert_eq!(p.snapshot(), before);
+    // A run that failed leaves no lock file behind either.
+    assert!(!p.path().join("app.db.migrate-lock").exists());
     for dialect in ["sqlite", "postgresql", "mysql"] {
         assert_typo_named(
             p.migrate()

@@ -31,9 +31,7 @@ impl Default for LockSettings {
 }
 
 pub enum RunLock {
-    /// The lock file, held locked, and its path: removed on release so no `*.migrate-lock` is
-    /// left lying in the project folder.
-    File(std::fs::File, PathBuf),
+    File(HeldFile),
     Session {
         release_sql: String,
     },
@@ -66,7 +64,9 @@ pub async fn acquire(
                 match file.try_lock() {
                     // The holder before us removes the file as it releases it: a lock on a
                     // file that is no longer at the path locks nothing, so open it anew.
-                    Ok(()) if is_at_path(&file, &path) => return Ok(RunLock::File(file, path)),
+                    Ok(()) if is_at_path(&file, &path) => {
+                        return Ok(RunLock::File(HeldFile { file, path }))
+                    }
                     Ok(()) => continue,
                     Err(std::fs::TryLockError::WouldBlock) => {}
                     Err(std::fs::TryLockError::Error(e)) => {
@@ -163,11 +163,10 @@ async fn wait(
 impl RunLock {
     pub async fn release(self, conn: &mut AnyConnection) -> anyhow::Result<()> {
         match self {
-            RunLock::File(file, path) => {
-                // Removed while still locked, so a waiter that then gets the lock on the old
-                // file sees it is gone and opens the path again (`is_at_path`).
-                let _ = std::fs::remove_file(&path);
-                file.unlock().context("releasing the lock file")
+            // Dropping it removes the file and releases the lock.
+            RunLock::File(held) => {
+                drop(held);
+                Ok(())
             }
             RunLock::Session { release_sql } => {
                 sqlx::query(AssertSqlSafe(release_sql))
@@ -178,6 +177,22 @@ impl RunLock {
             }
             RunLock::Nothing => Ok(()),
         }
+    }
+}
+
+/// The lock file, held locked, and its path. However the run ends (released, or dropped on an
+/// error path), the file is removed while still locked, so no `*.migrate-lock` is left in the
+/// project folder, and a waiter that then gets the lock on the old file sees it is gone and
+/// opens the path again (`is_at_path`).
+pub struct HeldFile {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Drop for HeldFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
     }
 }
 
