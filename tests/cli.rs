@@ -49,3 +49,33 @@ fn completions_exist_for_every_shell_and_need_no_project() {
         .code(2)
         .stderr(contains("invalid value 'tcsh'"));
 }
+
+/// `-q` silences the tool's informational lines (which database, each step, the outcome), never
+/// its errors.
+#[test]
+fn quiet_keeps_stderr_for_warnings_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = || {
+        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
+        cmd.current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("SETTINGS");
+        cmd
+    };
+    migrate().arg("init").assert().success();
+    let loud = migrate().arg("upgrade").output().unwrap();
+    assert!(loud.status.success());
+    let text = String::from_utf8_lossy(&loud.stderr).to_string();
+    assert!(text.contains("Database: sqlite://app.db"), "{text}");
+    assert!(text.contains("Nothing to do"), "{text}");
+    migrate()
+        .args(["-q", "upgrade"])
+        .assert()
+        .success()
+        .stderr("");
+    migrate()
+        .args(["upgrade", "--quiet", "nowhere"])
+        .assert()
+        .failure()
+        .stderr(contains("no revision matches \"nowhere\""));
+}

@@ -5,6 +5,7 @@ mod cli;
 mod codegen;
 mod db;
 mod manifest;
+mod output;
 mod parallel;
 mod project;
 mod runner;

@@ -482,7 +482,7 @@ pub async fn run_steps(
         match &mut sink {
             Sink::Print(out) => print_script(*out, &headline, &script)?,
             Sink::Execute(db) => {
-                eprintln!("{headline}");
+                crate::output::progress!("{headline}");
                 db.run_script(&script, id).await.map_err(|e| {
                     if script.transactional {
                         anyhow!(

@@ -104,7 +104,7 @@ async fn migrate(
     let (mut schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
     if steps.is_empty() {
-        eprintln!(
+        crate::output::progress!(
             "Nothing to do: the database is at {}",
             describe_heads(&current)
         );
@@ -135,7 +135,7 @@ async fn migrate(
         Sink::Execute(&mut db),
     )
     .await?;
-    eprintln!(
+    crate::output::progress!(
         "Done: the database is at {}",
         describe_heads(&db.heads().await?)
     );

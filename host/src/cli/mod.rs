@@ -44,6 +44,10 @@ pub struct Args {
     /// The database to act on; beats every settings file and the environment.
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
+    /// Print no informational lines on stderr (which database, each step, the outcome);
+    /// warnings and errors still appear.
+    #[arg(short, long, global = true)]
+    quiet: bool,
     /// The migrations folder (else `migrations` in the settings, else ./migrations).
     #[arg(long, global = true, value_name = "DIR")]
     migrations: Option<PathBuf>,
@@ -118,6 +122,7 @@ impl Context {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::output::set_quiet(args.quiet);
     // Needs no settings: it works anywhere, before any project exists.
     if let Command::Completions { shell } = args.command {
         use clap::CommandFactory;
@@ -178,7 +183,13 @@ pub async fn open_for_change(ctx: &Context) -> anyhow::Result<Database> {
 pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> {
     let url = ctx.settings.require_database_url()?;
     if let Some(line) = ctx.settings.describe_database() {
-        eprintln!("{line}");
+        crate::output::progress!("{line}");
+        // Under --quiet the database is not named, but a source that lost still is.
+        if crate::output::quiet() {
+            if let Some(note) = line.lines().nth(1) {
+                eprintln!("{}", note.trim_start());
+            }
+        }
     }
     Database::connect(
         url,

@@ -143,7 +143,7 @@ async fn wait(
     settings: &LockSettings,
 ) -> anyhow::Result<()> {
     if !*announced {
-        eprintln!(
+        crate::output::progress!(
             "Waiting for another migrate run to finish (it holds {what}; timeout {} s)",
             settings.timeout_secs
         );
