@@ -409,13 +409,7 @@ fn wasm_that_is_not_a_component_or_not_wasm_is_refused() {
         "database_url = \"sqlite://app.db\"\n",
     )
     .unwrap();
-    let migrate = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
-        cmd.current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("SETTINGS");
-        cmd
-    };
+    let migrate = || common::migrate_in(dir.path());
     migrate()
         .arg("heads")
         .assert()

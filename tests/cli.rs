@@ -1,6 +1,8 @@
 //! Conventions Rust CLI users expect (issue 19): shell completions generated from the argument
 //! definitions.
 
+mod common;
+
 use predicates::str::contains;
 
 #[test]
@@ -55,13 +57,7 @@ fn completions_exist_for_every_shell_and_need_no_project() {
 #[test]
 fn quiet_keeps_stderr_for_warnings_and_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let migrate = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
-        cmd.current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("SETTINGS");
-        cmd
-    };
+    let migrate = || common::migrate_in(dir.path());
     migrate().arg("init").assert().success();
     let loud = migrate().arg("upgrade").output().unwrap();
     assert!(loud.status.success());

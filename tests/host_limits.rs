@@ -564,13 +564,7 @@ fn a_build_only_id_must_be_valid_and_match_its_file() {
     let mut module = b"\0asm\x01\0\0\0".to_vec();
     module.extend(common::metadata_section("../../outside/evil"));
     std::fs::write(build.join("evil.wasm"), &module).unwrap();
-    let migrate = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
-        cmd.current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("SETTINGS");
-        cmd
-    };
+    let migrate = || common::migrate_in(dir.path());
     // Listed under its file's name: the embedded id differs, and is refused.
     common::write_manifest(&build, &[("evil", &module)]);
     migrate().arg("upgrade").assert().failure().stderr(contains(

@@ -219,13 +219,7 @@ fn build_makes_build_exactly_the_revisions_and_a_manifest_guards_a_deployment() 
         "database_url = \"sqlite://app.db\"\n",
     )
     .unwrap();
-    let migrate = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
-        cmd.current_dir(deploy.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("SETTINGS");
-        cmd
-    };
+    let migrate = || common::migrate_in(deploy.path());
     migrate().args(["upgrade", "ps_1"]).assert().success();
     let db = deploy.path().join("app.db");
     let before = std::fs::read(&db).unwrap();

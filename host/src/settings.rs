@@ -254,21 +254,23 @@ impl Settings {
         })
     }
 
-    /// The line every command that opens the database prints first (stderr, password masked),
-    /// and, when another source named a different database, which one lost.
+    /// The line every command that opens the database prints first (stderr, password masked).
     pub fn describe_database(&self) -> Option<String> {
         let url = self.database_url.as_deref()?;
-        let mut line = format!(
+        Some(format!(
             "Database: {} (from {})",
             crate::db::redact(url),
             self.database_url_origin
-        );
-        if let Some((origin, other)) = &self.overridden {
-            line.push_str(&format!(
-                "\n  note: {origin} names another database, {}, which is not used",
-                crate::db::redact(other)
-            ));
-        }
-        Some(line)
+        ))
+    }
+
+    /// When another source named a different database: which one lost (a warning worth
+    /// printing even under `--quiet`).
+    pub fn overridden_note(&self) -> Option<String> {
+        let (origin, other) = self.overridden.as_ref()?;
+        Some(format!(
+            "note: {origin} names another database, {}, which is not used",
+            crate::db::redact(other)
+        ))
     }
 }

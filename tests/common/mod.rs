@@ -113,11 +113,8 @@ impl TestProject {
 
     /// The real binary, run in the project folder with a clean environment for settings.
     pub fn migrate(&self) -> Command {
-        let mut cmd = Command::cargo_bin("migrate").unwrap();
-        cmd.current_dir(self.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("SETTINGS")
-            .env("CARGO_TARGET_DIR", guest_target_dir());
+        let mut cmd = migrate_in(self.path());
+        cmd.env("CARGO_TARGET_DIR", guest_target_dir());
         cmd
     }
 
@@ -219,6 +216,15 @@ impl TestProject {
     pub fn db_bytes(&self) -> Vec<u8> {
         std::fs::read(self.db_path()).unwrap_or_default()
     }
+}
+
+/// The real binary run in `dir`, with no settings or database from the test's environment.
+pub fn migrate_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("SETTINGS");
+    cmd
 }
 
 /// Expected rows written as string slices.

@@ -184,12 +184,9 @@ pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> 
     let url = ctx.settings.require_database_url()?;
     if let Some(line) = ctx.settings.describe_database() {
         crate::output::progress!("{line}");
-        // Under --quiet the database is not named, but a source that lost still is.
-        if crate::output::quiet() {
-            if let Some(note) = line.lines().nth(1) {
-                eprintln!("{}", note.trim_start());
-            }
-        }
+    }
+    if let Some(note) = ctx.settings.overridden_note() {
+        eprintln!("  {note}");
     }
     Database::connect(
         url,
