@@ -1,11 +1,13 @@
 //! The pure core of `migrate`: the ops model, the schema model, the revision graph, target
 //! expressions and SQL rendering per dialect. Nothing here does I/O; the host does.
 
+pub mod constraint_names;
 pub mod diff;
 pub mod expression;
 pub mod model_sql;
 pub mod ops;
 pub mod raw_sql;
+pub mod reads;
 pub mod revision;
 pub mod schema;
 pub mod sql;

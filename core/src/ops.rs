@@ -39,11 +39,27 @@ pub enum Op {
         name: String,
         kind: ConstraintKind,
     },
+    /// Drops the foreign key or unique constraint made on exactly `columns` (in any order),
+    /// whatever its name: the name is found when the step is rendered, from the database's
+    /// catalog online and from the schema model offline.
+    DropConstraintOn {
+        table: String,
+        kind: ConstraintKind,
+        columns: Vec<String>,
+    },
     Execute {
         sql: String,
     },
     BulkInsert {
         table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    },
+    /// Sets `columns` of the rows found by `key`: each row holds the key's values, then the
+    /// columns' new values (a data migration's writes, typed: no raw SQL).
+    UpdateRows {
+        table: String,
+        key: Vec<String>,
         columns: Vec<String>,
         rows: Vec<Vec<Value>>,
     },
@@ -91,6 +107,15 @@ impl Op {
                     kind.describe()
                 )
             }
+            Op::DropConstraintOn {
+                table,
+                kind,
+                columns,
+            } => format!(
+                "drop_constraint_on {table:?}({}) ({})",
+                columns.join(", "),
+                kind.describe()
+            ),
             Op::Execute { sql } => {
                 let first_line = sql.lines().next().unwrap_or("").trim();
                 let short: String = first_line.chars().take(60).collect();
@@ -98,6 +123,9 @@ impl Op {
             }
             Op::BulkInsert { table, rows, .. } => {
                 format!("bulk_insert {} rows into {table:?}", rows.len())
+            }
+            Op::UpdateRows { table, rows, .. } => {
+                format!("update_rows {} rows of {table:?}", rows.len())
             }
         }
     }
@@ -110,6 +138,7 @@ impl Op {
             | Op::DropColumn { table, .. }
             | Op::AddConstraint { table, .. }
             | Op::DropConstraint { table, .. }
+            | Op::DropConstraintOn { table, .. }
             | Op::DropIndex { table, .. } => Some(table),
             Op::AlterColumn(c) => Some(&c.table),
             Op::CreateIndex(i) => Some(&i.table),
@@ -117,7 +146,8 @@ impl Op {
             | Op::DropTable { .. }
             | Op::RenameTable { .. }
             | Op::Execute { .. }
-            | Op::BulkInsert { .. } => None,
+            | Op::BulkInsert { .. }
+            | Op::UpdateRows { .. } => None,
         }
     }
 
@@ -215,6 +245,21 @@ impl Op {
                 name_ok(table, "table").or_else(fail)?;
                 name_ok(name, "constraint").or_else(fail)
             }
+            Op::DropConstraintOn {
+                table,
+                kind,
+                columns,
+            } => {
+                name_ok(table, "table").or_else(fail)?;
+                columns_ok(columns).or_else(fail)?;
+                match kind {
+                    ConstraintKind::ForeignKey | ConstraintKind::Unique => Ok(()),
+                    other => fail(format!(
+                        "a {} is not found by its columns: only a foreign key or a unique constraint is                          (drop a primary key or a check constraint by name)",
+                        other.describe()
+                    )),
+                }
+            }
             Op::Execute { sql } => {
                 if sql.trim().is_empty() {
                     return fail("the SQL is empty".into());
@@ -233,6 +278,31 @@ impl Op {
                         return fail(format!(
                             "row {i} has {} values for {} columns",
                             row.len(),
+                            columns.len()
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Op::UpdateRows {
+                table,
+                key,
+                columns,
+                rows,
+            } => {
+                name_ok(table, "table").or_else(fail)?;
+                columns_ok(key).or_else(fail)?;
+                columns_ok(columns).or_else(fail)?;
+                if let Some(both) = columns.iter().find(|c| key.contains(c)) {
+                    return fail(format!("column {both:?} is both in the key and set"));
+                }
+                let width = key.len() + columns.len();
+                for (i, row) in rows.iter().enumerate() {
+                    if row.len() != width {
+                        return fail(format!(
+                            "row {i} has {} values for {} key and {} set columns",
+                            row.len(),
+                            key.len(),
                             columns.len()
                         ));
                     }

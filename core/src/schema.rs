@@ -14,6 +14,9 @@ pub struct Schema {
     /// Objects the ops do not describe (triggers, views, indexes made by `execute` or by hand),
     /// read from the database before a run, so that a table rebuild keeps them.
     pub database_objects: Vec<DatabaseObject>,
+    /// The names a connected database gave constraints the revisions left unnamed, read just
+    /// before a step that needs them (`constraint_names`).
+    pub database_names: crate::constraint_names::DatabaseNames,
     /// Every index's name, so that `create_index` checks uniqueness without walking every
     /// table's indexes (which made a revision of many indexes quadratic).
     index_names: IndexNames,
@@ -329,6 +332,15 @@ impl Schema {
                     )));
                 }
             }
+            Op::DropConstraintOn {
+                table,
+                kind,
+                columns,
+            } => {
+                let t = self.table_mut(table).map_err(fail)?;
+                let found = t.constraint_on(*kind, columns).map_err(fail)?;
+                t.remove_found(found);
+            }
             Op::Execute { sql } => {
                 self.has_opaque_changes = true;
                 match crate::raw_sql::effect(sql) {
@@ -340,6 +352,21 @@ impl Schema {
                         self.database_objects.retain(|o| o.name != name)
                     }
                     None => {}
+                }
+            }
+            Op::UpdateRows {
+                table,
+                key,
+                columns,
+                ..
+            } => {
+                let t = self.table_mut(table).map_err(fail)?;
+                if let Some(missing) = key
+                    .iter()
+                    .chain(columns)
+                    .find(|c| !t.table.columns.iter().any(|col| &&col.name == c))
+                {
+                    return Err(fail(format!("table {table:?} has no column {missing:?}")));
                 }
             }
             Op::BulkInsert { table, columns, .. } => {
@@ -473,11 +500,30 @@ impl Schema {
                     )
                 ))
             }
+            Op::DropConstraintOn {
+                table,
+                kind,
+                columns: names,
+            } => {
+                columns(table, names)?;
+                self.existing_table(table)?
+                    .constraint_on(*kind, names)
+                    .map(|_| ())
+            }
             Op::BulkInsert {
                 table,
                 columns: names,
                 ..
             } => columns(table, names),
+            Op::UpdateRows {
+                table,
+                key,
+                columns: names,
+                ..
+            } => {
+                columns(table, key)?;
+                columns(table, names)
+            }
             Op::Execute { .. } => Ok(()),
         }
     }

@@ -38,8 +38,11 @@ extern crate std;
 
 #[cfg(all(target_arch = "wasm32", feature = "bump-allocator"))]
 mod allocator;
+pub mod catalog;
 pub mod clock;
 mod convert;
+mod convert_in;
+pub mod data;
 mod model;
 pub mod op;
 pub mod target;
@@ -55,7 +58,9 @@ pub type Result<T = (), E = alloc::string::String> = core::result::Result<T, E>;
 
 /// Everything a revision needs, in one `use`.
 pub mod prelude {
+    pub use crate::catalog;
     pub use crate::clock;
+    pub use crate::data;
     pub use crate::model::*;
     pub use crate::op;
     pub use crate::target::{self, Dialect};

@@ -411,3 +411,102 @@ impl AlterColumn {
         self
     }
 }
+
+/// Reading what the host hands over (`catalog`): the parts of a definition.
+impl Table {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+    pub fn constraints(&self) -> &[Constraint] {
+        &self.constraints
+    }
+    pub fn column_named(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl Column {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn data_type(&self) -> &Type {
+        &self.data_type
+    }
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+    pub fn is_primary_key(&self) -> bool {
+        self.primary_key
+    }
+    pub fn is_unique(&self) -> bool {
+        self.unique
+    }
+    pub fn server_default(&self) -> Option<&ServerDefault> {
+        self.default.as_ref()
+    }
+}
+
+impl ForeignKey {
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+    pub fn referred_table(&self) -> &str {
+        &self.referred_table
+    }
+    pub fn referred_columns(&self) -> &[String] {
+        &self.referred_columns
+    }
+}
+
+impl Index {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+    pub fn is_unique(&self) -> bool {
+        self.unique
+    }
+}
+
+/// Reading values the host hands over (`data`).
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn as_float(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+    /// A boolean, or an integer 0/1 (MySQL keeps booleans as TINYINT, SQLite as integers).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Boolean(b) => Some(*b),
+            Value::Integer(0) => Some(false),
+            Value::Integer(1) => Some(true),
+            _ => None,
+        }
+    }
+}

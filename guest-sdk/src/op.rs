@@ -87,6 +87,25 @@ pub fn drop_constraint(name: &str, table: &str, kind: ConstraintKind) {
     host::drop_constraint(table, name, kind.into());
 }
 
+/// Drops the foreign key made on exactly these columns of `table`, whatever the database named
+/// it (a key created without a name): online the host reads its name from the database's
+/// catalog; offline (`--sql`) it uses the name the model knows, or PostgreSQL's own rule
+/// (`<table>_<columns>_fkey`), and otherwise says it cannot know.
+/// `op::drop_foreign_key_on("person", &["team_id"])`.
+pub fn drop_foreign_key_on(table: &str, columns: &[&str]) {
+    host::drop_constraint_on(table, w::ConstraintKind::ForeignKey, &strings(columns));
+}
+
+/// Drops the unique constraint on exactly these columns of `table` (a table-level one, or a
+/// column's own `.unique()`), whatever the database named it, as `drop_foreign_key_on` does.
+pub fn drop_unique_on(table: &str, columns: &[&str]) {
+    host::drop_constraint_on(table, w::ConstraintKind::Unique, &strings(columns));
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|c| c.to_string()).collect()
+}
+
 /// Raw SQL, run as it is on every database: prefer the typed operations where they fit.
 /// `target::quote_identifier` and `target::literal` quote names and values for the database.
 pub fn execute(sql: &str) {
@@ -105,10 +124,19 @@ pub fn execute_on(dialects: &[crate::target::Dialect], sql: &str) {
 /// Inserts rows; each row gives one value per column, in order:
 /// `op::bulk_insert("role", &["id", "name"], vec![vec![1.into(), "admin".into()]])`.
 pub fn bulk_insert(table: &str, columns: &[&str], rows: Vec<Vec<Value>>) {
-    let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-    let rows: Vec<Vec<w::Value>> = rows
-        .into_iter()
+    host::bulk_insert(table, &strings(columns), &wit_rows(rows));
+}
+
+/// Sets `columns` of the rows found by `key`, each row giving the key's values and then the
+/// new values: a data migration's writes, typed and quoted by the host (no raw SQL, so no
+/// `execute` import). One UPDATE per row:
+/// `op::update_rows("person", &["id"], &["first_name"], vec![vec![7.into(), "Ada".into()]])`.
+pub fn update_rows(table: &str, key: &[&str], columns: &[&str], rows: Vec<Vec<Value>>) {
+    host::update_rows(table, &strings(key), &strings(columns), &wit_rows(rows));
+}
+
+fn wit_rows(rows: Vec<Vec<Value>>) -> Vec<Vec<w::Value>> {
+    rows.into_iter()
         .map(|r| r.into_iter().map(Into::into).collect())
-        .collect();
-    host::bulk_insert(table, &columns, &rows);
+        .collect()
 }

@@ -143,6 +143,19 @@ fn statement(op: &Op) -> String {
                 q(&c.expression)
             ),
         },
+        Op::DropConstraintOn {
+            table,
+            kind,
+            columns,
+        } => format!(
+            "op::{}({}, &[{}]);",
+            match kind {
+                ConstraintKind::ForeignKey => "drop_foreign_key_on",
+                _ => "drop_unique_on",
+            },
+            q(table),
+            columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
+        ),
         Op::DropConstraint { table, name, kind } => format!(
             "op::drop_constraint({}, {}, ConstraintKind::{});",
             q(name),
@@ -163,6 +176,28 @@ fn statement(op: &Op) -> String {
             let mut s = format!(
                 "op::bulk_insert(\n    {},\n    &{},\n    vec![",
                 q(table),
+                list(columns)
+            );
+            for row in rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|v| format!("{}.into()", value_expr(v)))
+                    .collect();
+                let _ = write!(s, "\n        vec![{}],", cells.join(", "));
+            }
+            s.push_str("\n    ],\n);");
+            s
+        }
+        Op::UpdateRows {
+            table,
+            key,
+            columns,
+            rows,
+        } => {
+            let mut s = format!(
+                "op::update_rows(\n    {},\n    &{},\n    &{},\n    vec![",
+                q(table),
+                list(key),
                 list(columns)
             );
             for row in rows {

@@ -4,10 +4,12 @@
 mod cli;
 mod codegen;
 mod db;
+mod guests;
 mod manifest;
 mod output;
 mod parallel;
 mod project;
+mod reading_step;
 mod runner;
 mod sandbox;
 mod settings;

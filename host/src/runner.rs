@@ -5,248 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use anyhow::{anyhow, bail, Context};
-use migrate_core::ops::{checksum, Op};
+use migrate_core::ops::Op;
 use migrate_core::revision::Graph;
 use migrate_core::schema::Schema;
 use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord, VersionTables};
 use migrate_core::sql::{render_step, render_step_within, Dialect, Statement, StepScript};
 
 use crate::db::Database;
-use crate::project::Project;
+pub use crate::guests::Guests;
 use crate::wasm::clock;
-use crate::wasm::runtime::LoadedRevision;
-use crate::wasm::target::Target;
-use crate::wasm::{Direction, GuestRuntime};
-
-/// Runs guests on demand and keeps their compiled components and recorded ops for the command.
-pub struct Guests<'p> {
-    pub project: &'p Project,
-    runtime: GuestRuntime,
-    recorded: BTreeMap<(String, bool), Vec<Op>>,
-    /// Each revision's cache key (its component's hash). The bytes are not kept: a thousand
-    /// components held at once are memory the run does not need.
-    keys: BTreeMap<String, String>,
-    /// The database the ops are recorded for, for revisions that ask (`target` interface).
-    target: Target,
-    /// Revisions that asked for the run's start time (`clock` interface): their ops differ per
-    /// run, so they are never cached and their checksum is taken at `clock::CANONICAL`.
-    clock_dependent: BTreeSet<String>,
-}
-
-impl<'p> Guests<'p> {
-    pub fn new(project: &'p Project, runtime: GuestRuntime) -> Guests<'p> {
-        Guests {
-            project,
-            runtime,
-            recorded: BTreeMap::new(),
-            keys: BTreeMap::new(),
-            target: Target::default(),
-            clock_dependent: BTreeSet::new(),
-        }
-    }
-
-    /// Records ops for `target` from now on (ops already recorded for another are forgotten).
-    pub fn set_target(&mut self, target: Target) {
-        if target != self.target {
-            self.recorded.clear();
-            self.target = target;
-        }
-    }
-
-    /// A revision's built component (read and checked) and its cache key.
-    fn component(&mut self, id: &str) -> anyhow::Result<(String, Vec<u8>)> {
-        let (bytes, key) = self.project.read_component(id)?;
-        self.keys.insert(id.to_string(), key.clone());
-        Ok((key, bytes))
-    }
-
-    fn key(&mut self, id: &str) -> anyhow::Result<String> {
-        if let Some(key) = self.keys.get(id).or(self.project.verified_key(id)) {
-            return Ok(key.clone());
-        }
-        Ok(self.component(id)?.0)
-    }
-
-    /// Records the ops of `ids` on every core at once, so that `ops` finds them: each worker
-    /// reads, checks and hashes a component, then loads its cached ops or compiles and runs it.
-    /// Problems are left for `ops` to report with the revision named.
-    pub fn record_ahead(&mut self, ids: &[String], direction: Direction) {
-        let upgrade = direction == Direction::Upgrade;
-        let ids: Vec<&String> = ids
-            .iter()
-            .filter(|id| !self.recorded.contains_key(&(id.to_string(), upgrade)))
-            .collect();
-        let (project, runtime, target) = (self.project, &self.runtime, &self.target);
-        let recorded = crate::parallel::map(&ids, 8, |id| {
-            record_quietly(project, runtime, target, id, direction)
-        });
-        for (id, result) in ids.into_iter().zip(recorded) {
-            if let Some(recorded) = result {
-                self.keys.insert(id.clone(), recorded.key);
-                if recorded.asks_clock {
-                    self.clock_dependent.insert(id.clone());
-                }
-                self.recorded.insert((id.clone(), upgrade), recorded.ops);
-            }
-        }
-    }
-
-    /// The ops a revision records in one direction, with the revision named in any error.
-    /// Cached by component hash: the same bytes always record the same ops.
-    pub fn ops(&mut self, id: &str, direction: Direction) -> anyhow::Result<Vec<Op>> {
-        let memo_key = (id.to_string(), direction == Direction::Upgrade);
-        if let Some(ops) = self.recorded.get(&memo_key) {
-            return Ok(ops.clone());
-        }
-        let label = self.label(id);
-        let key = self.key(id)?;
-        let ops = match self.runtime.cache().ops(&key, direction, &self.target) {
-            Some(ops) => {
-                self.runtime
-                    .sandbox()
-                    .check_execute(id, runs_raw_sql(&ops))
-                    .map_err(|e| anyhow!("{label}: {e:#}"))?;
-                ops
-            }
-            None => {
-                let (key, bytes) = self.component(id)?;
-                // Not kept after the run: loading from the compile cache takes a fraction of
-                // a millisecond, and a thousand compiled components held at once cost memory.
-                let loaded: LoadedRevision = self.runtime.load(&key, &bytes).map_err(|e| {
-                    anyhow!("{label}: {}: {e:#}", self.project.wasm_path(id).display())
-                })?;
-                // Refused before it runs: its imports say what it can do.
-                self.runtime
-                    .sandbox()
-                    .check_execute(id, loaded.imports_execute)
-                    .map_err(|e| anyhow!("{label}: {e:#}"))?;
-                let ops = self
-                    .runtime
-                    .run(&loaded, direction, &self.target, clock::run_started())
-                    .map_err(|e| anyhow!("{label}: {e:#}"))?;
-                if loaded.imports_clock {
-                    self.clock_dependent.insert(id.to_string());
-                } else {
-                    let asks = loaded.imports_target.then_some(&self.target);
-                    self.runtime.cache().store_ops(&key, direction, asks, &ops);
-                }
-                ops
-            }
-        };
-        self.recorded.insert(memo_key, ops.clone());
-        Ok(ops)
-    }
-
-    /// Whether a revision's component can run raw SQL (it imports `execute`), for `show`.
-    /// The checksum of a revision's upgrade `ops` (as `ops` returned them). For a revision that
-    /// asked for the run's start time, the ops it records at `clock::CANONICAL` instead: the
-    /// same on every run, so an applied revision still verifies.
-    pub fn checksum(&mut self, id: &str, ops: &[Op]) -> anyhow::Result<String> {
-        if !self.clock_dependent.contains(id) {
-            return Ok(checksum(ops));
-        }
-        let label = self.label(id);
-        let loaded = self.capabilities(id)?;
-        let canonical = self
-            .runtime
-            .run(&loaded, Direction::Upgrade, &self.target, clock::CANONICAL)
-            .map_err(|e| anyhow!("{label}: {e:#}"))?;
-        Ok(checksum(&canonical))
-    }
-
-    /// Whether a revision asked for the run's start time (known once its ops were recorded).
-    pub fn asked_clock(&self, id: &str) -> bool {
-        self.clock_dependent.contains(id)
-    }
-
-    pub fn can_run_raw_sql(&mut self, id: &str) -> anyhow::Result<bool> {
-        Ok(self.capabilities(id)?.imports_execute)
-    }
-
-    /// Whether a revision's ops may differ per database (it asks for its target), for `show`.
-    pub fn asks_target(&mut self, id: &str) -> anyhow::Result<bool> {
-        Ok(self.capabilities(id)?.imports_target)
-    }
-
-    fn capabilities(&mut self, id: &str) -> anyhow::Result<LoadedRevision> {
-        let (key, bytes) = self.component(id)?;
-        self.runtime.load(&key, &bytes).map_err(|e| {
-            anyhow!(
-                "{}: {}: {e:#}",
-                self.label(id),
-                self.project.wasm_path(id).display()
-            )
-        })
-    }
-
-    pub fn label(&self, id: &str) -> String {
-        match self.project.graph.get(id) {
-            Some(meta) => format!("revision {id} ({:?})", meta.message),
-            None => format!("revision {id}"),
-        }
-    }
-}
-
-/// One revision's ops and cache key: its component read, checked and hashed, then its cached
-/// ops loaded, or it compiled and run (and its ops cached). `None` on any problem, which
-/// `Guests::ops` then reports with the revision named.
-/// One revision's recorded ops, its cache key, and whether it asked for the run's time.
-struct RecordedOps {
-    key: String,
-    ops: Vec<Op>,
-    asks_clock: bool,
-}
-
-fn record_quietly(
-    project: &Project,
-    runtime: &GuestRuntime,
-    target: &Target,
-    id: &str,
-    direction: Direction,
-) -> Option<RecordedOps> {
-    // A verified build-only component's key is known: its bytes are read only to compile it.
-    let (key, mut bytes) = match project.verified_key(id) {
-        Some(key) => (key.clone(), None),
-        None => {
-            let (bytes, key) = project.read_component(id).ok()?;
-            (key, Some(bytes))
-        }
-    };
-    let sandbox = runtime.sandbox();
-    let mut asks_clock = false;
-    let ops = match runtime.cache().ops(&key, direction, target) {
-        Some(ops) => {
-            sandbox.check_execute(id, runs_raw_sql(&ops)).ok()?;
-            ops
-        }
-        None => {
-            let bytes = match bytes.take() {
-                Some(bytes) => bytes,
-                None => project.read_component(id).ok()?.0,
-            };
-            let loaded = runtime.load(&key, &bytes).ok()?;
-            sandbox.check_execute(id, loaded.imports_execute).ok()?;
-            let ops = runtime
-                .run(&loaded, direction, target, clock::run_started())
-                .ok()?;
-            asks_clock = loaded.imports_clock;
-            if !asks_clock {
-                let asks = loaded.imports_target.then_some(target);
-                runtime.cache().store_ops(&key, direction, asks, &ops);
-            }
-            ops
-        }
-    };
-    Some(RecordedOps {
-        key,
-        ops,
-        asks_clock,
-    })
-}
-
-fn runs_raw_sql(ops: &[Op]) -> bool {
-    ops.iter().any(|op| matches!(op, Op::Execute { .. }))
-}
+use crate::wasm::context::{CatalogView, DataAccess, GuestContext};
+use crate::wasm::Direction;
 
 /// Where a run's scripts go.
 pub enum Sink<'a> {
@@ -272,13 +41,13 @@ pub fn replay(
     let mut schema = Schema::default();
     let mut checksums = BTreeMap::new();
     for id in order {
-        let ops = guests.ops(&id, Direction::Upgrade)?;
+        let ops = guests.ops_at(&id, Direction::Upgrade, &schema)?;
+        let sum = guests.checksum_at(&id, Direction::Upgrade, &ops, &schema)?;
         for op in &ops {
             schema
                 .apply_lenient(op)
                 .map_err(|e| anyhow!("{}: {e}", guests.label(&id)))?;
         }
-        let sum = guests.checksum(&id, &ops)?;
         checksums.insert(id, sum);
     }
     Ok((schema, checksums))
@@ -382,41 +151,6 @@ pub fn recorded(direction: Direction) -> Recorded {
     }
 }
 
-/// The ops of `steps`, in order, recorded on a thread of their own: reading components and
-/// cached ops (or compiling and running guests) overlaps with the database running the steps
-/// already delivered. The thread stops when the receiver is dropped (a step failed).
-fn ops_ahead(
-    guests: &Guests,
-    steps: &[String],
-    direction: Direction,
-) -> std::sync::mpsc::Receiver<anyhow::Result<(Vec<Op>, bool)>> {
-    let project = guests.project.clone();
-    let runtime = guests.runtime.clone();
-    let target = guests.target.clone();
-    let steps = steps.to_vec();
-    let (sender, receiver) = std::sync::mpsc::sync_channel(64);
-    std::thread::spawn(move || {
-        let mut reporter = Guests::new(&project, runtime.clone());
-        reporter.set_target(target.clone());
-        // Every core records; each revision's ops go to the database as soon as they and all
-        // before them are ready. A revision that failed is run again by `ops`, to name it.
-        crate::parallel::in_order(
-            &steps,
-            |id| record_quietly(&project, &runtime, &target, id, direction),
-            |id, recorded| {
-                let ops = match recorded {
-                    Some(recorded) => Ok((recorded.ops, recorded.asks_clock)),
-                    None => reporter
-                        .ops(id, direction)
-                        .map(|ops| (ops, reporter.asked_clock(id))),
-                };
-                sender.send(ops).is_ok()
-            },
-        );
-    });
-    receiver
-}
-
 /// Moves from `current` heads through `steps`, one revision (and one transaction, where the
 /// database has transactional DDL) at a time.
 pub async fn run_steps(
@@ -429,23 +163,25 @@ pub async fn run_steps(
     mut sink: Sink<'_>,
 ) -> anyhow::Result<()> {
     // The database the guests record for is the one the steps are rendered for.
-    let dialect = guests.target.dialect();
+    let dialect = guests.target().dialect();
     let graph = guests.project.graph.clone();
     let mut applied: BTreeSet<String> = graph.with_ancestors(current);
     let mut heads = graph.heads_of(&applied);
-    let ahead = ops_ahead(guests, steps, direction);
+    let ahead = guests.ahead(steps, direction);
+    // Revisions that read rows and so could not be printed offline, said at the end.
+    let mut not_printed: Vec<String> = vec![];
     for id in steps {
-        let (ops, asked_clock) = ahead
+        let recorded_ahead = ahead
             .recv()
             .map_err(|_| anyhow!("{}: the thread recording ops stopped", guests.label(id)))??;
-        if asked_clock {
-            guests.clock_dependent.insert(id.clone());
-        }
+        guests.learn(id, recorded_ahead, direction);
+        let model_ops = guests.ops_at(id, direction, &schema)?;
+        let capabilities = guests.known_capabilities(id);
+        let sum = guests.checksum_at(id, direction, &model_ops, &schema)?;
         let meta = graph.get(id).expect("a planned revision exists");
-        let sum = guests.checksum(id, &ops)?;
         // The history row of a revision that stamped rows with the run's time records it.
-        let applied_at = guests
-            .asked_clock(id)
+        let applied_at = capabilities
+            .clock
             .then(|| clock::as_sql_timestamp(clock::run_started()));
         let books = bookkeeping(
             &graph,
@@ -460,49 +196,163 @@ pub async fn run_steps(
             applied_at.as_deref(),
         );
         let label = guests.label(id);
-        let max_sql_bytes = guests.runtime.limits().sql_mib.saturating_mul(1024 * 1024);
-        let mut script =
-            render_step_within(dialect, &mut schema, &ops, books.statements, max_sql_bytes)
-                .map_err(|e| anyhow!("{label}, {}: {e}", direction.function()))?;
-        if !script.transactional {
-            script.before.insert(
-                0,
-                version_table::mark_in_progress(dialect, tables, id, recorded(direction)),
-            );
-            script
-                .bookkeeping
-                .push(version_table::clear_mark(dialect, tables, id));
-        }
         let headline = step_headline(
             direction,
             &books.heads_before,
             &books.heads_after,
             &meta.message,
         );
-        match &mut sink {
-            Sink::Print(out) => print_script(*out, &headline, &script)?,
-            Sink::Execute(db) => {
-                crate::output::progress!("{headline}");
-                db.run_script(&script, id).await.map_err(|e| {
-                    if script.transactional {
-                        anyhow!(
-                            "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
-                            direction.function()
-                        )
-                    } else {
-                        anyhow!(
-                            "{label}, {} failed. This database cannot roll back DDL, so the revision is marked \
-                             failed.\n  {e}\n{}{}",
-                            direction.function(),
-                            describe_partial_effect(&script.body, &e.sql),
-                            recovery_advice(id, recorded(direction).as_str())
-                        )
+        let db = match &mut sink {
+            Sink::Print(out) => {
+                let ops = if capabilities.data {
+                    match guests.run_with(id, direction, offline(guests, &schema)) {
+                        Ok(ops) => ops,
+                        Err(e) => {
+                            writeln!(
+                                out,
+                                "-- {headline}\n-- NOT PRINTED: {} reads rows, and offline there are none to read.\n",
+                                migrate_core::text::one_line(&label)
+                            )?;
+                            advance(&mut schema, &model_ops);
+                            not_printed.push(format!("{e:#}"));
+                            continue;
+                        }
                     }
-                })?;
+                } else {
+                    model_ops
+                };
+                let script = step_script(
+                    guests,
+                    tables,
+                    &mut schema,
+                    &ops,
+                    books.statements,
+                    id,
+                    direction,
+                )?;
+                print_script(*out, &headline, &script)?;
+                continue;
             }
+            Sink::Execute(db) => db,
+        };
+        crate::output::progress!("{headline}");
+        // Names the database gave constraints the revisions left unnamed: for finding one by
+        // its columns, and for a revision that looks at the schema.
+        let finds_by_columns = model_ops
+            .iter()
+            .any(|op| matches!(op, Op::DropConstraintOn { .. }));
+        if capabilities.catalog || finds_by_columns {
+            schema.database_names = db
+                .constraint_names()
+                .await
+                .map_err(|e| anyhow!("{label}: reading the constraints' names: {e:#}"))?;
         }
+        if capabilities.data {
+            crate::reading_step::run(guests, db, &mut schema, id, direction, books.statements)
+                .await?;
+            continue;
+        }
+        let ops = if capabilities.catalog && !schema.database_names.is_empty() {
+            guests.run_with(id, direction, online(guests, &schema))?
+        } else {
+            model_ops
+        };
+        let script = step_script(
+            guests,
+            tables,
+            &mut schema,
+            &ops,
+            books.statements,
+            id,
+            direction,
+        )?;
+        db.run_script(&script, id).await.map_err(|e| {
+            if script.transactional {
+                anyhow!(
+                    "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
+                    direction.function()
+                )
+            } else {
+                anyhow!(
+                    "{label}, {} failed. This database cannot roll back DDL, so the revision is marked \
+                     failed.\n  {e}\n{}{}",
+                    direction.function(),
+                    describe_partial_effect(&script.body, &e.sql),
+                    recovery_advice(id, recorded(direction).as_str())
+                )
+            }
+        })?;
+    }
+    if !not_printed.is_empty() {
+        bail!(
+            "{} not printed: {}\n\nA revision that reads rows needs a database to read them from. Run it \
+             online (`migrate upgrade`), or give it an offline form: when `data::connected()` is false, \
+             do the work in SQL with `op::execute`.",
+            if not_printed.len() == 1 { "a revision was" } else { "revisions were" },
+            not_printed.join("\n")
+        );
     }
     Ok(())
+}
+
+/// What a revision is told while its SQL is printed offline: the model's schema, no rows.
+fn offline(guests: &Guests, schema: &Schema) -> GuestContext {
+    GuestContext {
+        data: DataAccess::Offline,
+        ..online(guests, schema)
+    }
+}
+
+/// What a revision that looks at the schema is told online (not one that reads rows: see
+/// `reading_step`): the schema with the names the database gave, the run's time.
+fn online(guests: &Guests, schema: &Schema) -> GuestContext {
+    GuestContext {
+        target: guests.target().clone(),
+        clock: clock::run_started().to_string(),
+        catalog: Some(CatalogView {
+            schema: std::sync::Arc::new(schema.clone()),
+            learned: true,
+        }),
+        data: DataAccess::Canonical,
+    }
+}
+
+/// The model after `ops`, when they are not rendered.
+fn advance(schema: &mut Schema, ops: &[Op]) {
+    for op in ops {
+        let _ = schema.apply_lenient(op);
+    }
+}
+
+/// A step's script: its ops rendered (advancing the model), the bookkeeping, and where DDL is
+/// not transactional, the in-progress mark around it.
+fn step_script(
+    guests: &Guests,
+    tables: &VersionTables,
+    schema: &mut Schema,
+    ops: &[Op],
+    bookkeeping: Vec<Statement>,
+    id: &str,
+    direction: Direction,
+) -> anyhow::Result<StepScript> {
+    let dialect = guests.target().dialect();
+    let max_sql_bytes = guests
+        .runtime()
+        .limits()
+        .sql_mib
+        .saturating_mul(1024 * 1024);
+    let mut script = render_step_within(dialect, schema, ops, bookkeeping, max_sql_bytes)
+        .map_err(|e| anyhow!("{}, {}: {e}", guests.label(id), direction.function()))?;
+    if !script.transactional {
+        script.before.insert(
+            0,
+            version_table::mark_in_progress(dialect, tables, id, recorded(direction)),
+        );
+        script
+            .bookkeeping
+            .push(version_table::clear_mark(dialect, tables, id));
+    }
+    Ok(script)
 }
 
 /// What a non-transactional step's failure left behind: the body statements before the one that
@@ -544,7 +394,7 @@ pub fn render_step_from(
     direction: Direction,
 ) -> anyhow::Result<StepScript> {
     let (mut schema, _) = replay(guests, heads)?;
-    let ops = guests.ops(id, direction)?;
+    let ops = guests.ops_at(id, direction, &schema)?;
     render_step(dialect, &mut schema, &ops, vec![]).map_err(|e| anyhow!("{e}"))
 }
 

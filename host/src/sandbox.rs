@@ -8,35 +8,68 @@
 //! [sandbox]
 //! allow_execute = false                    # no revision may run raw SQL
 //! allow_execute = ["3f2a9c", "b71e04"]     # only these may
+//! allow_reads = false                      # no revision may read rows (data migrations)
 //! ```
+//!
+//! Reading rows (the `data` interface) is read-only where the database can enforce it
+//! (PostgreSQL: a read-only savepoint; SQLite: `query_only`); MySQL has no per-statement
+//! read-only mode, so there a SELECT calling a function that writes would write.
 
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum AllowExecute {
+pub enum Allow {
     All(bool),
     Only(Vec<String>),
 }
 
-impl Default for AllowExecute {
-    fn default() -> AllowExecute {
-        AllowExecute::All(true)
+impl Default for Allow {
+    fn default() -> Allow {
+        Allow::All(true)
     }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandboxSettings {
-    pub allow_execute: AllowExecute,
+    pub allow_execute: Allow,
+    pub allow_reads: Allow,
+}
+
+impl Allow {
+    fn allows(&self, revision: &str) -> bool {
+        match self {
+            Allow::All(allowed) => *allowed,
+            Allow::Only(ids) => ids.iter().any(|id| id == revision),
+        }
+    }
 }
 
 impl SandboxSettings {
     pub fn allows_execute(&self, revision: &str) -> bool {
-        match &self.allow_execute {
-            AllowExecute::All(allowed) => *allowed,
-            AllowExecute::Only(ids) => ids.iter().any(|id| id == revision),
+        self.allow_execute.allows(revision)
+    }
+
+    /// Refuses a revision that reads rows when the settings say it may not.
+    pub fn check_reads(&self, revision: &str, reads: bool) -> anyhow::Result<()> {
+        if reads && !self.allow_reads.allows(revision) {
+            anyhow::bail!(
+                "it reads rows (its component imports `data`), which the settings forbid \
+                 (`allow_reads` in [sandbox]). Allow this revision by name: allow_reads = [\"{revision}\"]"
+            );
         }
+        Ok(())
+    }
+
+    /// Both checks, from what a component imports, before it runs.
+    pub fn check(
+        &self,
+        revision: &str,
+        capabilities: &crate::wasm::Capabilities,
+    ) -> anyhow::Result<()> {
+        self.check_execute(revision, capabilities.execute)?;
+        self.check_reads(revision, capabilities.data)
     }
 
     /// Refuses a revision that can run raw SQL when the settings say it may not.

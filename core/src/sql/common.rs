@@ -2,6 +2,8 @@
 //! CREATE INDEX and INSERT. Dialect differences come in through the `Dialect` trait.
 
 use super::Dialect;
+use crate::ops::Op;
+use crate::schema::Schema;
 use crate::types::*;
 
 pub fn server_default<D: Dialect + ?Sized>(
@@ -155,6 +157,38 @@ pub fn insert_rows(
         .collect()
 }
 
+/// `update_rows`: one UPDATE per row, found by its key (`NULL` keys match nothing, as in SQL).
+pub fn update_rows(
+    d: &dyn Dialect,
+    table: &str,
+    key: &[String],
+    columns: &[String],
+    rows: &[Vec<Value>],
+) -> Result<Vec<String>, String> {
+    let q = |n: &str| d.quote_ident(n);
+    rows.iter()
+        .map(|row| {
+            let (key_values, new_values) = row.split_at(key.len());
+            let set = columns
+                .iter()
+                .zip(new_values)
+                .map(|(c, v)| Ok(format!("{} = {}", q(c), d.literal(v)?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            let found = key
+                .iter()
+                .zip(key_values)
+                .map(|(c, v)| Ok(format!("{} = {}", q(c), d.literal(v)?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(format!(
+                "UPDATE {} SET {} WHERE {}",
+                q(table),
+                set.join(", "),
+                found.join(" AND ")
+            ))
+        })
+        .collect()
+}
+
 /// A float literal that reads back as the same f64; non-finite values have no portable literal.
 pub fn float_literal(f: f64) -> Result<String, String> {
     if !f.is_finite() {
@@ -166,4 +200,28 @@ pub fn float_literal(f: f64) -> Result<String, String> {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// `drop_constraint_on` as the `drop_constraint` of the name it resolves to (see
+/// `constraint_names`), for dialects that drop constraints by name.
+pub fn named_drop(d: &dyn Dialect, op: &Op, schema: &Schema) -> Result<Op, String> {
+    let Op::DropConstraintOn {
+        table,
+        kind,
+        columns,
+    } = op
+    else {
+        return Ok(op.clone());
+    };
+    let name = schema.constraint_name_on(
+        table,
+        *kind,
+        columns,
+        d.default_constraint_name(table, *kind, columns),
+    )?;
+    Ok(Op::DropConstraint {
+        table: table.clone(),
+        name,
+        kind: *kind,
+    })
 }

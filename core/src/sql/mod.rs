@@ -123,6 +123,16 @@ pub trait Dialect: Sync {
     fn database_objects_query(&self) -> Option<&'static str> {
         None
     }
+    /// The name this database gives an unnamed `kind` constraint on `columns` of `table`, where
+    /// its rule is certain (the model's name, or the catalog's online, comes first).
+    fn default_constraint_name(
+        &self,
+        _table: &str,
+        _kind: crate::types::ConstraintKind,
+        _columns: &[String],
+    ) -> Option<String> {
+        None
+    }
     /// How a revision whose statements need foreign-key enforcement off is wrapped.
     fn foreign_keys_off(&self) -> ForeignKeysOff {
         ForeignKeysOff::default()

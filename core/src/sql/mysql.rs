@@ -159,6 +159,9 @@ impl Dialect for Mysql {
                 };
                 vec![format!("ALTER TABLE {} ADD {clause}", q(table))]
             }
+            Op::DropConstraintOn { .. } => {
+                return self.render(&common::named_drop(self, op, schema)?, schema)
+            }
             Op::DropConstraint { table, name, kind } => vec![match kind {
                 ConstraintKind::PrimaryKey => format!("ALTER TABLE {} DROP PRIMARY KEY", q(table)),
                 ConstraintKind::Unique => {
@@ -177,6 +180,12 @@ impl Dialect for Mysql {
                 columns,
                 rows,
             } => common::insert_rows(self, table, columns, rows)?,
+            Op::UpdateRows {
+                table,
+                key,
+                columns,
+                rows,
+            } => common::update_rows(self, table, key, columns, rows)?,
         };
         Ok(Rendered::plain(
             statements.into_iter().map(Statement::plain).collect(),

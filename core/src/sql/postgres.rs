@@ -17,6 +17,23 @@ impl Dialect for Postgres {
         DialectName::Postgresql
     }
 
+    /// `<table>_<columns>_fkey` and `<table>_<columns>_key`, as PostgreSQL names them.
+    fn default_constraint_name(
+        &self,
+        table: &str,
+        kind: ConstraintKind,
+        columns: &[String],
+    ) -> Option<String> {
+        let label = match kind {
+            ConstraintKind::ForeignKey => "fkey",
+            ConstraintKind::Unique => "key",
+            _ => return None,
+        };
+        Some(crate::constraint_names::postgres_default_name(
+            table, columns, label,
+        ))
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             transactional_ddl: true,
@@ -72,7 +89,7 @@ impl Dialect for Postgres {
         "SELECT CAST(current_setting('server_version') AS TEXT)"
     }
 
-    fn render(&self, op: &Op, _schema: &Schema) -> Result<Rendered, String> {
+    fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String> {
         let q = |n: &str| self.quote_ident(n);
         let statements: Vec<String> = match op {
             Op::CreateTable(t) => {
@@ -121,6 +138,9 @@ impl Dialect for Postgres {
                     common::constraint_clause(self, constraint)
                 )]
             }
+            Op::DropConstraintOn { .. } => {
+                return self.render(&common::named_drop(self, op, schema)?, schema)
+            }
             Op::DropConstraint { table, name, .. } => {
                 vec![format!(
                     "ALTER TABLE {} DROP CONSTRAINT {}",
@@ -134,6 +154,12 @@ impl Dialect for Postgres {
                 columns,
                 rows,
             } => common::insert_rows(self, table, columns, rows)?,
+            Op::UpdateRows {
+                table,
+                key,
+                columns,
+                rows,
+            } => common::update_rows(self, table, key, columns, rows)?,
         };
         Ok(Rendered::plain(
             statements.into_iter().map(Statement::plain).collect(),

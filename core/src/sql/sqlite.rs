@@ -80,7 +80,9 @@ impl Dialect for Sqlite {
             Op::AlterColumn(c) => {
                 c.new_type.is_some() || c.nullable.is_some() || c.server_default.is_some()
             }
-            Op::AddConstraint { .. } | Op::DropConstraint { .. } => true,
+            Op::AddConstraint { .. } | Op::DropConstraint { .. } | Op::DropConstraintOn { .. } => {
+                true
+            }
             _ => false,
         };
         rebuild.then_some(table)
@@ -136,13 +138,24 @@ impl Dialect for Sqlite {
             }
             Op::CreateIndex(i) => plain(common::create_index(self, i)),
             Op::DropIndex { name, .. } => plain(format!("DROP INDEX {}", q(name))),
-            Op::AddConstraint { .. } | Op::DropConstraint { .. } => {
+            Op::AddConstraint { .. } | Op::DropConstraint { .. } | Op::DropConstraintOn { .. } => {
                 unreachable!("SQLite makes every constraint change by a rebuild")
             }
             Op::Execute { sql } => {
                 refuse_other_files(sql)?;
                 plain(sql.clone())
             }
+            Op::UpdateRows {
+                table,
+                key,
+                columns,
+                rows,
+            } => Ok(Rendered::plain(
+                common::update_rows(self, table, key, columns, rows)?
+                    .into_iter()
+                    .map(Statement::plain)
+                    .collect(),
+            )),
             Op::BulkInsert {
                 table,
                 columns,

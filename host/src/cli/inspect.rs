@@ -94,15 +94,16 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     }
     say!("Message: {}", meta.message);
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    let capabilities = guests.capabilities_of(&id)?;
     say!(
         "Raw SQL: {}",
-        if guests.can_run_raw_sql(&id)? {
+        if capabilities.execute {
             "yes (its component imports `execute`: raw SQL does whatever the database user can)"
         } else {
             "no (it cannot call `execute`)"
         }
     );
-    let asks_target = guests.asks_target(&id)?;
+    let asks_target = capabilities.target;
     say!(
         "Depends on the database: {}",
         if asks_target {
@@ -111,6 +112,20 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
             "no (the same operations and checksum on every database)"
         }
     );
+    say!(
+        "Reads rows: {}",
+        if capabilities.data {
+            "yes (a data migration: it reads rows online; `upgrade --sql` refuses it unless it offers an offline form)"
+        } else {
+            "no"
+        }
+    );
+    if capabilities.catalog {
+        say!("Looks at the schema: yes (its operations may depend on the schema before it)");
+    }
+    if capabilities.clock {
+        say!("Asks for the time: yes (the run's start; checksummed at 1970-01-01T00:00:00Z)");
+    }
     let targets = match (&args.dialect, asks_target) {
         (Some(flag), _) => vec![super::offline_target(ctx, Some(flag))?],
         (None, true) => Flavor::ALL.into_iter().map(Target::offline).collect(),
@@ -124,15 +139,20 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         for direction in [Direction::Upgrade, Direction::Downgrade] {
             let ops = guests.ops(&id, direction)?;
             say!(
-                "\n{} records {} operation(s):",
+                "\n{} records {} operation(s){}:",
                 direction.function(),
-                ops.len()
+                ops.len(),
+                if capabilities.data {
+                    " with no rows to read (online, also those it computes from the rows it reads)"
+                } else {
+                    ""
+                }
             );
             for op in &ops {
                 say!("  {}", op.describe());
             }
             if direction == Direction::Upgrade {
-                say!("Checksum: {}", guests.checksum(&id, &ops)?);
+                say!("Checksum: {}", guests.checksum(&id, direction, &ops)?);
             }
         }
     }

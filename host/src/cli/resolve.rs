@@ -74,7 +74,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
         let mut guests = Guests::new(&project, super::runtime(ctx)?);
         guests.set_target(db.target().await?);
         let ops = guests.ops(&id, direction)?;
-        let sum = guests.checksum(&id, &ops)?;
+        let sum = guests.checksum(&id, direction, &ops)?;
         let current = db.heads().await?;
         let mut applied = project.graph.with_ancestors(&current);
         let mut heads = project.graph.heads_of(&applied);

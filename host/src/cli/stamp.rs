@@ -65,7 +65,9 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
             String::new()
         } else {
             match guests.ops(id, Direction::Upgrade) {
-                Ok(ops) => guests.checksum(id, &ops).unwrap_or_default(),
+                Ok(ops) => guests
+                    .checksum(id, Direction::Upgrade, &ops)
+                    .unwrap_or_default(),
                 Err(_) => String::new(),
             }
         };
@@ -118,7 +120,7 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
     guests.set_target(db.target().await?);
     let ops = guests.ops(&id, Direction::Upgrade)?;
-    let sum = guests.checksum(&id, &ops)?;
+    let sum = guests.checksum(&id, Direction::Upgrade, &ops)?;
     let record = StepRecord {
         revision: &id,
         direction: Recorded::Accept,

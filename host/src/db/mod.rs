@@ -5,6 +5,7 @@
 
 mod introspect;
 mod lock;
+mod reading;
 mod sqlite_direct;
 
 use std::collections::BTreeMap;

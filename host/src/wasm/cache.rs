@@ -5,7 +5,10 @@
 //!   deserializing a fraction of that. Deserializing runs native code, so only files this cache
 //!   wrote are loaded, and the key includes the engine's compatibility hash (settings included).
 //! - Recorded ops (`<sha>.<direction>.ops.json`): a guest has no inputs (no clock, no I/O), so
-//!   its ops are a pure function of its bytes.
+//!   its ops are a pure function of its bytes; of its bytes and target for one that asks for
+//!   its target (`<sha>@<target>`), and of those and the schema before it for one that looks at
+//!   the schema (`<sha>@<target>+<schema hash>`). Ops that depend on the run's time or on rows
+//!   are never cached.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -100,6 +103,29 @@ impl Cache {
         }
     }
 
+    /// The ops of a component that looks at the schema before it (`catalog`), recorded against
+    /// the schema whose fingerprint is `schema`.
+    pub fn schema_ops(
+        &self,
+        key: &str,
+        direction: Direction,
+        target: &Target,
+        schema: &str,
+    ) -> Option<Vec<Op>> {
+        self.read_ops(&per_schema(key, target, schema), direction)
+    }
+
+    pub fn store_schema_ops(
+        &self,
+        key: &str,
+        direction: Direction,
+        target: &Target,
+        schema: &str,
+        ops: &[Op],
+    ) {
+        self.write_ops(&per_schema(key, target, schema), direction, ops)
+    }
+
     fn read_ops(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
         let path = self.path(&ops_name(key, direction))?;
         let bytes = std::fs::read(path).ok()?;
@@ -117,6 +143,10 @@ impl Cache {
 
 fn per_target(key: &str, target: &Target) -> String {
     format!("{key}@{}", target.cache_suffix())
+}
+
+fn per_schema(key: &str, target: &Target, schema: &str) -> String {
+    format!("{}+{schema}", per_target(key, target))
 }
 
 fn ops_name(key: &str, direction: Direction) -> String {

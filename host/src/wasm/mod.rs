@@ -2,9 +2,13 @@
 //! interfaces linked (no WASI), fuel and memory limits, and a cap on recorded ops.
 
 pub mod cache;
+mod catalog;
 pub mod clock;
 pub mod component;
+pub mod context;
 mod convert;
+mod convert_out;
+mod data;
 mod recorder;
 pub mod runtime;
 mod shared_code;
@@ -19,4 +23,4 @@ mod bindings {
     });
 }
 
-pub use runtime::{Direction, GuestRuntime, Limits};
+pub use runtime::{Capabilities, Direction, GuestRuntime, Limits};

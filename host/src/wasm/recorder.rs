@@ -5,7 +5,8 @@ use migrate_core::ops::Op;
 use migrate_core::types as core;
 
 use super::bindings::migrate::schema::{clock, diagnostics, ops, target as wit_target, types};
-use super::target::{Flavor, Target};
+use super::context::GuestContext;
+use super::target::Flavor;
 
 /// Everything one guest run can touch: its recorded ops and what it said before stopping.
 pub struct Recorder {
@@ -17,31 +18,46 @@ pub struct Recorder {
     pub panic_message: Option<String>,
     pub memory_limit_bytes: usize,
     pub memory_limit_hit: bool,
-    /// What the `target` interface answers.
-    pub target: Target,
-    /// What the `clock` interface answers.
-    pub clock: String,
+    /// What the `target`, `clock`, `catalog` and `data` interfaces answer.
+    pub context: GuestContext,
+    /// What the run has read so far (`data`), against `[limits] read_rows` and `read_mib`.
+    pub rows_read: u64,
+    pub bytes_read: u64,
+    pub max_rows_read: u64,
+    pub max_bytes_read: u64,
+    /// Time spent waiting on the database for reads: not the guest's, so not counted against
+    /// its wall-clock limit.
+    pub waited: std::time::Duration,
+    /// Why the host stopped the run from inside a host call (a read limit, a failed statement),
+    /// said in place of the bare trap.
+    pub stopped: Option<String>,
 }
 
 impl Recorder {
-    pub fn new(
-        max_ops: usize,
-        max_op_bytes: usize,
-        memory_limit_bytes: usize,
-        target: Target,
-        clock: String,
-    ) -> Recorder {
+    pub fn new(limits: &super::Limits, context: GuestContext) -> Recorder {
         Recorder {
             ops: Vec::new(),
-            max_ops,
+            max_ops: limits.max_ops,
             op_bytes: 0,
-            max_op_bytes,
+            max_op_bytes: limits.ops_mib.saturating_mul(1024 * 1024),
             panic_message: None,
-            memory_limit_bytes,
+            memory_limit_bytes: limits.memory_mib.saturating_mul(1024 * 1024),
             memory_limit_hit: false,
-            target,
-            clock,
+            context,
+            rows_read: 0,
+            bytes_read: 0,
+            max_rows_read: limits.read_rows,
+            max_bytes_read: limits.read_mib.saturating_mul(1024 * 1024),
+            waited: std::time::Duration::ZERO,
+            stopped: None,
         }
+    }
+
+    /// The ops recorded since the last read, handed over to run before it; what the run may
+    /// hold again starts from zero (the limits guard the host's memory, which this frees).
+    pub fn take_ops(&mut self) -> Vec<Op> {
+        self.op_bytes = 0;
+        std::mem::take(&mut self.ops)
     }
 
     fn record(&mut self, op: Op) -> wasmtime::Result<()> {
@@ -154,6 +170,18 @@ impl ops::Host for Recorder {
             kind: kind.into(),
         })
     }
+    fn drop_constraint_on(
+        &mut self,
+        table: String,
+        kind: types::ConstraintKind,
+        columns: Vec<String>,
+    ) -> wasmtime::Result<()> {
+        self.record(Op::DropConstraintOn {
+            table,
+            kind: kind.into(),
+            columns,
+        })
+    }
     fn execute(&mut self, sql: String) -> wasmtime::Result<()> {
         self.record(Op::Execute { sql })
     }
@@ -163,41 +191,60 @@ impl ops::Host for Recorder {
         columns: Vec<String>,
         rows: Vec<Vec<types::Value>>,
     ) -> wasmtime::Result<()> {
-        let rows = rows
-            .into_iter()
-            .map(|r| r.into_iter().map(Into::into).collect())
-            .collect();
         self.record(Op::BulkInsert {
             table,
             columns,
-            rows,
+            rows: Recorder::rows(rows),
         })
+    }
+    fn update_rows(
+        &mut self,
+        table: String,
+        key: Vec<String>,
+        columns: Vec<String>,
+        rows: Vec<Vec<types::Value>>,
+    ) -> wasmtime::Result<()> {
+        self.record(Op::UpdateRows {
+            table,
+            key,
+            columns,
+            rows: Recorder::rows(rows),
+        })
+    }
+}
+
+impl Recorder {
+    /// Typed rows from the guest's.
+    pub fn rows(rows: Vec<Vec<types::Value>>) -> Vec<Vec<migrate_core::types::Value>> {
+        rows.into_iter()
+            .map(|r| r.into_iter().map(Into::into).collect())
+            .collect()
     }
 }
 
 impl wit_target::Host for Recorder {
     fn database(&mut self) -> wasmtime::Result<wit_target::DatabaseInfo> {
         Ok(wit_target::DatabaseInfo {
-            dialect: match self.target.flavor {
+            dialect: match self.context.target.flavor {
                 Flavor::Sqlite => wit_target::Dialect::Sqlite,
                 Flavor::Postgresql => wit_target::Dialect::Postgresql,
                 Flavor::Mysql => wit_target::Dialect::Mysql,
                 Flavor::Mariadb => wit_target::Dialect::Mariadb,
             },
-            server_version: self.target.server_version.clone(),
+            server_version: self.context.target.server_version.clone(),
         })
     }
     fn quote_identifier(&mut self, name: String) -> wasmtime::Result<String> {
-        Ok(self.target.dialect().quote_ident(&name))
+        Ok(self.context.target.dialect().quote_ident(&name))
     }
     fn literal(&mut self, value: types::Value) -> wasmtime::Result<Result<String, String>> {
-        Ok(self.target.dialect().literal(&value.into()))
+        Ok(self.context.target.dialect().literal(&value.into()))
     }
 }
 
 impl clock::Host for Recorder {
     fn run_started(&mut self) -> wasmtime::Result<String> {
-        Ok(self.clock.clone())
+        Ok(self.context.clock.clone())
     }
 }
 

@@ -8,9 +8,9 @@ use wasmtime::{Config, Engine, Store};
 
 use super::bindings::{Revision, RevisionPre};
 use super::cache::Cache;
+use super::context::GuestContext;
 use super::recorder::Recorder;
 use super::shared_code::SharedCode;
-use super::target::Target;
 use crate::sandbox::SandboxSettings;
 
 /// Limits applied to every guest run; configurable in the settings' `[limits]` table.
@@ -31,8 +31,13 @@ pub struct Limits {
     /// What one step's rendered SQL may weigh, in MiB.
     pub sql_mib: usize,
     /// Wall-clock time one direction may run, in milliseconds (epoch interruption): a backstop
-    /// for what fuel does not count, such as time spent in host calls.
+    /// for what fuel does not count. Time the database spends answering a data migration's
+    /// reads is not counted.
     pub timeout_ms: u64,
+    /// Rows a data migration may read in one run (`data` interface).
+    pub read_rows: u64,
+    /// What those rows may weigh together, in MiB.
+    pub read_mib: u64,
 }
 
 impl Default for Limits {
@@ -44,6 +49,8 @@ impl Default for Limits {
             ops_mib: 16,
             sql_mib: 64,
             timeout_ms: 10_000,
+            read_rows: 10_000_000,
+            read_mib: 4096,
         }
     }
 }
@@ -102,13 +109,32 @@ pub struct GuestRuntime {
 /// A compiled, link-checked revision component, ready to run any number of times.
 pub struct LoadedRevision {
     pre: RevisionPre<Recorder>,
-    /// Whether the component imports `execute`: it can run raw SQL. wit-component imports only
-    /// the functions a guest calls, so a revision that never calls `op::execute` lacks it.
-    pub imports_execute: bool,
-    /// Whether it imports the `target` interface: its ops may differ per database.
-    pub imports_target: bool,
-    /// Whether it imports the `clock` interface: its ops differ per run.
-    pub imports_clock: bool,
+    pub capabilities: Capabilities,
+}
+
+/// What a revision can ask for beyond recording typed ops, read from its component's imports
+/// before it runs. wit-component imports only the functions a guest calls, so a revision that
+/// never calls `op::execute`, say, lacks that import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `ops.execute`: it can run raw SQL.
+    pub execute: bool,
+    /// `target`: its ops may differ per database.
+    pub target: bool,
+    /// `clock`: its ops differ per run.
+    pub clock: bool,
+    /// `catalog`: its ops may depend on the schema before it.
+    pub catalog: bool,
+    /// `data`: it reads rows, and its ops depend on them.
+    pub data: bool,
+}
+
+impl Capabilities {
+    /// Whether its ops depend on more than its bytes and target: they are then recorded at
+    /// their point in the run, never cached as they ran, and checksummed from a canonical run.
+    pub fn contextual(&self) -> bool {
+        self.clock || self.catalog || self.data
+    }
 }
 
 /// Whether the component imports the interface `name` (`"target"`, `"clock"`) at all.
@@ -201,10 +227,15 @@ impl GuestRuntime {
             .map_err(|e| anyhow!("the component needs imports the sandbox does not give (only the migrate ops are available): {e:#}"))?;
         let pre = RevisionPre::new(instance_pre)
             .map_err(|e| anyhow!("the component is not a migrate revision (wrong world): {e:#}"))?;
+        let imports = |name| imports_interface(&self.engine, &component, name);
         Ok(LoadedRevision {
-            imports_execute: imports_execute(&self.engine, &component),
-            imports_target: imports_interface(&self.engine, &component, "target"),
-            imports_clock: imports_interface(&self.engine, &component, "clock"),
+            capabilities: Capabilities {
+                execute: imports_execute(&self.engine, &component),
+                target: imports("target"),
+                clock: imports("clock"),
+                catalog: imports("catalog"),
+                data: imports("data"),
+            },
             pre,
         })
     }
@@ -214,26 +245,27 @@ impl GuestRuntime {
         &self,
         revision: &LoadedRevision,
         direction: Direction,
-        target: &Target,
-        clock: &str,
+        context: GuestContext,
     ) -> anyhow::Result<Vec<Op>> {
         let limits = self.limits;
-        let recorder = Recorder::new(
-            limits.max_ops,
-            limits.ops_mib.saturating_mul(1024 * 1024),
-            limits.memory_mib.saturating_mul(1024 * 1024),
-            target.clone(),
-            clock.to_string(),
-        );
+        let recorder = Recorder::new(&limits, context);
         let mut store = Store::new(&self.engine, recorder);
         store.limiter(|state| state);
-        store.set_epoch_deadline(
-            limits
-                .timeout_ms
-                .div_ceil(EPOCH_TICK.as_millis() as u64)
-                .max(1),
-        );
-        store.epoch_deadline_trap();
+        let ticks = |ms: u128| (ms.div_ceil(EPOCH_TICK.as_millis()) as u64).max(1);
+        store.set_epoch_deadline(ticks(limits.timeout_ms as u128));
+        // At the deadline, the guest's own time is what counts: time spent waiting for the
+        // database to answer its reads is taken off, and the deadline moved on by that much.
+        let started = std::time::Instant::now();
+        let timeout = std::time::Duration::from_millis(limits.timeout_ms);
+        store.epoch_deadline_callback(move |store| {
+            let own = started.elapsed().saturating_sub(store.data().waited);
+            Ok(match timeout.checked_sub(own) {
+                Some(left) if !left.is_zero() => {
+                    wasmtime::UpdateDeadline::Continue(ticks(left.as_millis()))
+                }
+                _ => wasmtime::UpdateDeadline::Interrupt,
+            })
+        });
         store
             .set_fuel(limits.fuel)
             .map_err(|e| anyhow!("setting fuel: {e}"))?;
@@ -250,7 +282,12 @@ impl GuestRuntime {
             Ok(Ok(())) => Ok(std::mem::take(&mut store.into_data().ops)),
             Ok(Err(message)) => Err(anyhow!("{function} returned an error: {message}")),
             Err(error) => {
-                // First: running out of memory also panics (the allocator's error handler).
+                // A reason the host gave when it stopped the guest (a read limit, a statement
+                // that failed) comes first: the trap is only how it stopped.
+                if let Some(reason) = &state.stopped {
+                    return Err(anyhow!("{function} stopped: {reason}"));
+                }
+                // Then: running out of memory also panics (the allocator's error handler).
                 if state.memory_limit_hit {
                     return Err(anyhow!(
                         "{function} needed more than the {} MiB memory limit ([limits] memory_mib in the settings)",

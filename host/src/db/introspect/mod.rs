@@ -36,6 +36,21 @@ impl Database {
         };
         schema.context("reading the database's schema")
     }
+
+    /// The names the database gave its foreign keys and unique constraints, for finding one
+    /// by its columns (`drop_constraint_on`, `catalog`). None on SQLite: it does not name
+    /// them, and its table rebuilds do not need names.
+    pub async fn constraint_names(
+        &mut self,
+    ) -> anyhow::Result<migrate_core::constraint_names::DatabaseNames> {
+        if self.dialect.name() == DialectName::Sqlite {
+            return Ok(Default::default());
+        }
+        let catalog = self.introspect().await?;
+        Ok(migrate_core::constraint_names::DatabaseNames::from_catalog(
+            &catalog,
+        ))
+    }
 }
 
 /// Catalog rows as text (every query casts to text: the `Any` driver decodes that everywhere).
