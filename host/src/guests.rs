@@ -180,7 +180,15 @@ impl<'p> Guests<'p> {
         let ops = self
             .runtime
             .run(&loaded, direction, context)
-            .map_err(|e| anyhow!("{label}: {e:#}"))?;
+            .map_err(|e| {
+                let hint = if capabilities.data {
+                    "\n  (it ran with no rows to read, as it does while its checksum and the schema model \
+                     are recorded: every read returns nothing, so a revision must handle an empty answer)"
+                } else {
+                    ""
+                };
+                anyhow!("{label}: {e:#}{hint}")
+            })?;
         let cache = self.runtime.cache();
         match &fingerprint {
             Some(fingerprint) if !capabilities.clock && !capabilities.data => {

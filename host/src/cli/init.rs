@@ -48,6 +48,18 @@ const SDK_FILES: &[(&str, &str)] = &[
         "sdk/src/clock.rs",
         include_str!("../../../guest-sdk/src/clock.rs"),
     ),
+    (
+        "sdk/src/catalog.rs",
+        include_str!("../../../guest-sdk/src/catalog.rs"),
+    ),
+    (
+        "sdk/src/data.rs",
+        include_str!("../../../guest-sdk/src/data.rs"),
+    ),
+    (
+        "sdk/src/convert_in.rs",
+        include_str!("../../../guest-sdk/src/convert_in.rs"),
+    ),
     ("wit/types.wit", include_str!("../../../wit/types.wit")),
     ("wit/ops.wit", include_str!("../../../wit/ops.wit")),
     (
@@ -57,6 +69,8 @@ const SDK_FILES: &[(&str, &str)] = &[
     ("wit/world.wit", include_str!("../../../wit/world.wit")),
     ("wit/target.wit", include_str!("../../../wit/target.wit")),
     ("wit/clock.wit", include_str!("../../../wit/clock.wit")),
+    ("wit/catalog.wit", include_str!("../../../wit/catalog.wit")),
+    ("wit/data.wit", include_str!("../../../wit/data.wit")),
     (
         "Cargo.toml",
         include_str!("../../templates/workspace.Cargo.toml"),

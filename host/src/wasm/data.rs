@@ -47,6 +47,12 @@ impl data::Host for Recorder {
                 "a query reads 1 to {MAX_BATCH_ROWS} rows (asked for {max_rows})"
             )));
         }
+        // Checked here, whoever answers: a revision learns the same thing offline, while its
+        // checksum is recorded, and online.
+        let dialect = self.context.target.flavor.dialect_name();
+        if let Err(problem) = migrate_core::reads::check_select(dialect, &sql) {
+            return Ok(Err(problem));
+        }
         self.read(Read::Query { sql, max_rows }, vec![])
     }
 }
