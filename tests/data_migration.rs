@@ -392,3 +392,52 @@ fn reading_too_much_rolls_back_on_postgresql() {
 fn reading_too_much_is_marked_failed_on_mariadb() {
     reading_too_much_rolls_back_on(Server::Mysql);
 }
+
+#[test]
+fn a_table_larger_than_the_guest_memory_is_read_batch_by_batch() {
+    // 20,000 rows of 100 bytes: 2 MB read and 20,000 updates computed, by guests allowed 3 MiB
+    // of memory each. Only memory freed after each batch and reused for the next makes it fit.
+    let p = TestProject::init();
+    p.add_revision(
+        "rd_big_make",
+        "many rows",
+        &common::guest(
+            r#"op::create_table(Table::new("big")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("payload", Type::Text))
+                .column(Column::new("size", Type::Integer)));
+            for chunk in 0..40i64 {
+                let rows = (0..500i64)
+                    .map(|i| vec![(chunk * 500 + i).into(), "y".repeat(100).into(), Value::Null])
+                    .collect();
+                op::bulk_insert("big", &["id", "payload", "size"], rows);
+            }
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "rd_big_read",
+        "read them all",
+        &common::guest(
+            r#"let mut batches = data::batches("big", &["payload"], &["id"], 500);
+            while let Some(batch) = batches.next_batch()? {
+                let sizes = batch.rows().map(|r| {
+                    vec![r.get("id").clone(), (r.text("payload").unwrap_or("").len() as i64).into()]
+                }).collect();
+                op::update_rows("big", &["id"], &["size"], sizes);
+            }
+            Ok(())"#,
+        ),
+    );
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n[limits]\nmemory_mib = 3\n",
+    )
+    .unwrap();
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(
+        p.query("SELECT count(*), sum(size) FROM big"),
+        strings(&[&["20000", "2000000"]])
+    );
+}
