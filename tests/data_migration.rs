@@ -441,3 +441,46 @@ fn a_table_larger_than_the_guest_memory_is_read_batch_by_batch() {
         strings(&[&["20000", "2000000"]])
     );
 }
+
+#[test]
+fn a_reading_revision_with_an_offline_form_is_printed() {
+    let p = TestProject::init();
+    p.add_revision(
+        "rd_form_make",
+        "names",
+        &common::guest(
+            r#"op::create_table(Table::new("who")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("name", Type::Text)));
+            op::bulk_insert("who", &["id", "name"], vec![vec![1.into(), "ada".into()]]);
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "rd_form_upper",
+        "upper-case the names",
+        &common::guest(
+            r#"if !data::connected() {
+                // The offline form: the same change in SQL.
+                op::execute("UPDATE who SET name = upper(name)");
+                return Ok(());
+            }
+            let mut rows = data::batches("who", &["name"], &["id"], 100);
+            while let Some(batch) = rows.next_batch()? {
+                let upper = batch.rows().map(|r| {
+                    vec![r.get("id").clone(), r.text("name").unwrap_or("").to_uppercase().into()]
+                }).collect();
+                op::update_rows("who", &["id"], &["name"], upper);
+            }
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    p.migrate()
+        .args(["upgrade", "--sql"])
+        .assert()
+        .success()
+        .stdout(contains("UPDATE who SET name = upper(name)"));
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(p.query("SELECT name FROM who"), strings(&[&["ADA"]]));
+}

@@ -302,5 +302,15 @@ mod tests {
         let long = postgres_default_name(&"t".repeat(60), &cols(&["c"]), "key");
         assert_eq!(long.len(), 63);
         assert_eq!(long, format!("{}_c_key", "t".repeat(57)));
+        assert_eq!(
+            postgres_default_name(&"t".repeat(60), &cols(&["d"]), "fkey"),
+            format!("{}_d_fkey", "t".repeat(56))
+        );
+        // Checked against PostgreSQL 15: the columns part is cut when it is the longer.
+        let column = "averyveryveryveryveryveryveryverylongcolumnnamethatgoesonandona";
+        assert_eq!(
+            postgres_default_name("abc", &cols(&[column]), "key"),
+            "abc_averyveryveryveryveryveryveryverylongcolumnnamethatgoes_key"
+        );
     }
 }
