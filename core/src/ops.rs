@@ -343,9 +343,18 @@ fn type_ok(t: &DataType) -> Result<(), String> {
 fn column_ok(c: &Column) -> Result<(), String> {
     name_ok(&c.name, "column")?;
     type_ok(&c.data_type)?;
-    if c.autoincrement && !(c.primary_key && c.data_type.is_integer()) {
+    if c.autoincrement && !c.data_type.is_integer() {
         return Err(format!(
-            "column {:?}: autoincrement needs an integer primary key column",
+            "column {:?}: autoincrement needs an integer type (Integer, Bigint or Smallint), not {:?}",
+            c.name, c.data_type
+        ));
+    }
+    if c.autoincrement && !c.primary_key {
+        return Err(format!(
+            "column {:?}: autoincrement needs the primary key declared on the column itself \
+             (`Column::new(..).primary_key().autoincrement()`): every database makes an \
+             autoincrement column only as a one-column key of its own, so a table-level \
+             `Constraint::primary_key` (or a key of several columns) cannot carry it",
             c.name
         ));
     }

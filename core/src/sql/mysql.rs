@@ -116,8 +116,22 @@ impl Dialect for Mysql {
                 vec![format!("RENAME TABLE {} TO {}", q(old_name), q(new_name))]
             }
             Op::AddColumn { table, column } => {
-                if (column.primary_key || column.unique) && unindexable(&column.data_type) {
-                    return Err(unindexable_message(&column.name));
+                if column.primary_key || column.unique {
+                    let model = TableModel {
+                        table: Table {
+                            name: table.clone(),
+                            columns: vec![column.clone()],
+                            constraints: vec![],
+                            comment: None,
+                        },
+                        indexes: vec![],
+                    };
+                    let what = if column.primary_key {
+                        "primary key"
+                    } else {
+                        "unique column"
+                    };
+                    refuse_unkeyable(&model, std::slice::from_ref(&column.name), what)?;
                 }
                 vec![format!(
                     "ALTER TABLE {} ADD COLUMN {}",
@@ -133,7 +147,8 @@ impl Dialect for Mysql {
             Op::AlterColumn(change) => self.alter_column(op, change, schema)?,
             Op::CreateIndex(i) => {
                 if let Some(t) = schema.table(&i.table) {
-                    refuse_unindexable_columns(t, &i.columns)?;
+                    let kind = if i.unique { "unique index" } else { "index" };
+                    refuse_unkeyable(t, &i.columns, &format!("{kind} {:?}", i.name))?;
                 }
                 vec![common::create_index(self, i)]
             }
@@ -143,7 +158,7 @@ impl Dialect for Mysql {
             Op::AddConstraint { table, constraint } => {
                 if let Some(t) = schema.table(table) {
                     if !matches!(constraint, TableConstraint::Check(_)) {
-                        refuse_unindexable_columns(t, constraint.columns())?;
+                        refuse_unkeyable(t, constraint.columns(), constraint.kind().describe())?;
                     }
                 }
                 let clause = match constraint {
@@ -235,7 +250,7 @@ impl Mysql {
                     format!(
                         "ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT {}",
                         q(&c.column),
-                        self.default_sql(&data_type, d)?
+                        self.default_sql(&data_type, &with_precision(&data_type, d))?
                     )
                 }
                 _ => format!(
@@ -279,6 +294,21 @@ impl Mysql {
     }
 }
 
+/// `CURRENT_TIMESTAMP` as the default of a DATETIME(6) column, with its precision said: in
+/// CREATE TABLE and MODIFY MariaDB takes the column's, but `ALTER COLUMN … SET DEFAULT`
+/// stores `current_timestamp()`, which drops the microseconds.
+fn with_precision(data_type: &DataType, default: &ServerDefault) -> ServerDefault {
+    let now = matches!(default, ServerDefault::Expression(e)
+        if matches!(e.trim().to_ascii_uppercase().as_str(),
+            "CURRENT_TIMESTAMP" | "CURRENT_TIMESTAMP()" | "NOW()" | "LOCALTIMESTAMP"));
+    match data_type {
+        DataType::Timestamp | DataType::Timestamptz if now => {
+            ServerDefault::Expression("CURRENT_TIMESTAMP(6)".into())
+        }
+        _ => default.clone(),
+    }
+}
+
 /// Backslash-escaped, as MySQL reads string literals by default.
 fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -306,15 +336,48 @@ fn unindexable_message(column: &str) -> String {
     )
 }
 
-fn refuse_unindexable_columns(t: &TableModel, columns: &[String]) -> Result<(), String> {
+/// InnoDB's limit on what one key's columns may weigh (DYNAMIC rows, MySQL 5.7+, MariaDB 10.2+).
+const MAX_KEY_BYTES: usize = 3072;
+
+/// What a column weighs in an InnoDB key: utf8mb4 text counts 4 bytes per character.
+fn key_bytes(t: &DataType) -> usize {
+    match t {
+        DataType::Varchar(n) => 4 * *n as usize,
+        DataType::Uuid => 4 * 36,
+        DataType::Boolean => 1,
+        DataType::Smallint => 2,
+        DataType::Integer | DataType::Float | DataType::Date | DataType::Time => 4,
+        DataType::Bigint | DataType::Double | DataType::Timestamp | DataType::Timestamptz => 8,
+        // DECIMAL: 4 bytes per 9 digits, and at most 4 for the rest.
+        DataType::Numeric { precision, .. } => (*precision as usize).div_ceil(9) * 4,
+        DataType::Text | DataType::Blob | DataType::Json => 0,
+    }
+}
+
+/// Refuses a key (`what`: "index \"ix\"", "unique constraint", …) MySQL could not make: a
+/// TEXT/BLOB/JSON column without a prefix, or columns weighing more than 3072 bytes. Said
+/// before any SQL runs: MySQL cannot roll back the revision's earlier statements.
+fn refuse_unkeyable(t: &TableModel, columns: &[String], what: &str) -> Result<(), String> {
+    let mut bytes = 0;
     for name in columns {
-        if t.table
-            .columns
-            .iter()
-            .any(|c| &c.name == name && unindexable(&c.data_type))
-        {
-            return Err(unindexable_message(name));
+        if let Some(column) = t.table.columns.iter().find(|c| &c.name == name) {
+            if unindexable(&column.data_type) {
+                return Err(unindexable_message(name));
+            }
+            bytes += key_bytes(&column.data_type);
         }
+    }
+    // MariaDB (10.4+) makes a unique key that long `USING HASH`; MySQL refuses it, and says so
+    // itself. Indexes and primary keys fail on both.
+    let hashed_on_mariadb = what.starts_with("unique");
+    if bytes > MAX_KEY_BYTES && !hashed_on_mariadb {
+        return Err(format!(
+            "MySQL keys may weigh at most {MAX_KEY_BYTES} bytes, and the {what} on {:?}.({}) would weigh \
+             {bytes} (a varchar(n) counts 4 bytes per character in utf8mb4): shorten the columns, or \
+             index fewer of them",
+            t.table.name,
+            columns.join(", ")
+        ));
     }
     Ok(())
 }
@@ -325,13 +388,18 @@ fn refuse_unindexable_in_table(t: &Table) -> Result<(), String> {
         indexes: vec![],
     };
     for c in &t.columns {
-        if (c.primary_key || c.unique) && unindexable(&c.data_type) {
-            return Err(unindexable_message(&c.name));
+        if c.primary_key || c.unique {
+            let what = if c.primary_key {
+                "primary key"
+            } else {
+                "unique column"
+            };
+            refuse_unkeyable(&model, std::slice::from_ref(&c.name), what)?;
         }
     }
     for constraint in &t.constraints {
         if !matches!(constraint, TableConstraint::Check(_)) {
-            refuse_unindexable_columns(&model, constraint.columns())?;
+            refuse_unkeyable(&model, constraint.columns(), constraint.kind().describe())?;
         }
     }
     Ok(())

@@ -529,6 +529,21 @@ fn statement_at_error_position(e: &sqlx::Error, starts: &[usize]) -> Option<usiz
     starts.iter().rposition(|start| *start <= at)
 }
 
+/// The database's message, with PostgreSQL's DETAIL and HINT lines where it gave them (which
+/// row broke a constraint, what to do instead).
+fn with_detail(db: &dyn sqlx::error::DatabaseError) -> String {
+    let mut message = db.message().to_string();
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pg.detail() {
+            message.push_str(&format!("\n  DETAIL: {detail}"));
+        }
+        if let Some(hint) = pg.hint() {
+            message.push_str(&format!("\n  HINT: {hint}"));
+        }
+    }
+    message
+}
+
 /// Runs `statements` as one marked batch (see `transaction_batch`), reading the results as they
 /// come: the last marker seen before an error counts the statements that succeeded, so the
 /// next one is the one that failed.
@@ -609,7 +624,7 @@ fn expect_no_rows(
 
 fn failed(sql: &str, e: sqlx::Error) -> StatementFailed {
     let message = match &e {
-        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Database(db) => with_detail(db.as_ref()),
         other => other.to_string(),
     };
     StatementFailed {

@@ -180,7 +180,7 @@ impl Database {
 
 fn read_error(sql: &str, e: sqlx::Error) -> String {
     let message = match &e {
-        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Database(db) => super::with_detail(db.as_ref()),
         other => other.to_string(),
     };
     let hint = if message.contains("does not support") {

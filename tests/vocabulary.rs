@@ -1,0 +1,163 @@
+//! Parts of the schema vocabulary (issue 14) that protect real databases: MySQL's key-length
+//! limit checked before any SQL, MariaDB keeping a timestamp default's precision, PostgreSQL's
+//! DETAIL and HINT shown with a failing statement, and the autoincrement rule said as it is.
+
+mod common;
+
+use common::servers::{Server, ServerDb};
+use common::{strings, TestProject};
+
+fn keys_project() -> TestProject {
+    let p = TestProject::init();
+    p.add_revision(
+        "vk_table",
+        "wide columns",
+        &common::guest(
+            r#"op::create_table(Table::new("wide")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("a", Type::Varchar(500)))
+                .column(Column::new("b", Type::Varchar(400)))
+                .column(Column::new("long_code", Type::Varchar(1000)).unique()));
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "vk_index",
+        "an index too wide for MySQL",
+        &common::guest(
+            r#"op::add_column("wide", Column::new("added_first", Type::Integer));
+            op::create_index(Index::new("ix_wide_a_b", "wide", ["a", "b"]));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    p
+}
+
+#[test]
+fn a_key_too_long_for_mysql_is_refused_before_any_sql() {
+    let Some(db) = ServerDb::create(Server::Mysql) else {
+        return;
+    };
+    let p = keys_project();
+    let out = p.migrate_on(&db.url).arg("upgrade").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("revision vk_index"), "{err}");
+    assert!(err.contains("index \"ix_wide_a_b\""), "{err}");
+    assert!(
+        err.contains("(a, b)") && err.contains("3600") && err.contains("3072"),
+        "{err}"
+    );
+    // Refused before its first statement ran: MySQL could not have rolled that back.
+    assert_eq!(
+        db.query("SELECT revision FROM migrate_version"),
+        strings(&[&["vk_table"]])
+    );
+    assert!(!db.column_names("wide").contains(&"added_first".to_string()));
+    // A unique key that long is MariaDB's to make (USING HASH): the first revision ran.
+    assert!(db
+        .indexes("wide")
+        .iter()
+        .any(|i| i[1] == "long_code" && i[2] == "1"));
+    // Offline the same refusal.
+    let out = p
+        .migrate()
+        .args(["upgrade", "--sql", "--dialect", "mysql"])
+        .output()
+        .unwrap();
+    assert!(common::stderr(&out).contains("ix_wide_a_b"));
+    assert!(!out.status.success());
+}
+
+#[test]
+fn mariadb_keeps_the_precision_of_a_timestamp_default_set_later() {
+    let Some(db) = ServerDb::create(Server::Mysql) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision(
+        "vt_table",
+        "a timestamp",
+        &common::guest(
+            r#"op::create_table(Table::new("stamped")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("at", Type::Timestamp))
+                .column(Column::new("made", Type::Timestamp).default_expression("CURRENT_TIMESTAMP")));
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "vt_default",
+        "a default for it",
+        &common::guest(
+            r#"op::alter_column(AlterColumn::new("stamped", "at").default_expression("CURRENT_TIMESTAMP"));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    let defaults = db.query(
+        "SELECT column_name, column_default FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = 'stamped' AND column_name <> 'id' ORDER BY 1",
+    );
+    assert_eq!(
+        defaults,
+        strings(&[
+            &["at", "current_timestamp(6)"],
+            &["made", "current_timestamp(6)"]
+        ])
+    );
+}
+
+#[test]
+fn postgresql_says_which_row_broke_a_constraint() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision(
+        "vd_rows",
+        "rows with a duplicate",
+        &common::guest(
+            r#"op::create_table(Table::new("account")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("email", Type::Varchar(100))));
+            op::bulk_insert("account", &["id", "email"],
+                vec![vec![1.into(), "a@example.com".into()], vec![2.into(), "a@example.com".into()]]);
+            op::create_unique_constraint("account", "uq_account_email", ["email"]);
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    let out = p.migrate_on(&db.url).arg("upgrade").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("uq_account_email"), "{err}");
+    assert!(
+        err.contains("DETAIL: Key (email)=(a@example.com) is duplicated."),
+        "{err}"
+    );
+    assert_eq!(db.user_tables(), Vec::<String>::new());
+}
+
+#[test]
+fn the_autoincrement_rule_is_said_as_it_is() {
+    let p = TestProject::init();
+    p.add_revision(
+        "va_table",
+        "a key declared on the table",
+        &common::guest(
+            r#"op::create_table(Table::new("counter")
+                .column(Column::new("id", Type::Integer).not_null().autoincrement())
+                .constraint(Constraint::primary_key(["id"])));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    let out = p.migrate().arg("upgrade").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("revision va_table"), "{err}");
+    assert!(err.contains("declared on the column itself"), "{err}");
+}
