@@ -161,3 +161,33 @@ fn the_autoincrement_rule_is_said_as_it_is() {
     assert!(err.contains("revision va_table"), "{err}");
     assert!(err.contains("declared on the column itself"), "{err}");
 }
+
+#[test]
+fn dropping_a_table_others_refer_to_names_them() {
+    let p = TestProject::init();
+    p.add_revision(
+        "vr_tables",
+        "a team and its members",
+        &common::guest(
+            r#"op::create_table(Table::new("team").column(Column::new("id", Type::Integer).primary_key()));
+            op::create_table(Table::new("member")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("team_id", Type::Integer))
+                .constraint(ForeignKey::new(["team_id"], "team", ["id"])));
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "vr_drop",
+        "drops the team table",
+        &common::guest(r#"op::drop_table("team"); Ok(())"#),
+    );
+    p.build();
+    let out = p.migrate().arg("upgrade").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("revision vr_drop"), "{err}");
+    assert!(err.contains("member(team_id)"), "{err}");
+    assert_eq!(p.heads(), vec!["vr_tables"]);
+    assert!(p.tables().contains(&"team".to_string()));
+}

@@ -415,6 +415,33 @@ impl Schema {
         self.tables.get(name).ok_or_else(|| self.no_table(name))
     }
 
+    /// Refuses dropping a table other tables' foreign keys still refer to, naming them: PostgreSQL
+    /// and MySQL refuse it too, and SQLite drops it, then fails later with `no such table`
+    /// on the next write to the tables that refer to it.
+    fn refuse_referenced(&self, table: &str) -> Result<(), String> {
+        let referring: Vec<String> = self
+            .tables
+            .values()
+            .filter(|t| t.table.name != table)
+            .flat_map(|t| {
+                t.table
+                    .constraints
+                    .iter()
+                    .filter_map(TableConstraint::foreign_key)
+                    .filter(|fk| fk.referred_table == table)
+                    .map(|fk| format!("{}({})", t.table.name, fk.columns.join(", ")))
+            })
+            .collect();
+        if referring.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "table {table:?} is still referred to by the foreign key(s) of {}: drop those tables or \
+             their foreign keys first (`op::drop_foreign_key_on`)",
+            referring.join(", ")
+        ))
+    }
+
     /// Refuses an op that names a table, column, index or constraint the model does not have,
     /// with the closest known name, before any SQL is rendered for it: a typo is then reported
     /// as what it is on every dialect (a SQLite rebuild would otherwise fail on its own terms).
@@ -442,7 +469,10 @@ impl Schema {
                 }
                 Ok(())
             }
-            Op::DropTable { name } => self.existing_table(name).map(|_| ()),
+            Op::DropTable { name } => {
+                self.existing_table(name)?;
+                self.refuse_referenced(name)
+            }
             Op::RenameTable { old_name, .. } => self.existing_table(old_name).map(|_| ()),
             Op::AddColumn { table, .. } => self.existing_table(table).map(|_| ()),
             Op::DropColumn { table, column } => columns(table, std::slice::from_ref(column)),
