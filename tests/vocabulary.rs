@@ -191,3 +191,100 @@ fn dropping_a_table_others_refer_to_names_them() {
     assert_eq!(p.heads(), vec!["vr_tables"]);
     assert!(p.tables().contains(&"team".to_string()));
 }
+
+const CONVENTION: &str = r#"database_url = "sqlite://app.db"
+[naming_convention]
+fk = "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"
+uq = "uq_%(table_name)s_%(column_0_N_name)s"
+ck = "ck_%(table_name)s_%(column_0_name)s"
+"#;
+
+fn convention_project() -> TestProject {
+    let p = TestProject::init();
+    p.add_revision(
+        "vn_tables",
+        "unnamed keys and checks",
+        &common::guest(
+            r#"op::create_table(Table::new("team").column(Column::new("id", Type::Integer).primary_key()));
+            op::create_table(Table::new("member")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("team_id", Type::Integer))
+                .column(Column::new("email", Type::Varchar(100)).unique())
+                .column(Column::new("age", Type::Integer))
+                .constraint(ForeignKey::new(["team_id"], "team", ["id"]))
+                .constraint(Constraint::check("age >= 0")));
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "vn_drop",
+        "drops them by columns",
+        &common::guest(
+            r#"op::drop_foreign_key_on("member", &["team_id"]);
+            op::drop_unique_on("member", &["email"]);
+            Ok(())"#,
+        ),
+    );
+    std::fs::write(p.path().join("migrate.toml"), CONVENTION).unwrap();
+    p.build();
+    p
+}
+
+const CONVENTION_NAMES: [&str; 3] = ["ck_member_age", "fk_member_team_id_team", "uq_member_email"];
+
+#[test]
+fn a_naming_convention_names_unnamed_constraints_on_sqlite_and_offline() {
+    let p = convention_project();
+    p.migrate()
+        .args(["upgrade", "vn_tables"])
+        .assert()
+        .success();
+    let sql = p.query("SELECT sql FROM sqlite_master WHERE name = 'member'")[0][0].clone();
+    for name in CONVENTION_NAMES {
+        assert!(sql.contains(name), "{name}: {sql}");
+    }
+    p.migrate().arg("upgrade").assert().success();
+    // Offline, MySQL's names are now known: the convention's.
+    let out = p
+        .migrate()
+        .args(["upgrade", "--sql", "--dialect", "mysql"])
+        .output()
+        .unwrap();
+    let sql = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        sql.contains("DROP FOREIGN KEY `fk_member_team_id_team`"),
+        "{sql}"
+    );
+    assert!(sql.contains("DROP INDEX `uq_member_email`"), "{sql}");
+}
+
+fn convention_on(server: Server) {
+    let Some(db) = ServerDb::create(server) else {
+        return;
+    };
+    let p = convention_project();
+    p.migrate_on(&db.url)
+        .args(["upgrade", "vn_tables"])
+        .assert()
+        .success();
+    let names: Vec<String> = db
+        .constraints("member")
+        .into_iter()
+        .map(|c| c[0].clone())
+        .filter(|n| !n.contains("pkey") && n != "PRIMARY" && !n.contains("not_null"))
+        .collect();
+    assert_eq!(names, CONVENTION_NAMES.to_vec(), "{server:?}");
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    assert_eq!(db.foreign_keys("member"), Vec::<Vec<String>>::new());
+}
+
+#[test]
+fn a_naming_convention_names_unnamed_constraints_on_postgresql() {
+    convention_on(Server::Postgres);
+}
+
+#[test]
+fn a_naming_convention_names_unnamed_constraints_on_mariadb() {
+    convention_on(Server::Mysql);
+}

@@ -5,6 +5,7 @@ pub mod constraint_names;
 pub mod diff;
 pub mod expression;
 pub mod model_sql;
+pub mod naming;
 pub mod ops;
 pub mod raw_sql;
 pub mod reads;

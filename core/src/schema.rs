@@ -17,6 +17,9 @@ pub struct Schema {
     /// The names a connected database gave constraints the revisions left unnamed, read just
     /// before a step that needs them (`constraint_names`).
     pub database_names: crate::constraint_names::DatabaseNames,
+    /// Names for the constraints revisions leave unnamed (settings' `[naming_convention]`),
+    /// applied as ops are rendered and replayed.
+    pub naming: crate::naming::NamingConvention,
     /// Every index's name, so that `create_index` checks uniqueness without walking every
     /// table's indexes (which made a revision of many indexes quadratic).
     index_names: IndexNames,

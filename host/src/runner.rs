@@ -39,13 +39,16 @@ pub fn replay(
     // With a cold cache (a new deployment on an old database) every applied revision compiles.
     guests.record_ahead(&order, Direction::Upgrade);
     let mut schema = Schema::default();
+    schema.naming = guests.runtime().naming().clone();
     let mut checksums = BTreeMap::new();
     for id in order {
         let ops = guests.ops_at(&id, Direction::Upgrade, &schema)?;
         let sum = guests.checksum_at(&id, Direction::Upgrade, &ops, &schema)?;
         for op in &ops {
+            // Named as the steps render it: the model has the names the database got.
+            let named = schema.naming.apply(op, &schema);
             schema
-                .apply_lenient(op)
+                .apply_lenient(&named)
                 .map_err(|e| anyhow!("{}: {e}", guests.label(&id)))?;
         }
         checksums.insert(id, sum);

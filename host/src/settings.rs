@@ -23,6 +23,7 @@ use serde::Deserialize;
 use crate::db::LockSettings;
 use crate::sandbox::SandboxSettings;
 use crate::wasm::Limits;
+use migrate_core::naming::NamingConvention;
 use migrate_core::sql::version_table::VersionTables;
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +41,9 @@ struct SettingsFile {
     lock: LockSettings,
     #[serde(default)]
     sandbox: SandboxSettings,
+    /// Names for constraints revisions leave unnamed (SQLAlchemy's `naming_convention`).
+    #[serde(default)]
+    naming_convention: NamingConvention,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +61,7 @@ pub struct Settings {
     /// The names of migrate's own tables.
     pub version_tables: VersionTables,
     pub sandbox: SandboxSettings,
+    pub naming_convention: NamingConvention,
 }
 
 /// What the command line says about settings.
@@ -149,6 +154,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         lock: LockSettings::default(),
         version_tables: VersionTables::default(),
         sandbox: SandboxSettings::default(),
+        naming_convention: NamingConvention::default(),
     };
     // Candidates for the URL, most deliberate first; the first one present is used.
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -179,6 +185,10 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         settings.limits = file.limits;
         settings.lock = file.lock;
         settings.sandbox = file.sandbox;
+        file.naming_convention
+            .validate()
+            .map_err(|e| anyhow::anyhow!("settings file {}: {e}", path.display()))?;
+        settings.naming_convention = file.naming_convention;
         validate_limits(&settings.limits, &path)?;
         if let Some(name) = file.version_table {
             if name.is_empty() || name.len() > 50 || name.chars().any(|c| c.is_control()) {

@@ -54,6 +54,22 @@ pub fn render_step_within(
     bookkeeping: Vec<Statement>,
     max_sql_bytes: usize,
 ) -> Result<StepScript, RenderError> {
+    // Constraints the revision left unnamed, named by the convention (when there is one).
+    let named: std::borrow::Cow<[Op]> = if schema.naming.is_empty() {
+        std::borrow::Cow::Borrowed(ops)
+    } else {
+        let mut model = schema.clone();
+        std::borrow::Cow::Owned(
+            ops.iter()
+                .map(|op| {
+                    let named = model.naming.apply(op, &model).into_owned();
+                    let _ = model.apply_lenient(&named);
+                    named
+                })
+                .collect(),
+        )
+    };
+    let ops: &[Op] = &named;
     let mut sql_bytes = 0usize;
     let mut script = StepScript {
         transactional: dialect.capabilities().transactional_ddl,

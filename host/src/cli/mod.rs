@@ -227,5 +227,6 @@ pub fn runtime(ctx: &Context) -> anyhow::Result<crate::wasm::GuestRuntime> {
         ctx.settings.limits,
         crate::wasm::cache::Cache::new(dir),
         ctx.settings.sandbox.clone(),
+        ctx.settings.naming_convention.clone(),
     )
 }

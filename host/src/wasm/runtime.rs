@@ -104,6 +104,7 @@ pub struct GuestRuntime {
     limits: Limits,
     cache: Cache,
     sandbox: std::sync::Arc<SandboxSettings>,
+    naming: std::sync::Arc<migrate_core::naming::NamingConvention>,
 }
 
 /// A compiled, link-checked revision component, ready to run any number of times.
@@ -168,6 +169,7 @@ impl GuestRuntime {
         limits: Limits,
         cache: Cache,
         sandbox: SandboxSettings,
+        naming: migrate_core::naming::NamingConvention,
     ) -> anyhow::Result<GuestRuntime> {
         let mut config = Config::new();
         config.wasm_component_model(true);
@@ -199,11 +201,17 @@ impl GuestRuntime {
             limits,
             cache,
             sandbox: std::sync::Arc::new(sandbox),
+            naming: std::sync::Arc::new(naming),
         })
     }
 
     pub fn sandbox(&self) -> &SandboxSettings {
         &self.sandbox
+    }
+
+    /// The settings' naming convention, which the schema model and the renderers apply.
+    pub fn naming(&self) -> &migrate_core::naming::NamingConvention {
+        &self.naming
     }
 
     pub fn limits(&self) -> Limits {
