@@ -41,11 +41,7 @@ pub async fn run(
         .check(id, &capabilities)
         .map_err(|e| anyhow!("{label}: {e:#}"))?;
     let dialect = guests.target().dialect();
-    let max_sql_bytes = guests
-        .runtime()
-        .limits()
-        .sql_mib
-        .saturating_mul(1024 * 1024);
+    let max_sql_bytes = guests.runtime().limits().sql_bytes();
     let (sender, mut requests) = tokio::sync::mpsc::channel::<ReadRequest>(1);
     let context = GuestContext {
         target: guests.target().clone(),

@@ -205,60 +205,54 @@ pub async fn run_steps(
             &books.heads_after,
             &meta.message,
         );
-        let db = match &mut sink {
-            Sink::Print(out) => {
-                let ops = if capabilities.data {
-                    match guests.run_with(id, direction, offline(guests, &schema)) {
-                        Ok(ops) => ops,
-                        Err(e) => {
-                            writeln!(
-                                out,
-                                "-- {headline}\n-- NOT PRINTED: {} reads rows, and offline there are none to read.\n",
-                                migrate_core::text::one_line(&label)
-                            )?;
-                            advance(&mut schema, &model_ops);
-                            not_printed.push(format!("{e:#}"));
-                            continue;
-                        }
+        let ops = match &mut sink {
+            Sink::Print(out) if capabilities.data => {
+                match guests.run_with(id, direction, offline(guests, &schema)) {
+                    Ok(ops) => ops,
+                    Err(e) => {
+                        writeln!(
+                            out,
+                            "-- {headline}\n-- NOT PRINTED: {} reads rows, and offline there are none to read.\n",
+                            migrate_core::text::one_line(&label)
+                        )?;
+                        advance(&mut schema, &model_ops);
+                        not_printed.push(format!("{e:#}"));
+                        continue;
                     }
+                }
+            }
+            Sink::Print(_) => model_ops,
+            Sink::Execute(db) => {
+                crate::output::progress!("{headline}");
+                // Names the database gave constraints the revisions left unnamed: for finding
+                // one by its columns, and for a revision that looks at the schema.
+                let finds_by_columns = model_ops
+                    .iter()
+                    .any(|op| matches!(op, Op::DropConstraintOn { .. }));
+                if capabilities.catalog || finds_by_columns {
+                    schema.database_names = db
+                        .constraint_names()
+                        .await
+                        .map_err(|e| anyhow!("{label}: reading the constraints' names: {e:#}"))?;
+                }
+                if capabilities.data {
+                    crate::reading_step::run(
+                        guests,
+                        db,
+                        &mut schema,
+                        id,
+                        direction,
+                        books.statements,
+                    )
+                    .await?;
+                    continue;
+                }
+                if capabilities.catalog && !schema.database_names.is_empty() {
+                    guests.run_with(id, direction, online(guests, &schema))?
                 } else {
                     model_ops
-                };
-                let script = step_script(
-                    guests,
-                    tables,
-                    &mut schema,
-                    &ops,
-                    books.statements,
-                    id,
-                    direction,
-                )?;
-                print_script(*out, &headline, &script)?;
-                continue;
+                }
             }
-            Sink::Execute(db) => db,
-        };
-        crate::output::progress!("{headline}");
-        // Names the database gave constraints the revisions left unnamed: for finding one by
-        // its columns, and for a revision that looks at the schema.
-        let finds_by_columns = model_ops
-            .iter()
-            .any(|op| matches!(op, Op::DropConstraintOn { .. }));
-        if capabilities.catalog || finds_by_columns {
-            schema.database_names = db
-                .constraint_names()
-                .await
-                .map_err(|e| anyhow!("{label}: reading the constraints' names: {e:#}"))?;
-        }
-        if capabilities.data {
-            crate::reading_step::run(guests, db, &mut schema, id, direction, books.statements)
-                .await?;
-            continue;
-        }
-        let ops = if capabilities.catalog && !schema.database_names.is_empty() {
-            guests.run_with(id, direction, online(guests, &schema))?
-        } else {
-            model_ops
         };
         let script = step_script(
             guests,
@@ -269,6 +263,13 @@ pub async fn run_steps(
             id,
             direction,
         )?;
+        let db = match &mut sink {
+            Sink::Print(out) => {
+                print_script(*out, &headline, &script)?;
+                continue;
+            }
+            Sink::Execute(db) => db,
+        };
         db.run_script(&script, id).await.map_err(|e| {
             if script.transactional {
                 anyhow!(

@@ -55,6 +55,13 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// `sql_mib` in bytes.
+    pub fn sql_bytes(&self) -> usize {
+        self.sql_mib.saturating_mul(1024 * 1024)
+    }
+}
+
 /// How often the engine's epoch advances; a store's deadline is counted in these ticks.
 const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(20);
 
