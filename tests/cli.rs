@@ -75,3 +75,33 @@ fn quiet_keeps_stderr_for_warnings_and_errors() {
         .failure()
         .stderr(contains("no revision matches \"nowhere\""));
 }
+
+#[test]
+fn revision_folders_keep_their_letters_and_an_empty_message_is_refused() {
+    let p = common::TestProject::init();
+    p.migrate()
+        .args([
+            "new",
+            "--rev-id",
+            "cl_unicode",
+            "-m",
+            "Émojis und Größe: ✓ done",
+        ])
+        .assert()
+        .success();
+    let folder = p.revision_dir("cl_unicode");
+    assert_eq!(
+        folder.file_name().unwrap().to_string_lossy(),
+        "cl_unicode_émojis_und_größe_done"
+    );
+    // The folder builds and runs like any other.
+    p.build();
+    p.migrate().arg("upgrade").assert().success();
+    for empty in ["", "   "] {
+        p.migrate()
+            .args(["new", "-m", empty])
+            .assert()
+            .failure()
+            .stderr(contains("the message is empty"));
+    }
+}

@@ -71,6 +71,12 @@ pub async fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
             .map(|d| project.graph.resolve_id(d))
             .collect::<Result<_, _>>()?
     };
+    if args.message.trim().is_empty() {
+        bail!(
+            "the message is empty: say what the revision does (`migrate new -m \"add user email\"`); \
+             it names the revision's folder and shows in `history`"
+        );
+    }
     if migrate_core::text::one_line(&args.message) != args.message {
         bail!(
             "the message {:?} has a line break or another control character: a revision's message is one line \
@@ -160,14 +166,16 @@ fn random_id() -> anyhow::Result<String> {
 
 /// Lowercase words joined by underscores, at most 40 characters: "Add user.email!" -> "add_user_email".
 fn slug(message: &str) -> String {
+    // Letters of every script are kept as they are ("émojis", "größe"): only what is not a letter
+    // or digit separates words. The folder name is for people; the crate is named by the id.
     let words: Vec<String> = message
-        .split(|c: char| !c.is_ascii_alphanumeric())
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
+        .map(str::to_lowercase)
         .collect();
     let mut out = String::new();
     for word in words {
-        if out.len() + word.len() + 1 > 40 {
+        if out.chars().count() + word.chars().count() + 1 > 40 {
             break;
         }
         if !out.is_empty() {
