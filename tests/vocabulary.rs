@@ -288,3 +288,45 @@ fn a_naming_convention_names_unnamed_constraints_on_postgresql() {
 fn a_naming_convention_names_unnamed_constraints_on_mariadb() {
     convention_on(Server::Mysql);
 }
+
+#[test]
+fn widening_an_indexed_column_past_mysqls_key_limit_is_refused() {
+    let p = TestProject::init();
+    p.add_revision(
+        "vw_table",
+        "an indexed column",
+        &common::guest(
+            r#"op::create_table(Table::new("doc")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("title", Type::Varchar(100))));
+            op::create_index(Index::new("ix_doc_title", "doc", ["title"]));
+            Ok(())"#,
+        ),
+    );
+    p.add_revision(
+        "vw_widen",
+        "a longer title",
+        &common::guest(
+            r#"op::alter_column(AlterColumn::new("doc", "title").set_type(Type::Varchar(1000)));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    let out = p
+        .migrate()
+        .args(["upgrade", "--sql", "--dialect", "mariadb"])
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("revision vw_widen"), "{err}");
+    assert!(
+        err.contains("index \"ix_doc_title\"") && err.contains("4000"),
+        "{err}"
+    );
+    // The other databases have no such limit.
+    p.migrate()
+        .args(["upgrade", "--sql", "--dialect", "postgresql"])
+        .assert()
+        .success();
+}

@@ -283,6 +283,10 @@ impl Mysql {
             .table(&c.table)
             .and_then(|t| t.table.columns.iter().find(|col| col.name == final_name))
             .expect("the altered column exists after the change");
+        if c.new_type.is_some() {
+            let t = after.table(&c.table).expect("the altered table exists");
+            refuse_unkeyable_keys_of(t, final_name)?;
+        }
         let definition = self.column_definition(column, false)?;
         Ok(vec![match &c.new_name {
             Some(_) => format!(
@@ -378,6 +382,36 @@ fn refuse_unkeyable(t: &TableModel, columns: &[String], what: &str) -> Result<()
             t.table.name,
             columns.join(", ")
         ));
+    }
+    Ok(())
+}
+
+/// Every key and index of `t` that uses `column`, checked as they would be made now (a column
+/// whose type changed can make an existing key too long, and MySQL then fails the MODIFY).
+fn refuse_unkeyable_keys_of(t: &TableModel, column: &str) -> Result<(), String> {
+    let uses = |columns: &[String]| columns.iter().any(|c| c == column);
+    for index in t.indexes.iter().filter(|i| uses(&i.columns)) {
+        let kind = if index.unique {
+            "unique index"
+        } else {
+            "index"
+        };
+        refuse_unkeyable(t, &index.columns, &format!("{kind} {:?}", index.name))?;
+    }
+    for c in t.table.columns.iter().filter(|c| c.name == column) {
+        if c.primary_key || c.unique {
+            let what = if c.primary_key {
+                "primary key"
+            } else {
+                "unique column"
+            };
+            refuse_unkeyable(t, std::slice::from_ref(&c.name), what)?;
+        }
+    }
+    for constraint in &t.table.constraints {
+        if !matches!(constraint, TableConstraint::Check(_)) && uses(constraint.columns()) {
+            refuse_unkeyable(t, constraint.columns(), constraint.kind().describe())?;
+        }
     }
     Ok(())
 }
