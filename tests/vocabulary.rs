@@ -222,6 +222,9 @@ fn convention_project() -> TestProject {
         &common::guest(
             r#"op::drop_foreign_key_on("member", &["team_id"]);
             op::drop_unique_on("member", &["email"]);
+            // Made without a name: the convention names them, on every database.
+            op::create_unique("member", ["team_id", "age"]);
+            op::create_check("member", "team_id > 0");
             Ok(())"#,
         ),
     );
@@ -244,6 +247,11 @@ fn a_naming_convention_names_unnamed_constraints_on_sqlite_and_offline() {
         assert!(sql.contains(name), "{name}: {sql}");
     }
     p.migrate().arg("upgrade").assert().success();
+    let sql = p.query("SELECT sql FROM sqlite_master WHERE name = 'member'")[0][0].clone();
+    assert!(
+        sql.contains("uq_member_team_id_age") && sql.contains("ck_member_team_id"),
+        "{sql}"
+    );
     // Offline, MySQL's names are now known: the convention's.
     let out = p
         .migrate()
@@ -277,6 +285,21 @@ fn convention_on(server: Server) {
     assert_eq!(names, CONVENTION_NAMES.to_vec(), "{server:?}");
     p.migrate_on(&db.url).arg("upgrade").assert().success();
     assert_eq!(db.foreign_keys("member"), Vec::<Vec<String>>::new());
+    let names: Vec<String> = db
+        .constraints("member")
+        .into_iter()
+        .map(|c| c[0].clone())
+        .filter(|n| n.starts_with("uq_") || n.starts_with("ck_"))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "ck_member_age",
+            "ck_member_team_id",
+            "uq_member_team_id_age"
+        ],
+        "{server:?}"
+    );
 }
 
 #[test]

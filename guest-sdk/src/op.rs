@@ -67,6 +67,26 @@ pub fn create_unique_constraint<I: IntoIterator<Item = S>, S: Into<String>>(
     host::create_unique_constraint(table, &constraint);
 }
 
+/// A unique constraint without a name (Alembic's `op.create_unique_constraint(None, …)`): the
+/// settings' `[naming_convention]` names it, or else the database does (`drop_unique_on` finds
+/// it by its columns later).
+pub fn create_unique<I: IntoIterator<Item = S>, S: Into<String>>(table: &str, columns: I) {
+    let constraint = w::UniqueConstraint {
+        name: None,
+        columns: columns.into_iter().map(Into::into).collect(),
+    };
+    host::create_unique_constraint(table, &constraint);
+}
+
+/// A check constraint without a name, named as `create_unique` says.
+pub fn create_check(table: &str, expression: &str) {
+    let constraint = w::CheckConstraint {
+        name: None,
+        expression: expression.into(),
+    };
+    host::create_check_constraint(table, &constraint);
+}
+
 /// Name the key (`ForeignKey::new(..).named("fk_…")`) if a later revision will drop it.
 pub fn create_foreign_key(table: &str, key: ForeignKey) {
     host::create_foreign_key(table, &key.into());
