@@ -173,20 +173,12 @@ fn statement(op: &Op) -> String {
             columns,
             rows,
         } => {
-            let mut s = format!(
+            let head = format!(
                 "op::bulk_insert(\n    {},\n    &{},\n    vec![",
                 q(table),
                 list(columns)
             );
-            for row in rows {
-                let cells: Vec<String> = row
-                    .iter()
-                    .map(|v| format!("{}.into()", value_expr(v)))
-                    .collect();
-                let _ = write!(s, "\n        vec![{}],", cells.join(", "));
-            }
-            s.push_str("\n    ],\n);");
-            s
+            with_rows(head, rows)
         }
         Op::UpdateRows {
             table,
@@ -194,23 +186,29 @@ fn statement(op: &Op) -> String {
             columns,
             rows,
         } => {
-            let mut s = format!(
+            let head = format!(
                 "op::update_rows(\n    {},\n    &{},\n    &{},\n    vec![",
                 q(table),
                 list(key),
                 list(columns)
             );
-            for row in rows {
-                let cells: Vec<String> = row
-                    .iter()
-                    .map(|v| format!("{}.into()", value_expr(v)))
-                    .collect();
-                let _ = write!(s, "\n        vec![{}],", cells.join(", "));
-            }
-            s.push_str("\n    ],\n);");
-            s
+            with_rows(head, rows)
         }
     }
+}
+
+/// A call ending in rows of values (`bulk_insert`, `update_rows`): `head` opens the `vec![`,
+/// one line per row follows, then the call closes.
+fn with_rows(mut s: String, rows: &[Vec<Value>]) -> String {
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|v| format!("{}.into()", value_expr(v)))
+            .collect();
+        let _ = write!(s, "\n        vec![{}],", cells.join(", "));
+    }
+    s.push_str("\n    ],\n);");
+    s
 }
 
 /// A builder expression: the constructor, then one method call per part.
