@@ -133,6 +133,11 @@ pub trait Dialect: Sync {
     ) -> Option<String> {
         None
     }
+    /// Statements around a revision's read (the `data` interface) that make it read-only, and
+    /// those that end that; none where the database has no per-statement read-only mode.
+    fn read_only_guard(&self) -> (Vec<String>, Vec<String>) {
+        (vec![], vec![])
+    }
     /// How a revision whose statements need foreign-key enforcement off is wrapped.
     fn foreign_keys_off(&self) -> ForeignKeysOff {
         ForeignKeysOff::default()

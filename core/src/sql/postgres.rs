@@ -17,6 +17,21 @@ impl Dialect for Postgres {
         DialectName::Postgresql
     }
 
+    /// A savepoint made read-only, then rolled back to: the read cannot write, and a read that
+    /// fails leaves the step's transaction usable.
+    fn read_only_guard(&self) -> (Vec<String>, Vec<String>) {
+        (
+            vec![
+                "SAVEPOINT migrate_read".into(),
+                "SET LOCAL transaction_read_only = on".into(),
+            ],
+            vec![
+                "ROLLBACK TO SAVEPOINT migrate_read".into(),
+                "RELEASE SAVEPOINT migrate_read".into(),
+            ],
+        )
+    }
+
     /// `<table>_<columns>_fkey` and `<table>_<columns>_key`, as PostgreSQL names them.
     fn default_constraint_name(
         &self,

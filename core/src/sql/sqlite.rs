@@ -169,6 +169,13 @@ impl Dialect for Sqlite {
         }
     }
 
+    fn read_only_guard(&self) -> (Vec<String>, Vec<String>) {
+        (
+            vec!["PRAGMA query_only = ON".into()],
+            vec!["PRAGMA query_only = OFF".into()],
+        )
+    }
+
     /// `PRAGMA foreign_keys` is a no-op inside a transaction, so it is switched around it; the
     /// check before COMMIT makes a rebuild that broke a reference fail and roll back.
     fn foreign_keys_off(&self) -> ForeignKeysOff {

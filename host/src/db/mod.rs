@@ -63,6 +63,9 @@ pub struct Database {
     /// Where a SQLite file's steps run (see `sqlite_direct`); opened at the first step.
     direct: Option<DirectSqlite>,
     direct_probed: bool,
+    /// Whether a reading step's failed statement is already on its in-progress mark (MySQL),
+    /// so abandoning the step does not overwrite it with the guest's less precise error.
+    step_failure_marked: bool,
 }
 
 impl Database {
@@ -108,6 +111,7 @@ impl Database {
             lock: None,
             direct: None,
             direct_probed: false,
+            step_failure_marked: false,
         })
     }
 

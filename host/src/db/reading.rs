@@ -6,17 +6,13 @@
 //! reads and the statements between them must share one transaction.
 
 use futures_util::StreamExt;
-use migrate_core::sql::{version_table, DialectName, Statement};
+use migrate_core::sql::{version_table, Statement};
 use migrate_core::types::Value;
 use sqlx::any::{AnyRow, AnyTypeInfoKind};
 use sqlx::{AssertSqlSafe, Column, Row, ValueRef};
 
 use super::{execute, failed, run, Database, StatementFailed};
 use crate::wasm::context::Rows;
-
-/// The savepoint a PostgreSQL read runs in, made read-only and then rolled back to: the read
-/// cannot write, and a read that fails leaves the step's transaction usable.
-const READ_SAVEPOINT: &str = "migrate_read";
 
 impl Database {
     /// Opens a reading step: on a database with transactional DDL, foreign-key enforcement off
@@ -27,6 +23,7 @@ impl Database {
         revision: &str,
         direction: version_table::Direction,
     ) -> Result<(), StatementFailed> {
+        self.step_failure_marked = false;
         if self.transactional() {
             for statement in self.dialect.foreign_keys_off().before {
                 run(&mut self.conn, &statement).await?;
@@ -48,6 +45,7 @@ impl Database {
     ) -> Result<(), StatementFailed> {
         let outcome = run(&mut self.conn, statement).await;
         if let (Err(e), false) = (&outcome, self.transactional()) {
+            self.step_failure_marked = true;
             let mark = version_table::mark_failed(
                 self.dialect,
                 &self.tables,
@@ -94,7 +92,7 @@ impl Database {
             for statement in self.dialect.foreign_keys_off().after {
                 let _ = run(&mut self.conn, &statement).await;
             }
-        } else if !error.contains("the database refused this statement") {
+        } else if !std::mem::take(&mut self.step_failure_marked) {
             let mark = version_table::mark_failed(self.dialect, &self.tables, revision, "", error);
             let _ = run(&mut self.conn, &mark).await;
         }
@@ -114,24 +112,8 @@ impl Database {
         rows_left: u64,
         bytes_left: u64,
     ) -> Result<Rows, String> {
-        let (guard, unguard): (Vec<String>, Vec<String>) = match self.dialect.name() {
-            DialectName::Postgresql => (
-                vec![
-                    format!("SAVEPOINT {READ_SAVEPOINT}"),
-                    "SET LOCAL transaction_read_only = on".into(),
-                ],
-                vec![
-                    format!("ROLLBACK TO SAVEPOINT {READ_SAVEPOINT}"),
-                    format!("RELEASE SAVEPOINT {READ_SAVEPOINT}"),
-                ],
-            ),
-            DialectName::Sqlite => (
-                vec!["PRAGMA query_only = ON".into()],
-                vec!["PRAGMA query_only = OFF".into()],
-            ),
-            // No per-statement read-only mode: the SELECT-only check is all there is.
-            DialectName::Mysql => (vec![], vec![]),
-        };
+        // MySQL has no per-statement read-only mode: the SELECT-only check is all there is.
+        let (guard, unguard) = self.dialect.read_only_guard();
         for statement in &guard {
             execute(&mut self.conn, statement)
                 .await

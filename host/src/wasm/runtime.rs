@@ -198,8 +198,9 @@ impl GuestRuntime {
             Engine::new(&config).map_err(|e| anyhow!("cannot start the wasm engine: {e}"))?;
         start_epoch_ticker(&engine);
         let mut linker = Linker::new(&engine);
-        // Only the ops and diagnostics interfaces: a component importing anything else (WASI,
-        // say) fails to link, so a guest has no way to reach files, network or clock.
+        // Only the `revision` world's interfaces (ops, diagnostics, and the question-answering
+        // target, clock, catalog, data): a component importing anything else (WASI, say) fails
+        // to link, so a guest has no way to reach files, network or the wall clock.
         Revision::add_to_linker::<_, HasSelf<Recorder>>(&mut linker, |state| state)
             .map_err(|e| anyhow!("cannot link the ops interface: {e}"))?;
         Ok(GuestRuntime {
