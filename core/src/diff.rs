@@ -409,8 +409,21 @@ impl TableDiff<'_> {
                         drop_other.push(op)
                     }
                 }
-                // Dropping the column drops it; otherwise it has no name to drop it by.
+                // Dropping the column drops it.
                 None if uses_dropped_column => {}
+                // Found by its columns when the step is rendered: the name the database gave it.
+                None if matches!(c.kind(), ConstraintKind::ForeignKey | ConstraintKind::Unique) => {
+                    let op = Op::DropConstraintOn {
+                        table: self.name.clone(),
+                        kind: c.kind(),
+                        columns: c.columns().to_vec(),
+                    };
+                    if c.kind() == ConstraintKind::ForeignKey {
+                        drop_keys.push(op)
+                    } else {
+                        drop_other.push(op)
+                    }
+                }
                 None => warnings.push(format!(
                     "table {:?}: the {} on ({}) is gone from the model but has no name, so no op can drop it; \
                      drop it with op::execute, or name it in the revision that made it",

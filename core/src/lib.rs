@@ -12,6 +12,7 @@ pub mod reads;
 pub mod revision;
 pub mod schema;
 pub mod sql;
+pub mod step_progress;
 pub mod suggest;
 pub mod target;
 pub mod text;

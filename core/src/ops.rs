@@ -255,7 +255,8 @@ impl Op {
                 match kind {
                     ConstraintKind::ForeignKey | ConstraintKind::Unique => Ok(()),
                     other => fail(format!(
-                        "a {} is not found by its columns: only a foreign key or a unique constraint is                          (drop a primary key or a check constraint by name)",
+                        "a {} is not found by its columns: only a foreign key or a unique constraint is \
+                         (drop a primary key or a check constraint by name)",
                         other.describe()
                     )),
                 }

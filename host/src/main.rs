@@ -10,6 +10,7 @@ mod output;
 mod parallel;
 mod project;
 mod reading_step;
+mod recovery;
 mod runner;
 mod sandbox;
 mod settings;

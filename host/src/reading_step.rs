@@ -15,7 +15,7 @@ use migrate_core::schema::Schema;
 use migrate_core::sql::{render_step_within, Dialect, Statement};
 
 use crate::db::Database;
-use crate::runner::{recorded, recovery_advice, Guests};
+use crate::runner::{recorded, Guests};
 use crate::wasm::clock;
 use crate::wasm::context::{
     CatalogView, DataAccess, GuestContext, Read, ReadFailure, ReadRequest, Rows,
@@ -81,7 +81,7 @@ pub async fn run(
         anyhow!(
             "{label}, {function} failed. This database cannot roll back DDL, so the revision is marked failed; \
              the statements it ran before the failure stay applied.\n  {error:#}\n{}",
-            recovery_advice(id, recorded(direction).as_str())
+            crate::recovery::ways_out(id, recorded(direction).as_str(), false)
         )
     })
 }

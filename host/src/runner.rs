@@ -9,7 +9,7 @@ use migrate_core::ops::Op;
 use migrate_core::revision::Graph;
 use migrate_core::schema::Schema;
 use migrate_core::sql::version_table::{self, Direction as Recorded, StepRecord, VersionTables};
-use migrate_core::sql::{render_step, render_step_within, Dialect, Statement, StepScript};
+use migrate_core::sql::{render_step_within, Dialect, Statement, StepScript};
 
 use crate::db::Database;
 pub use crate::guests::Guests;
@@ -282,7 +282,7 @@ pub async fn run_steps(
                      failed.\n  {e}\n{}{}",
                     direction.function(),
                     describe_partial_effect(&script.body, &e.sql),
-                    recovery_advice(id, recorded(direction).as_str())
+                    crate::recovery::ways_out(id, recorded(direction).as_str(), true)
                 )
             }
         })?;
@@ -330,7 +330,7 @@ fn advance(schema: &mut Schema, ops: &[Op]) {
 
 /// A step's script: its ops rendered (advancing the model), the bookkeeping, and where DDL is
 /// not transactional, the in-progress mark around it.
-fn step_script(
+pub fn step_script(
     guests: &Guests,
     tables: &VersionTables,
     schema: &mut Schema,
@@ -385,39 +385,6 @@ pub fn describe_partial_effect(body: &[Statement], failed_sql: &str) -> String {
         text.push_str(&format!("    {}. {}\n", i + 1, statement.sql));
     }
     text
-}
-
-/// The script a step would run from the database's current heads: for saying, after a failure,
-/// which of its statements had taken effect. The schema is the replayed model (objects made
-/// outside the revisions are not read), which is what a non-transactional dialect renders from.
-pub fn render_step_from(
-    guests: &mut Guests,
-    dialect: &dyn Dialect,
-    heads: &[String],
-    id: &str,
-    direction: Direction,
-) -> anyhow::Result<StepScript> {
-    let (mut schema, _) = replay(guests, heads)?;
-    let ops = guests.ops_at(id, direction, &schema)?;
-    render_step(dialect, &mut schema, &ops, vec![]).map_err(|e| anyhow!("{e}"))
-}
-
-/// The way out of a failed step, said for its direction: for a downgrade, "applied" means the
-/// downgrade is done and the revision is no longer applied, which is easy to read backwards.
-pub fn recovery_advice(id: &str, direction: &str) -> String {
-    if direction == "downgrade" {
-        format!(
-            "Fix the database by hand, then run `migrate resolve {id} --applied` if you finished the downgrade \
-             (it records the downgrade as done: revision {id} is then NOT applied), or \
-             `migrate resolve {id} --rolled-back` if you undid the downgrade's changes (revision {id} stays applied)."
-        )
-    } else {
-        format!(
-            "Fix the database by hand, then run `migrate resolve {id} --applied` if you completed the upgrade's \
-             changes (revision {id} is then applied), or `migrate resolve {id} --rolled-back` if you undid them \
-             (it is not)."
-        )
-    }
 }
 
 fn step_headline(

@@ -44,6 +44,10 @@ struct SettingsFile {
     /// Names for constraints revisions leave unnamed (SQLAlchemy's `naming_convention`).
     #[serde(default)]
     naming_convention: NamingConvention,
+    /// `upgrade`/`downgrade` finish a step an earlier run left half-done when its diagnosis is
+    /// certain (as `--continue-interrupted`).
+    #[serde(default)]
+    continue_interrupted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +66,8 @@ pub struct Settings {
     pub version_tables: VersionTables,
     pub sandbox: SandboxSettings,
     pub naming_convention: NamingConvention,
+    /// Finish a half-done step whose diagnosis is certain before moving on (MySQL).
+    pub continue_interrupted: bool,
 }
 
 /// What the command line says about settings.
@@ -155,6 +161,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         version_tables: VersionTables::default(),
         sandbox: SandboxSettings::default(),
         naming_convention: NamingConvention::default(),
+        continue_interrupted: false,
     };
     // Candidates for the URL, most deliberate first; the first one present is used.
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -189,6 +196,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
             .validate()
             .map_err(|e| anyhow::anyhow!("settings file {}: {e}", path.display()))?;
         settings.naming_convention = file.naming_convention;
+        settings.continue_interrupted = file.continue_interrupted;
         validate_limits(&settings.limits, &path)?;
         if let Some(name) = file.version_table {
             if name.is_empty() || name.len() > 50 || name.chars().any(|c| c.is_control()) {

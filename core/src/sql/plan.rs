@@ -25,6 +25,10 @@ pub struct StepScript {
     pub before: Vec<Statement>,
     /// The revision's own statements.
     pub body: Vec<Statement>,
+    /// For each statement of `body`, how many of the step's ops are complete once it has run;
+    /// `None` when it runs inside an op that a later statement finishes. What an interrupted
+    /// step is diagnosed against (`crate::step_progress`).
+    pub ops_done_after: Vec<Option<usize>>,
     /// The version-table update.
     pub bookkeeping: Vec<Statement>,
     /// Outside any transaction, last.
@@ -54,21 +58,7 @@ pub fn render_step_within(
     bookkeeping: Vec<Statement>,
     max_sql_bytes: usize,
 ) -> Result<StepScript, RenderError> {
-    // Constraints the revision left unnamed, named by the convention (when there is one).
-    let named: std::borrow::Cow<[Op]> = if schema.naming.is_empty() {
-        std::borrow::Cow::Borrowed(ops)
-    } else {
-        let mut model = schema.clone();
-        std::borrow::Cow::Owned(
-            ops.iter()
-                .map(|op| {
-                    let named = model.naming.apply(op, &model).into_owned();
-                    let _ = model.apply_lenient(&named);
-                    named
-                })
-                .collect(),
-        )
-    };
+    let named = named_ops(schema, ops);
     let ops: &[Op] = &named;
     let mut sql_bytes = 0usize;
     let mut script = StepScript {
@@ -132,7 +122,11 @@ pub fn render_step_within(
                 max_sql_bytes / (1024 * 1024)
             )));
         }
+        let count = rendered.statements.len();
         script.body.extend(rendered.statements);
+        script
+            .ops_done_after
+            .extend((1..=count).map(|n| (n == count).then_some(end)));
         for (j, op) in ops.iter().enumerate().take(end).skip(i) {
             schema.apply_lenient(op).map_err(|e| RenderError {
                 index: j + 1,
@@ -145,10 +139,31 @@ pub fn render_step_within(
     if needs_foreign_keys_off {
         let guard = dialect.foreign_keys_off();
         script.before.extend(guard.before);
+        script
+            .ops_done_after
+            .extend(guard.check.iter().map(|_| Some(ops.len())));
         script.body.extend(guard.check);
         script.after.extend(guard.after);
     }
     Ok(script)
+}
+
+/// `ops` with the constraints they leave unnamed named by the schema's naming convention (when
+/// there is one), each against the model as the ops before it leave it.
+pub fn named_ops<'a>(schema: &Schema, ops: &'a [Op]) -> std::borrow::Cow<'a, [Op]> {
+    if schema.naming.is_empty() {
+        return std::borrow::Cow::Borrowed(ops);
+    }
+    let mut model = schema.clone();
+    std::borrow::Cow::Owned(
+        ops.iter()
+            .map(|op| {
+                let named = model.naming.apply(op, &model).into_owned();
+                let _ = model.apply_lenient(&named);
+                named
+            })
+            .collect(),
+    )
 }
 
 impl StepScript {

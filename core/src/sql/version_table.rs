@@ -55,8 +55,29 @@ impl VersionTables {
                 "applied_at",
             ]
         } else {
-            &["revision", "direction", "failed_statement", "error"]
+            &[
+                "revision",
+                "direction",
+                "failed_statement",
+                "error",
+                PROGRESS_COLUMN,
+            ]
         }
+    }
+
+    /// Whether the in-progress table exists in its first shape, from before steps counted the
+    /// statements that took effect: still migrate's, and `add_progress_column` brings it up to
+    /// date.
+    pub fn lacks_progress_column(&self, rows: &[(String, String)]) -> bool {
+        let columns: Vec<&str> = rows
+            .iter()
+            .filter(|(t, _)| t.eq_ignore_ascii_case(&self.incomplete))
+            .map(|(_, c)| c.as_str())
+            .collect();
+        !columns.is_empty()
+            && !columns
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(PROGRESS_COLUMN))
     }
 
     /// Judges what the catalog says of tables with these names ((table, column) rows from
@@ -80,6 +101,9 @@ impl VersionTables {
                 .iter()
                 .map(|c| c.to_string())
                 .collect();
+            if table == self.incomplete && !found.iter().any(|c| c == PROGRESS_COLUMN) {
+                expected.retain(|c| c != PROGRESS_COLUMN);
+            }
             expected.sort();
             if found != expected {
                 return Err(format!(
@@ -287,6 +311,32 @@ pub fn select_history(d: &dyn Dialect, t: &VersionTables) -> String {
     )
 }
 
+/// The in-progress mark's count of the step's statements known to have taken effect
+/// (`crate::step_progress`).
+pub const PROGRESS_COLUMN: &str = "statements_done";
+
+/// Adds the progress count to an in-progress table made before it existed.
+pub fn add_progress_column(d: &dyn Dialect, t: &VersionTables) -> Statement {
+    Statement::plain(format!(
+        "ALTER TABLE {} ADD COLUMN {} {}",
+        d.quote_ident(&t.incomplete),
+        d.quote_ident(PROGRESS_COLUMN),
+        d.data_type(&DataType::Integer)
+    ))
+}
+
+/// Sets the in-progress step's count of statements that took effect.
+pub fn set_progress(d: &dyn Dialect, t: &VersionTables, revision: &str, done: usize) -> Statement {
+    Statement::plain(format!(
+        "UPDATE {} SET {} = {done} WHERE {} = {}",
+        d.quote_ident(&t.incomplete),
+        d.quote_ident(PROGRESS_COLUMN),
+        d.quote_ident("revision"),
+        d.literal(&Value::Text(revision.to_string()))
+            .expect("text has a literal")
+    ))
+}
+
 /// Where DDL is not transactional (MySQL), a step in progress is marked here before it runs and
 /// unmarked with its bookkeeping; a failure records the statement and error. A mark left over
 /// means the database is somewhere inside that step, so every later run refuses until
@@ -302,6 +352,7 @@ pub fn incomplete_table(t: &VersionTables) -> Table {
             column("direction", DataType::Varchar(16), false),
             column("failed_statement", DataType::Text, true),
             column("error", DataType::Text, true),
+            column(PROGRESS_COLUMN, DataType::Integer, true),
         ],
         constraints: vec![],
         comment: None,
@@ -362,12 +413,21 @@ pub fn mark_failed(
     ))
 }
 
-/// (revision, direction, failed statement or NULL, error or NULL).
-pub fn select_incomplete(d: &dyn Dialect, t: &VersionTables) -> String {
+/// (revision, direction, failed statement or NULL, error or NULL, statements done or NULL);
+/// `with_progress` false for a table in its first shape, which has no count.
+pub fn select_incomplete(d: &dyn Dialect, t: &VersionTables, with_progress: bool) -> String {
     let cols = ["revision", "direction", "failed_statement", "error"]
         .map(|c| d.quote_ident(c))
         .join(", ");
-    format!("SELECT {cols} FROM {}", d.quote_ident(&t.incomplete))
+    let progress = if with_progress {
+        d.quote_ident(PROGRESS_COLUMN)
+    } else {
+        "NULL".to_string()
+    };
+    format!(
+        "SELECT {cols}, {progress} FROM {}",
+        d.quote_ident(&t.incomplete)
+    )
 }
 
 /// (table, column) for every column of the tables named like migrate's: one query, whose rows

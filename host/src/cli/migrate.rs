@@ -16,6 +16,8 @@ pub struct UpgradeArgs {
     target: String,
     #[command(flatten)]
     offline: OfflineArgs,
+    #[command(flatten)]
+    recovery: RecoveryArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -25,6 +27,17 @@ pub struct DowngradeArgs {
     target: String,
     #[command(flatten)]
     offline: OfflineArgs,
+    #[command(flatten)]
+    recovery: RecoveryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct RecoveryArgs {
+    /// A step an earlier run left half-done (MySQL) is finished first when the catalog says
+    /// exactly where it stopped (as `migrate resolve REV --continue`); otherwise nothing runs.
+    /// Also `continue_interrupted = true` in the settings.
+    #[arg(long, conflicts_with = "sql")]
+    continue_interrupted: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,17 +51,32 @@ struct OfflineArgs {
 }
 
 pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<()> {
-    migrate(ctx, &args.target, &args.offline, Direction::Upgrade).await
+    migrate(
+        ctx,
+        &args.target,
+        &args.offline,
+        &args.recovery,
+        Direction::Upgrade,
+    )
+    .await
 }
 
 pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<()> {
-    migrate(ctx, &args.target, &args.offline, Direction::Downgrade).await
+    migrate(
+        ctx,
+        &args.target,
+        &args.offline,
+        &args.recovery,
+        Direction::Downgrade,
+    )
+    .await
 }
 
 async fn migrate(
     ctx: &Context,
     target_text: &str,
     offline: &OfflineArgs,
+    recovery: &RecoveryArgs,
     direction: Direction,
 ) -> anyhow::Result<()> {
     let project = ctx.project()?;
@@ -89,7 +117,8 @@ async fn migrate(
     if target_text.contains(':') {
         bail!("a FROM:TO range is only for --sql; online, the database says where it is");
     }
-    let mut db = super::open_for_change(ctx).await?;
+    let continue_interrupted = recovery.continue_interrupted || ctx.settings.continue_interrupted;
+    let mut db = super::open_for_change_continuing(ctx, continue_interrupted).await?;
     guests.set_target(db.target().await?);
     let current = db.heads().await?;
     if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {

@@ -167,11 +167,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// A connection for a command that changes the version table: the run lock taken, the version
 /// tables there, and no step left half-done by an earlier failure on a non-transactional database.
 pub async fn open_for_change(ctx: &Context) -> anyhow::Result<Database> {
+    open_for_change_continuing(ctx, false).await
+}
+
+/// `open_for_change`; with `continue_interrupted`, a step left half-done whose diagnosis is
+/// certain is finished first (`upgrade --continue-interrupted`), as `resolve --continue` would.
+pub async fn open_for_change_continuing(
+    ctx: &Context,
+    continue_interrupted: bool,
+) -> anyhow::Result<Database> {
     let mut db = connect(ctx, Access::ReadWrite).await?;
     db.lock(&ctx.settings.lock).await?;
     db.ensure_version_table().await?;
     if let Some(step) = db.incomplete().await?.into_iter().next() {
         let project = ctx.project()?;
+        if continue_interrupted {
+            let recovery =
+                crate::recovery::diagnose(&project, runtime(ctx)?, &mut db, &step).await?;
+            if let migrate_core::step_progress::Diagnosis::Stopped { done } = recovery.diagnosis {
+                recovery.finish(&mut db, done).await?;
+                say!(
+                    "Finished the interrupted {} of {} ({}): the database is at {}",
+                    step.direction,
+                    step.revision,
+                    crate::recovery::stopped_at(done, recovery.script.body.len()),
+                    migrate::describe_heads(&recovery.heads_after)
+                );
+                return Ok(db);
+            }
+        }
         let report = status::describe_failed_step(ctx, &project, &mut db, &step).await;
         anyhow::bail!("the database is partly migrated:\n{report}");
     }

@@ -8,8 +8,6 @@ use super::migrate::describe_heads;
 use super::{Access, Context};
 use crate::db::{Database, Incomplete};
 use crate::project::Project;
-use crate::runner::{self, Guests};
-use crate::wasm::Direction;
 
 pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
     let project = ctx.project_metadata()?;
@@ -93,8 +91,8 @@ pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// A step left failed or interrupted, for people: what failed, which of its statements stayed
-/// applied (rendered again from the revision when it can be), and the way out.
+/// A step left failed or interrupted, for people: what failed, where it stopped (diagnosed from
+/// the catalog: `recovery`), and the ways out.
 pub async fn describe_failed_step(
     ctx: &Context,
     project: &Project,
@@ -107,38 +105,34 @@ pub async fn describe_failed_step(
             step.direction, step.revision
         ),
         _ => format!(
-            "INTERRUPTED: the {} of revision {} was interrupted while it ran (the process died); \
-             which of its statements took effect is not recorded\n",
+            "INTERRUPTED: the {} of revision {} was interrupted while it ran (the process died)\n",
             step.direction, step.revision
         ),
     };
-    if let Some(statement) = &step.failed_statement {
-        match statements_of(ctx, project, db, step).await {
-            Ok(body) => text.push_str(&runner::describe_partial_effect(&body, statement)),
-            Err(e) => text.push_str(&format!(
-                "(cannot list the step's statements that stayed applied: {e:#})\n"
-            )),
+    let renderable = match diagnose(ctx, project, db, step).await {
+        Ok(recovery) => {
+            text.push_str(&recovery.describe());
+            true
         }
-    }
-    text.push_str(&runner::recovery_advice(&step.revision, &step.direction));
+        Err(e) => {
+            text.push_str(&format!("(no diagnosis: {e:#})\n"));
+            false
+        }
+    };
+    text.push_str(&crate::recovery::ways_out(
+        &step.revision,
+        &step.direction,
+        renderable,
+    ));
     text
 }
 
-/// The body statements of the failed step, rendered from the heads the database is still at.
-async fn statements_of(
+/// The step rendered again and diagnosed against the catalog.
+pub async fn diagnose(
     ctx: &Context,
     project: &Project,
     db: &mut Database,
     step: &Incomplete,
-) -> anyhow::Result<Vec<migrate_core::sql::Statement>> {
-    let direction = match step.direction.as_str() {
-        "downgrade" => Direction::Downgrade,
-        _ => Direction::Upgrade,
-    };
-    let heads = db.heads().await?;
-    let mut guests = Guests::new(project, super::runtime(ctx)?);
-    guests.set_target(db.target().await?);
-    let script =
-        runner::render_step_from(&mut guests, db.dialect(), &heads, &step.revision, direction)?;
-    Ok(script.body)
+) -> anyhow::Result<crate::recovery::Recovery> {
+    crate::recovery::diagnose(project, super::runtime(ctx)?, db, step).await
 }

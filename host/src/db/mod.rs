@@ -14,6 +14,7 @@ use anyhow::{anyhow, Context};
 use migrate_core::schema::{DatabaseObject, ObjectKind};
 use migrate_core::sql::version_table::VersionTables;
 use migrate_core::sql::{self, version_table, Dialect, DialectName, Expect, Statement, StepScript};
+use migrate_core::step_progress;
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
 
@@ -21,7 +22,7 @@ pub use lock::LockSettings;
 use sqlite_direct::DirectSqlite;
 
 /// A failed statement, named with its SQL so the user sees exactly what the database refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("the database refused this statement:\n    {sql}\n  {message}")]
 pub struct StatementFailed {
     pub sql: String,
@@ -41,6 +42,9 @@ pub struct Incomplete {
     pub direction: String,
     pub failed_statement: Option<String>,
     pub error: Option<String>,
+    /// The step's statements known to have taken effect (`step_progress`); `None` on a mark
+    /// from before counts were kept.
+    pub statements_done: Option<usize>,
 }
 
 /// Whether a command may change the database. A read-only one (`current`, `status`, `history`,
@@ -58,6 +62,8 @@ pub struct Database {
     /// on first need; a table of the same name with another shape is an error).
     tables: VersionTables,
     tables_exist: Option<bool>,
+    /// The in-progress table is in its first shape, without the progress count.
+    lacks_progress_column: bool,
     url: String,
     lock: Option<lock::RunLock>,
     /// Where a SQLite file's steps run (see `sqlite_direct`); opened at the first step.
@@ -107,6 +113,7 @@ impl Database {
             dialect,
             tables,
             tables_exist: None,
+            lacks_progress_column: false,
             url: url.to_string(),
             lock: None,
             direct: None,
@@ -175,6 +182,13 @@ impl Database {
                     .await
                     .map_err(|e| anyhow!("creating the version table: {e}"))?;
             }
+            if self.lacks_progress_column {
+                let add = version_table::add_progress_column(self.dialect, &self.tables);
+                execute(&mut self.conn, &add.sql).await.map_err(|e| {
+                    anyhow!("adding the progress count to the in-progress table: {e}")
+                })?;
+                self.lacks_progress_column = false;
+            }
         }
         self.tables_exist = Some(true);
         Ok(())
@@ -196,6 +210,7 @@ impl Database {
             .collect::<Result<_, sqlx::Error>>()
             .context("reading the catalog")?;
         let exists = self.tables.judge(&columns).map_err(|e| anyhow!(e))?;
+        self.lacks_progress_column = self.tables.lacks_progress_column(&columns);
         self.tables_exist = Some(exists);
         Ok(exists)
     }
@@ -287,7 +302,11 @@ impl Database {
         }
         let rows = self
             .rows(
-                version_table::select_incomplete(self.dialect, &self.tables),
+                version_table::select_incomplete(
+                    self.dialect,
+                    &self.tables,
+                    !self.lacks_progress_column,
+                ),
                 "the in-progress marks",
             )
             .await?;
@@ -298,67 +317,115 @@ impl Database {
                     direction: r.try_get(1)?,
                     failed_statement: r.try_get(2)?,
                     error: r.try_get(3)?,
+                    statements_done: r
+                        .try_get::<Option<i64>, _>(4)
+                        .ok()
+                        .flatten()
+                        .and_then(|n| usize::try_from(n).ok()),
                 })
             })
             .collect()
     }
 
     /// Runs a step's script. With transactional DDL the body and bookkeeping commit together,
-    /// and a failure rolls both back. Without it, a failure is recorded on the step's mark.
+    /// and a failure rolls both back. Without it, each statement's progress is counted on the
+    /// step's mark and a failure is recorded there.
     pub async fn run_script(
         &mut self,
         script: &StepScript,
         revision: &str,
     ) -> Result<(), StatementFailed> {
+        self.run_script_from(script, revision, None).await
+    }
+
+    /// Finishes a non-transactional step that stopped after its first `done` body statements
+    /// (`migrate resolve --continue`): its mark is already there, so `before` does not run.
+    pub async fn resume_script(
+        &mut self,
+        script: &StepScript,
+        revision: &str,
+        done: usize,
+    ) -> Result<(), StatementFailed> {
+        self.run_script_from(script, revision, Some(done)).await
+    }
+
+    /// Runs `statements` of the marked step `revision` one by one, its progress count set to
+    /// `count` first (an undo's inverse of one op: see `recovery`).
+    pub async fn run_counted(
+        &mut self,
+        revision: &str,
+        statements: &[Statement],
+        count: usize,
+    ) -> Result<(), StatementFailed> {
+        let counted = CountedStep {
+            dialect: self.dialect,
+            tables: &self.tables,
+            revision,
+        };
+        let mut target = Target::Sqlx(&mut self.conn);
+        target.run(&counted.progress(count)).await?;
+        for statement in statements {
+            if let Err(e) = target.run(statement).await {
+                let _ = counted.mark_failed(&mut target, &e.sql, &e.message).await;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Version-table statements, in one transaction.
+    pub async fn run_bookkeeping(
+        &mut self,
+        statements: &[Statement],
+    ) -> Result<(), StatementFailed> {
+        let all: Vec<&Statement> = statements.iter().collect();
+        Target::Sqlx(&mut self.conn).transaction(&all).await
+    }
+
+    async fn run_script_from(
+        &mut self,
+        script: &StepScript,
+        revision: &str,
+        resume_after: Option<usize>,
+    ) -> Result<(), StatementFailed> {
         self.open_direct_sqlite().await;
+        let (dialect, tables) = (self.dialect, &self.tables);
         let mut target = match &self.direct {
             Some(direct) => Target::Direct(direct),
             None => Target::Sqlx(&mut self.conn),
         };
-        for statement in &script.before {
-            target.run(statement).await?;
+        if resume_after.is_none() {
+            for statement in &script.before {
+                target.run(statement).await?;
+            }
         }
         if script.transactional {
             let statements: Vec<&Statement> =
                 script.body.iter().chain(&script.bookkeeping).collect();
             target.transaction(&statements).await?;
         } else {
-            for statement in &script.body {
-                if let Err(e) = target.run(statement).await {
-                    let mark = version_table::mark_failed(
-                        self.dialect,
-                        &self.tables,
-                        revision,
-                        &e.sql,
-                        &e.message,
-                    );
-                    if let Err(mark_error) = target.run(&mark).await {
-                        return Err(StatementFailed {
-                            message: format!(
-                                "{}; recording the failure failed too: {}",
-                                e.message, mark_error.message
-                            ),
-                            ..e
-                        });
-                    }
-                    return Err(e);
-                }
-            }
+            let counted = CountedStep {
+                dialect,
+                tables,
+                revision,
+            };
+            counted
+                .run_body(&mut target, &script.body, resume_after.unwrap_or(0))
+                .await?;
             let bookkeeping: Vec<&Statement> = script.bookkeeping.iter().collect();
             if let Err(e) = target.transaction(&bookkeeping).await {
                 // Every statement of the step ran; only recording it failed. Said on the
                 // mark, so the next run does not blame a process that died.
-                let mark = version_table::mark_failed(
-                    self.dialect,
-                    &self.tables,
-                    revision,
-                    &e.sql,
-                    &format!(
-                        "every statement of the step ran, but recording it failed: {}",
-                        e.message
-                    ),
-                );
-                let _ = target.run(&mark).await;
+                let _ = counted
+                    .mark_failed(
+                        &mut target,
+                        &e.sql,
+                        &format!(
+                            "every statement of the step ran, but recording it failed: {}",
+                            e.message
+                        ),
+                    )
+                    .await;
                 return Err(e);
             }
         }
@@ -396,6 +463,68 @@ impl Database {
         self.direct = file
             .filter(|file| !file.is_empty())
             .and_then(|file| DirectSqlite::open(std::path::Path::new(&file)).ok());
+    }
+}
+
+/// A non-transactional step's body, run statement by statement with the count of those that
+/// took effect kept on its in-progress mark (`migrate_core::step_progress`): set before each
+/// DDL statement (which commits on its own, so a kill leaves only it in doubt), and committed
+/// with each data statement (so that is never in doubt).
+struct CountedStep<'a> {
+    dialect: &'static dyn Dialect,
+    tables: &'a VersionTables,
+    revision: &'a str,
+}
+
+impl CountedStep<'_> {
+    async fn run_body(
+        &self,
+        target: &mut Target<'_>,
+        body: &[Statement],
+        start: usize,
+    ) -> Result<(), StatementFailed> {
+        let mut counted_up_to = None;
+        for (i, statement) in body.iter().enumerate().skip(start) {
+            let outcome = if step_progress::commits_with_progress(&statement.sql) {
+                let count = self.progress(i + 1);
+                let outcome = target.transaction(&[statement, &count]).await;
+                counted_up_to = Some(i + 1);
+                outcome
+            } else {
+                if counted_up_to != Some(i) {
+                    target.run(&self.progress(i)).await?;
+                }
+                target.run(statement).await
+            };
+            if let Err(e) = outcome {
+                self.mark_failed(target, &e.sql, &e.message)
+                    .await
+                    .map_err(|mark_error| StatementFailed {
+                        message: format!(
+                            "{}; recording the failure failed too: {}",
+                            e.message, mark_error.message
+                        ),
+                        ..e.clone()
+                    })?;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn progress(&self, done: usize) -> Statement {
+        version_table::set_progress(self.dialect, self.tables, self.revision, done)
+    }
+
+    async fn mark_failed(
+        &self,
+        target: &mut Target<'_>,
+        statement: &str,
+        error: &str,
+    ) -> Result<(), StatementFailed> {
+        let mark =
+            version_table::mark_failed(self.dialect, self.tables, self.revision, statement, error);
+        target.run(&mark).await
     }
 }
 
