@@ -548,7 +548,11 @@ fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {
         );
         assert!(text.contains("CREATE TABLE broken ("), "{verb}: {text}");
         assert!(
-            text.contains("Statements 1-2 of 4 took effect"),
+            text.contains("statements 1-2 of 4 took effect; 3 and 4 did not"),
+            "{verb}: {text}"
+        );
+        assert!(
+            text.contains("done 2. ALTER TABLE `thing` ADD COLUMN `extra`"),
             "{verb}: {text}"
         );
         assert!(
@@ -561,20 +565,36 @@ fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {
         .args(["resolve", "ps_half_2"])
         .assert()
         .failure()
-        .stderr(contains("say what you did to the database"))
+        .stderr(contains("say what to do with the step"))
         .stderr(contains(
-            "migrate resolve ps_half_2 --applied` if you completed the upgrade's",
+            "`migrate resolve ps_half_2 --continue` runs the statements that did not take effect, then records \
+             the upgrade as done",
         ))
         .stderr(contains(
-            "migrate resolve ps_half_2 --rolled-back` if you undid them",
+            "`migrate resolve ps_half_2 --undo` takes back those that did, then records the upgrade as not run",
+        ))
+        .stderr(contains(
+            "migrate resolve ps_half_2 --applied` if you completed the upgrade's changes by hand",
+        ))
+        .stderr(contains(
+            "migrate resolve ps_half_2 --rolled-back` if you undid them by hand",
         ));
-    // Undone by hand and resolved: healthy again.
-    db.query("DROP TABLE fresh");
-    db.query("ALTER TABLE thing DROP COLUMN extra");
+    // The failed statement is raw SQL that fails again: continuing fails the same way, and
+    // the step stays marked, the same as before.
     p.migrate_on(&db.url)
-        .args(["resolve", "ps_half_2", "--rolled-back"])
+        .args(["resolve", "ps_half_2", "--continue"])
         .assert()
-        .success();
+        .failure()
+        .stderr(contains("CREATE TABLE broken ("));
+    assert_eq!(db.user_tables(), vec!["fresh", "thing"]);
+    // Taken back with no hand edit: the two statements that took effect are reversed.
+    p.migrate_on(&db.url)
+        .args(["resolve", "ps_half_2", "--undo"])
+        .assert()
+        .success()
+        .stdout(contains("Took back the 2 statement(s) of the upgrade of ps_half_2"));
+    assert_eq!(db.user_tables(), vec!["thing"]);
+    assert!(!db.column_names("thing").contains(&"extra".to_string()));
     p.migrate_on(&db.url).arg("status").assert().success();
     p.migrate_on(&db.url).arg("current").assert().success();
 }

@@ -312,7 +312,9 @@ pub fn stopped_at(done: usize, total: usize) -> String {
     };
     match (done, total) {
         (_, 0) => "the step has no statements".into(),
+        (0, 1) => "its one statement did not take effect".into(),
         (0, _) => format!("none of its {total} statements took effect"),
+        (1, 1) => "its one statement took effect; only recording it is missing".into(),
         (d, t) if d == t => format!("all {t} statements took effect; only recording it is missing"),
         (d, t) => format!(
             "statement{} {} of {t} took effect; {} did not",
