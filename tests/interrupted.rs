@@ -370,3 +370,103 @@ fn steps_killed_at_random_points_on_mariadb_are_diagnosed_and_finished_or_undone
         tally.directions
     );
 }
+
+/// States made by hand: the diagnosis finds the exact point from the count, or from the catalog
+/// alone for a mark from before counts were kept (whose table gains the count on the next change),
+/// and says so, changing nothing, when the catalog matches no point of the step.
+#[test]
+fn hand_made_states_are_diagnosed_exactly_or_refused() {
+    let Some(db) = ServerDb::create(Server::Mysql) else {
+        return;
+    };
+    let p = TestProject::init();
+    for (id, message, source) in &CHAIN[..2] {
+        p.add_revision(id, message, source);
+    }
+    p.build();
+    p.migrate_on(&db.url)
+        .args(["upgrade", "kill_1"])
+        .assert()
+        .success();
+    // kill_2's first two statements by hand, with a count of 1: the second was in flight.
+    db.query("ALTER TABLE book ADD COLUMN year INT");
+    db.query("CREATE INDEX ix_book_year ON book (year)");
+    db.query(
+        "INSERT INTO migrate_incomplete (revision, direction, statements_done) VALUES ('kill_2', 'upgrade', 1)",
+    );
+    let out = p.migrate_on(&db.url).arg("status").output().unwrap();
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("statements 1-2 of 4 took effect; 3 and 4 did not"),
+        "{report}"
+    );
+    assert!(
+        report.contains("todo 3. CREATE INDEX `ix_book_author`"),
+        "{report}"
+    );
+
+    // A column nobody's statement makes: no point matches, and nothing is changed.
+    db.query("ALTER TABLE book ADD COLUMN by_hand INT");
+    let out = p.migrate_on(&db.url).arg("status").output().unwrap();
+    let report = common::stdout(&out);
+    assert!(
+        report.contains("matches the schema before or after none"),
+        "{report}"
+    );
+    assert!(report.contains("by_hand"), "{report}");
+    let before = db.schema_dump();
+    p.migrate_on(&db.url)
+        .args(["resolve", "kill_2", "--continue"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "not certain, so nothing was changed",
+        ));
+    p.migrate_on(&db.url)
+        .arg("upgrade")
+        .arg("--continue-interrupted")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("the database is partly migrated"));
+    assert_eq!(db.schema_dump(), before);
+    // The person says where it stopped: the rest runs.
+    db.query("ALTER TABLE book DROP COLUMN by_hand");
+    p.migrate_on(&db.url)
+        .args(["resolve", "kill_2", "--continue", "--done", "2"])
+        .assert()
+        .success();
+    assert_eq!(head_of(&db), "kill_2");
+    assert_eq!(
+        db.foreign_keys("book").len(),
+        1,
+        "{:?}",
+        db.foreign_keys("book")
+    );
+
+    // A mark in the first shape of the table, without a count: the catalog alone decides.
+    p.migrate_on(&db.url)
+        .args(["downgrade", "kill_1"])
+        .assert()
+        .success();
+    db.query("ALTER TABLE migrate_incomplete DROP COLUMN statements_done");
+    db.query("ALTER TABLE book ADD COLUMN year INT");
+    db.query("INSERT INTO migrate_incomplete (revision, direction) VALUES ('kill_2', 'upgrade')");
+    let out = p.migrate_on(&db.url).arg("current").output().unwrap();
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("statement 1 of 4 took effect; 2-4 did not"),
+        "{report}"
+    );
+    p.migrate_on(&db.url)
+        .args(["resolve", "kill_2", "--undo"])
+        .assert()
+        .success();
+    assert!(!db.column_names("book").contains(&"year".to_string()));
+    assert!(db
+        .column_names("migrate_incomplete")
+        .contains(&"statements_done".to_string()));
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    assert_eq!(head_of(&db), "kill_2");
+}

@@ -592,7 +592,9 @@ fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {
         .args(["resolve", "ps_half_2", "--undo"])
         .assert()
         .success()
-        .stdout(contains("Took back the 2 statement(s) of the upgrade of ps_half_2"));
+        .stdout(contains(
+            "Took back the 2 statement(s) of the upgrade of ps_half_2",
+        ));
     assert_eq!(db.user_tables(), vec!["thing"]);
     assert!(!db.column_names("thing").contains(&"extra".to_string()));
     p.migrate_on(&db.url).arg("status").assert().success();
