@@ -66,12 +66,15 @@ fn assert_matches(p: &TestProject, url: &str, model: &str) {
         .stdout(contains("matches the model"));
 }
 
+/// Runs a statement on the database under test, rows as text.
+type Query<'a> = dyn Fn(&str) -> Vec<Vec<String>> + 'a;
+
 /// A database under test: where it is, how to run a statement, and its columns as the catalog
 /// lists them (table, column, type, nullable), sorted.
 struct Target<'a> {
     url: String,
     tag: &'a str,
-    run: Box<dyn Fn(&str) -> Vec<Vec<String>> + 'a>,
+    run: Box<Query<'a>>,
     columns: Box<dyn Fn() -> Vec<Vec<String>> + 'a>,
 }
 

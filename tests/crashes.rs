@@ -179,12 +179,15 @@ fn race(p: &TestProject, url: &str) {
     }
 }
 
+/// Runs a query on the database under test, rows as text.
+type Query<'a> = dyn Fn(&str) -> Vec<Vec<String>> + 'a;
+
 fn eight_runners(server: Option<Server>) {
     let p = TestProject::shipped_chain();
     p.build();
     for round in 0..3 {
         let holder;
-        let (url, query): (String, Box<dyn Fn(&str) -> Vec<Vec<String>>>) = match server {
+        let (url, query): (String, Box<Query<'_>>) = match server {
             None => {
                 let db = p.path().join(format!("race{round}.db"));
                 (

@@ -45,12 +45,14 @@ WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 1
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
 pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog> {
-    let mut catalog = Catalog::default();
-    // EXTRA holds `auto_increment` among other words.
-    catalog.columns = column_rows(conn, COLUMNS, |extra| {
-        extra.to_ascii_lowercase().contains("auto_increment")
-    })
-    .await?;
+    let mut catalog = Catalog {
+        // EXTRA holds `auto_increment` among other words.
+        columns: column_rows(conn, COLUMNS, |extra| {
+            extra.to_ascii_lowercase().contains("auto_increment")
+        })
+        .await?,
+        ..Catalog::default()
+    };
     // One row per key column: gather them per constraint.
     for row in text_rows(conn, KEYS).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();

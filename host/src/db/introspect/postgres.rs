@@ -52,8 +52,10 @@ WHERE n.nspname = current_schema() AND ix.indexprs IS NULL AND ix.indpred IS NUL
 ORDER BY t.relname, i.relname";
 
 pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog> {
-    let mut catalog = Catalog::default();
-    catalog.columns = column_rows(conn, COLUMNS, |marker| marker == "YES").await?;
+    let mut catalog = Catalog {
+        columns: column_rows(conn, COLUMNS, |marker| marker == "YES").await?,
+        ..Catalog::default()
+    };
     for row in text_rows(conn, CONSTRAINTS).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();
         let (table, name) = (text(0), text(1));
