@@ -16,14 +16,19 @@ fn id() -> impl Strategy<Value = String> {
 }
 
 fn metas() -> impl Strategy<Value = Vec<RevisionMeta>> {
-    prop::collection::vec((id(), prop::collection::vec(id(), 0..3)), 0..10).prop_map(|entries| {
+    let entry = (
+        id(),
+        prop::collection::vec(id(), 0..3),
+        prop::collection::vec(id(), 0..2),
+    );
+    prop::collection::vec(entry, 0..10).prop_map(|entries| {
         entries
             .into_iter()
-            .map(|(id, downs)| RevisionMeta {
+            .map(|(id, downs, depends_on)| RevisionMeta {
                 id,
                 down_revisions: downs,
-                message: String::new(),
-                created: String::new(),
+                depends_on,
+                ..RevisionMeta::default()
             })
             .collect()
     })

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 /// What a revision says about itself, readable without running its wasm.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionMeta {
     pub id: String,
     /// Empty for a base revision; two or more for a merge.
@@ -16,6 +16,15 @@ pub struct RevisionMeta {
     /// RFC 3339 time of `migrate new`.
     #[serde(default)]
     pub created: String,
+    /// Names for the branch this revision starts (Alembic's `branch_labels`): `NAME@head`,
+    /// `NAME@base` and `NAME@-1` are targets on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub branch_labels: Vec<String>,
+    /// Revisions of other branches that must be applied first, without merging with them
+    /// (Alembic's `depends_on`): they come first on the way up, and this one goes first on
+    /// the way down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +71,26 @@ pub enum GraphError {
     },
     #[error("there are no revisions")]
     Empty,
+    #[error("revision {id} ({origin}) depends on {missing:?}, which does not exist")]
+    MissingDependency {
+        id: String,
+        origin: String,
+        missing: String,
+    },
+    #[error("branch label {label:?} is given to both {first} and {second}")]
+    DuplicateLabel {
+        label: String,
+        first: String,
+        second: String,
+    },
+    #[error("branch label {label:?} of revision {id} is not usable: {reason}")]
+    BadLabel {
+        label: String,
+        id: String,
+        reason: String,
+    },
+    #[error("{what} has several heads ({}); name one of them", .heads.join(", "))]
+    BranchHeads { what: String, heads: Vec<String> },
 }
 
 /// Where `where` a metadata entry came from, for error messages (a folder or a file).
@@ -71,6 +100,10 @@ pub type Origin = String;
 pub struct Graph {
     revisions: BTreeMap<String, RevisionMeta>,
     children: BTreeMap<String, BTreeSet<String>>,
+    /// Per revision, the revisions that name it in `depends_on`.
+    dependents: BTreeMap<String, BTreeSet<String>>,
+    /// Each branch label and the revision it starts.
+    labels: BTreeMap<String, String>,
     /// Every revision, parents before children; ties broken by creation time then id.
     order: Vec<String>,
     /// Each revision's index in `order`.
@@ -128,7 +161,45 @@ impl Graph {
                 }
             }
         }
-        let order = topological_order(&revisions, &children)?;
+        let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut labels: BTreeMap<String, String> = BTreeMap::new();
+        for meta in revisions.values() {
+            let origin = || origins.get(&meta.id).cloned().unwrap_or_default();
+            for dependency in &meta.depends_on {
+                if !revisions.contains_key(dependency) {
+                    return Err(GraphError::MissingDependency {
+                        id: meta.id.clone(),
+                        origin: origin(),
+                        missing: dependency.clone(),
+                    });
+                }
+                dependents
+                    .entry(dependency.clone())
+                    .or_default()
+                    .insert(meta.id.clone());
+            }
+            for label in &meta.branch_labels {
+                let bad = |reason: &str| GraphError::BadLabel {
+                    label: label.clone(),
+                    id: meta.id.clone(),
+                    reason: reason.into(),
+                };
+                if let Some(reason) = label_problem(label) {
+                    return Err(bad(reason));
+                }
+                if revisions.contains_key(label) {
+                    return Err(bad("it is also a revision id"));
+                }
+                if let Some(first) = labels.insert(label.clone(), meta.id.clone()) {
+                    return Err(GraphError::DuplicateLabel {
+                        label: label.clone(),
+                        first,
+                        second: meta.id.clone(),
+                    });
+                }
+            }
+        }
+        let order = topological_order(&revisions, &children, &dependents)?;
         let positions = order
             .iter()
             .enumerate()
@@ -137,6 +208,8 @@ impl Graph {
         Ok(Graph {
             revisions,
             children,
+            dependents,
+            labels,
             order,
             positions,
         })
@@ -278,10 +351,11 @@ impl Graph {
         self.positions.get(id).copied().unwrap_or(usize::MAX)
     }
 
-    /// Revisions to upgrade, parents first, to go from `current` heads to include all of `target`.
+    /// Revisions to upgrade, parents first, to go from `current` heads to include all of `target`
+    /// (and what they depend on).
     pub fn upgrade_steps(&self, current: &[String], target: &[String]) -> Vec<String> {
         let applied = self.with_ancestors(current);
-        let wanted = self.with_ancestors(target);
+        let wanted = self.required(target);
         self.order
             .iter()
             .filter(|id| wanted.contains(*id) && !applied.contains(*id))
@@ -289,16 +363,142 @@ impl Graph {
             .collect()
     }
 
-    /// Revisions to downgrade, children first, to go from `current` heads back to `target` heads.
+    /// Revisions to downgrade, children first, to go from `current` heads back to `target`:
+    /// what is applied and built on the targets (their descendants, and what depends on them),
+    /// or everything for base. Other branches stay.
     pub fn downgrade_steps(&self, current: &[String], target: &[String]) -> Vec<String> {
-        let applied = self.with_ancestors(current);
+        if target.is_empty() {
+            return self.removal_steps(current, &self.bases());
+        }
         let keep = self.with_ancestors(target);
+        let roots: Vec<String> = target
+            .iter()
+            .flat_map(|t| self.children(t))
+            .filter(|id| !keep.contains(*id))
+            .cloned()
+            .collect();
+        self.removal_steps(current, &roots)
+    }
+
+    /// Revisions to downgrade, children first, to take away `roots` and all that is built on
+    /// them, where applied.
+    pub fn removal_steps(&self, current: &[String], roots: &[String]) -> Vec<String> {
+        let applied = self.with_ancestors(current);
+        let removed = self.descendants_or_self(roots);
         self.order
             .iter()
             .rev()
-            .filter(|id| applied.contains(*id) && !keep.contains(*id))
+            .filter(|id| applied.contains(*id) && removed.contains(*id))
             .cloned()
             .collect()
+    }
+
+    /// The revisions built directly on `id`: its children and those that depend on it.
+    fn built_on(&self, id: &str) -> Vec<String> {
+        self.children(id)
+            .chain(self.dependents.get(id).into_iter().flatten())
+            .cloned()
+            .collect()
+    }
+
+    /// `ids`, their ancestors, and everything any of those depend on, transitively: what must
+    /// be applied for `ids` to be.
+    pub fn required<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = ids.into_iter().collect();
+        while let Some(id) = stack.pop() {
+            if seen.insert(id.clone()) {
+                if let Some(meta) = self.revisions.get(id) {
+                    stack.extend(meta.down_revisions.iter().chain(&meta.depends_on));
+                }
+            }
+        }
+        seen
+    }
+
+    /// `roots` and every revision built on them (children and dependents, transitively).
+    pub fn descendants_or_self(&self, roots: &[String]) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<String> = roots.to_vec();
+        while let Some(id) = stack.pop() {
+            if self.revisions.contains_key(&id) && seen.insert(id.clone()) {
+                stack.extend(self.built_on(&id));
+            }
+        }
+        seen
+    }
+
+    /// The revision a branch label names.
+    pub fn label_root(&self, label: &str) -> Option<&String> {
+        self.labels.get(label)
+    }
+
+    /// A branch label, else a revision id or unique prefix: where a branch target starts.
+    pub fn resolve_branch(&self, text: &str) -> Result<String, GraphError> {
+        match self.labels.get(text) {
+            Some(root) => Ok(root.clone()),
+            None => self.resolve_id(text),
+        }
+    }
+
+    /// The branch that starts at `root`: it and its descendants through down revisions (what
+    /// depends on it is on another branch).
+    pub fn branch_members(&self, root: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![root.to_string()];
+        while let Some(id) = stack.pop() {
+            if self.revisions.contains_key(&id) && seen.insert(id.clone()) {
+                stack.extend(self.children(&id).cloned());
+            }
+        }
+        seen
+    }
+
+    /// The one head of the revisions's graph that descends from `root` (or is it).
+    pub fn branch_head(&self, root: &str, what: &str) -> Result<String, GraphError> {
+        let members = self.branch_members(root);
+        let heads: Vec<String> = self
+            .heads()
+            .into_iter()
+            .filter(|h| members.contains(h))
+            .collect();
+        match heads.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(GraphError::BranchHeads {
+                what: what.to_string(),
+                heads,
+            }),
+        }
+    }
+
+    /// Of the database's heads, the one on `root`'s branch (descending from it or it); None
+    /// when nothing of the branch is applied.
+    pub fn applied_head_on(
+        &self,
+        root: &str,
+        current: &[String],
+        what: &str,
+    ) -> Result<Option<String>, GraphError> {
+        let members = self.branch_members(root);
+        let on: Vec<String> = current
+            .iter()
+            .filter(|h| members.contains(*h))
+            .cloned()
+            .collect();
+        match on.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            _ => Err(GraphError::BranchHeads {
+                what: format!("{what} (as applied)"),
+                heads: on,
+            }),
+        }
+    }
+
+    /// The revisions where the graph branches (more than one child) and where branches merge
+    /// (more than one down revision), for drawing.
+    pub fn is_branch_point(&self, id: &str) -> bool {
+        self.children.get(id).is_some_and(|c| c.len() > 1)
     }
 
     /// Walks `steps` revisions forward (towards heads) from `from` (None = base), refusing branches.
@@ -363,10 +563,12 @@ impl Graph {
 fn topological_order(
     revisions: &BTreeMap<String, RevisionMeta>,
     children: &BTreeMap<String, BTreeSet<String>>,
+    dependents: &BTreeMap<String, BTreeSet<String>>,
 ) -> Result<Vec<String>, GraphError> {
+    // A revision waits for its down revisions and for what it depends on.
     let mut waiting: BTreeMap<&str, usize> = revisions
         .values()
-        .map(|m| (m.id.as_str(), m.down_revisions.len()))
+        .map(|m| (m.id.as_str(), m.down_revisions.len() + m.depends_on.len()))
         .collect();
     let sort_key = |id: &str| (revisions[id].created.clone(), id.to_string());
     let mut ready: BTreeSet<(String, String)> = waiting
@@ -375,9 +577,13 @@ fn topological_order(
         .map(|(id, _)| sort_key(id))
         .collect();
     let mut order = Vec::with_capacity(revisions.len());
+    let none = BTreeSet::new();
     while let Some(key) = ready.pop_first() {
         let id = key.1;
-        for child in &children[&id] {
+        let after = children[&id]
+            .iter()
+            .chain(dependents.get(&id).unwrap_or(&none));
+        for child in after {
             let n = waiting
                 .get_mut(child.as_str())
                 .expect("child is a revision");
@@ -395,7 +601,8 @@ fn topological_order(
     Ok(order)
 }
 
-/// Follows down revisions among the unplaced ones until one repeats: that loop is the cycle.
+/// Follows down revisions and dependencies among the unplaced ones until one repeats: that
+/// loop is the cycle.
 fn find_cycle(
     revisions: &BTreeMap<String, RevisionMeta>,
     placed: &BTreeSet<&String>,
@@ -407,11 +614,13 @@ fn find_cycle(
     let mut path: Vec<String> = vec![start.clone()];
     loop {
         let current = path.last().unwrap();
-        let next = revisions[current]
+        let meta = &revisions[current];
+        let next = meta
             .down_revisions
             .iter()
+            .chain(&meta.depends_on)
             .find(|d| !placed.contains(d))
-            .expect("an unplaced revision waits on an unplaced parent")
+            .expect("an unplaced revision waits on an unplaced one")
             .clone();
         if let Some(pos) = path.iter().position(|p| *p == next) {
             let mut cycle = path[pos..].to_vec();
@@ -419,6 +628,30 @@ fn find_cycle(
             return cycle;
         }
         path.push(next);
+    }
+}
+
+/// Why a branch label cannot be one, if it cannot: it must read as a name in a target.
+fn label_problem(label: &str) -> Option<&'static str> {
+    if label.is_empty() || label.len() > 64 {
+        Some("use 1 to 64 characters")
+    } else if !label
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    {
+        Some("use letters, digits, '_', '-' or '.'")
+    } else if matches!(label, "head" | "heads" | "base" | "current") {
+        Some("it is a word targets use")
+    } else {
+        None
+    }
+}
+
+/// Whether `label` can name a branch (see `label_problem`), with the reason when not.
+pub fn check_label(label: &str) -> Result<(), String> {
+    match label_problem(label) {
+        Some(reason) => Err(format!("branch label {label:?}: {reason}")),
+        None => Ok(()),
     }
 }
 
@@ -432,7 +665,7 @@ mod tests {
                 id: id.into(),
                 down_revisions: downs.iter().map(|s| s.to_string()).collect(),
                 message: format!("rev {id}"),
-                created: String::new(),
+                ..RevisionMeta::default()
             },
             format!("versions/{id}"),
         )
@@ -503,6 +736,92 @@ mod tests {
             heads = g.heads_after_downgrade(&heads, id, &applied);
             assert_eq!(heads, g.heads_of(&applied));
         }
+    }
+
+    fn labelled(id: &str, downs: &[&str], label: &str) -> (RevisionMeta, Origin) {
+        let (mut m, origin) = meta(id, downs);
+        m.branch_labels = vec![label.into()];
+        (m, origin)
+    }
+
+    fn depending(id: &str, downs: &[&str], on: &str) -> (RevisionMeta, Origin) {
+        let (mut m, origin) = meta(id, downs);
+        m.depends_on = vec![on.into()];
+        (m, origin)
+    }
+
+    /// base a; branch x: x1, x2 on a; branch y: y1 on a, y2 depends on x1.
+    fn two_branches() -> Graph {
+        Graph::new(vec![
+            meta("a", &[]),
+            labelled("x1", &["a"], "xs"),
+            meta("x2", &["x1"]),
+            labelled("y1", &["a"], "ys"),
+            depending("y2", &["y1"], "x1"),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_branch_goes_down_while_the_other_stays() {
+        let g = two_branches();
+        let all = vec!["x2".to_string(), "y2".to_string()];
+        assert_eq!(g.downgrade_steps(&all, &["x1".into()]), vec!["x2"]);
+        // y2 depends on x1: taking x1 away takes y2 first.
+        assert_eq!(
+            g.downgrade_steps(&all, &["a".into()]),
+            vec!["y2", "y1", "x2", "x1"]
+        );
+        assert_eq!(g.removal_steps(&all, &["y1".into()]), vec!["y2", "y1"]);
+        assert_eq!(
+            g.removal_steps(&all, &["x1".into()]),
+            vec!["y2", "x2", "x1"]
+        );
+    }
+
+    #[test]
+    fn dependencies_come_first_on_the_way_up() {
+        let g = two_branches();
+        assert_eq!(
+            g.upgrade_steps(&[], &["y2".into()]),
+            vec!["a", "x1", "y1", "y2"]
+        );
+        let order: Vec<&str> = g.in_order().map(|m| m.id.as_str()).collect();
+        let at = |id: &str| order.iter().position(|o| *o == id).unwrap();
+        assert!(at("x1") < at("y2"));
+    }
+
+    #[test]
+    fn labels_name_branches() {
+        let g = two_branches();
+        assert_eq!(g.resolve_branch("xs").unwrap(), "x1");
+        assert_eq!(g.branch_head("x1", "xs").unwrap(), "x2");
+        assert!(matches!(
+            g.branch_head("a", "a"),
+            Err(GraphError::BranchHeads { .. })
+        ));
+        assert_eq!(
+            g.applied_head_on("x1", &["x1".into(), "y1".into()], "xs")
+                .unwrap()
+                .as_deref(),
+            Some("x1")
+        );
+        assert!(matches!(
+            Graph::new(vec![labelled("a", &[], "l"), labelled("b", &["a"], "l")]),
+            Err(GraphError::DuplicateLabel { .. })
+        ));
+        assert!(matches!(
+            Graph::new(vec![labelled("a", &[], "head")]),
+            Err(GraphError::BadLabel { .. })
+        ));
+        assert!(matches!(
+            Graph::new(vec![depending("a", &[], "zz")]),
+            Err(GraphError::MissingDependency { .. })
+        ));
+        assert!(matches!(
+            Graph::new(vec![depending("a", &[], "b"), meta("b", &["a"])]),
+            Err(GraphError::Cycle(_))
+        ));
     }
 
     #[test]

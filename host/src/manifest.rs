@@ -44,6 +44,10 @@ pub struct Entry {
     pub message: String,
     #[serde(default)]
     pub created: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub branch_labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
     pub blake3: String,
 }
 
@@ -54,6 +58,8 @@ impl Entry {
             down_revisions: meta.down_revisions.clone(),
             message: meta.message.clone(),
             created: meta.created.clone(),
+            branch_labels: meta.branch_labels.clone(),
+            depends_on: meta.depends_on.clone(),
             blake3: crate::wasm::cache::component_key(component),
         }
     }
@@ -64,6 +70,8 @@ impl Entry {
             down_revisions: self.down_revisions.clone(),
             message: self.message.clone(),
             created: self.created.clone(),
+            branch_labels: self.branch_labels.clone(),
+            depends_on: self.depends_on.clone(),
         }
     }
 }

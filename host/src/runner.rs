@@ -86,7 +86,6 @@ pub fn short(checksum: &str) -> &str {
 /// The version-table statements for one step, and the heads before and after it.
 pub struct Bookkeeping {
     pub statements: Vec<Statement>,
-    pub heads_before: Vec<String>,
     pub heads_after: Vec<String>,
 }
 
@@ -142,7 +141,6 @@ pub fn bookkeeping(
     );
     Bookkeeping {
         statements,
-        heads_before,
         heads_after,
     }
 }
@@ -199,12 +197,7 @@ pub async fn run_steps(
             applied_at.as_deref(),
         );
         let label = guests.label(id);
-        let headline = step_headline(
-            direction,
-            &books.heads_before,
-            &books.heads_after,
-            &meta.message,
-        );
+        let headline = step_headline(direction, meta);
         let ops = match &mut sink {
             Sink::Print(out) if capabilities.data => {
                 match guests.run_with(id, direction, offline(guests, &schema)) {
@@ -387,30 +380,20 @@ pub fn describe_partial_effect(body: &[Statement], failed_sql: &str) -> String {
     text
 }
 
-fn step_headline(
-    direction: Direction,
-    before: &[String],
-    after: &[String],
-    message: &str,
-) -> String {
-    let verb = match direction {
-        Direction::Upgrade => "upgrade",
-        Direction::Downgrade => "downgrade",
-    };
-    let side = |heads: &[String]| {
-        if heads.is_empty() {
-            "base".to_string()
-        } else {
-            heads.join(", ")
-        }
+/// "Running upgrade PARENTS -> REV, message" (Alembic's line; a merge names all its parents),
+/// or "Running downgrade REV -> PARENTS, message".
+fn step_headline(direction: Direction, meta: &migrate_core::revision::RevisionMeta) -> String {
+    let parents = if meta.down_revisions.is_empty() {
+        "base".to_string()
+    } else {
+        meta.down_revisions.join(", ")
     };
     // The message lands in a `--` comment of `--sql` output: one line, whatever it holds.
-    format!(
-        "Running {verb} {} -> {}, {}",
-        side(before),
-        side(after),
-        migrate_core::text::one_line(message)
-    )
+    let message = migrate_core::text::one_line(&meta.message);
+    match direction {
+        Direction::Upgrade => format!("Running upgrade {parents} -> {}, {message}", meta.id),
+        Direction::Downgrade => format!("Running downgrade {} -> {parents}, {message}", meta.id),
+    }
 }
 
 pub fn print_script(

@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, bail};
 use migrate_core::sql::{version_table, Dialect, Statement};
-use migrate_core::target;
+use migrate_core::target::{self, Destination};
 
 use super::Context;
 use crate::runner::{self, Guests, Sink};
@@ -95,7 +95,7 @@ async fn migrate(
             None if direction == Direction::Upgrade => (vec![], target_text),
             None => (graph.heads(), target_text),
         };
-        let target = target::resolve(&graph, to_text, &current)?;
+        let target = target::resolve_destination(&graph, to_text, &current)?;
         let steps = plan(&graph, &current, &target, direction)?;
         let (schema, _) = runner::replay(&mut guests, &current)?;
         let stdout = std::io::stdout();
@@ -128,7 +128,7 @@ async fn migrate(
             project.root.display()
         );
     }
-    let target = target::resolve(&graph, target_text, &current)?;
+    let target = target::resolve_destination(&graph, target_text, &current)?;
     let steps = plan(&graph, &current, &target, direction)?;
     let (mut schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
@@ -183,14 +183,25 @@ async fn heads_for_sql(ctx: &Context) -> anyhow::Result<Vec<String>> {
 fn plan(
     graph: &migrate_core::revision::Graph,
     current: &[String],
-    target: &[String],
+    destination: &Destination,
     direction: Direction,
 ) -> anyhow::Result<Vec<String>> {
+    let target = match (destination, direction) {
+        (Destination::Without(roots), Direction::Downgrade) => {
+            return Ok(graph.removal_steps(current, roots))
+        }
+        (Destination::Without(roots), Direction::Upgrade) => bail!(
+            "that target takes {} and what is built on it away: use `migrate downgrade`",
+            roots.join(", ")
+        ),
+        (Destination::Heads(target), _) => target,
+    };
     match direction {
         Direction::Upgrade => {
             let applied = graph.with_ancestors(current);
             if target.iter().all(|t| applied.contains(t))
                 && !graph.downgrade_steps(current, target).is_empty()
+                && graph.upgrade_steps(current, target).is_empty()
             {
                 bail!(
                     "target {} is behind the database ({}): use `migrate downgrade` to go back",
@@ -201,11 +212,8 @@ fn plan(
             Ok(graph.upgrade_steps(current, target))
         }
         Direction::Downgrade => {
-            let wanted = graph.with_ancestors(target);
-            if let Some(ahead) = wanted
-                .iter()
-                .find(|t| !graph.with_ancestors(current).contains(*t))
-            {
+            let applied = graph.with_ancestors(current);
+            if let Some(ahead) = target.iter().find(|t| !applied.contains(*t)) {
                 bail!(
                     "target {} is not behind the database ({}): revision {ahead} is not applied; use `migrate upgrade`",
                     describe_heads(target),

@@ -89,6 +89,7 @@ pub async fn run(ctx: &Context, args: NewArgs) -> anyhow::Result<()> {
         down_revisions,
         message: args.message.clone(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        ..RevisionMeta::default()
     };
     let down_text = if meta.down_revisions.is_empty() {
         "base".to_string()
