@@ -1,6 +1,7 @@
 //! `migrate`: a thin main that parses the command line, runs the command, and maps an error to
 //! a message and a non-zero exit code.
 
+mod branches;
 mod cli;
 mod codegen;
 mod db;

@@ -9,6 +9,10 @@ use crate::codegen;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
+    /// Instead: whether the heads' branches commute (exit 0), or conflict (exit 1, with the
+    /// objects and revisions), as `migrate merge` would judge them.
+    #[arg(long, conflicts_with_all = ["database", "model"])]
+    heads: bool,
     #[command(flatten)]
     compare: CompareArgs,
 }
@@ -24,6 +28,9 @@ pub async fn run(ctx: &Context, args: CheckArgs) -> ExitCode {
 }
 
 async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.heads {
+        return check_heads(ctx);
+    }
     let comparison = compare(ctx, &args.compare, &[], AtHead::Warn).await?;
     for warning in &comparison.diff.warnings {
         eprintln!("warning: {warning}");
@@ -43,6 +50,29 @@ async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     print!("{}", codegen::body(&comparison.diff.upgrade, 1));
     println!("\n`migrate new --autogenerate -m \"…\"` writes that revision.");
     Ok(ExitCode::from(1))
+}
+
+/// `check --heads`: the heads' branches analysed as `merge` would.
+fn check_heads(ctx: &Context) -> anyhow::Result<ExitCode> {
+    let project = ctx.project()?;
+    let heads = project.graph.heads();
+    if heads.len() < 2 {
+        println!(
+            "One head ({}): nothing to merge.",
+            heads.first().map_or("no revisions", String::as_str)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut guests = crate::runner::Guests::new(&project, super::runtime(ctx)?);
+    guests.set_target(super::offline_target(ctx, None)?);
+    let reports = crate::branches::analyse(&mut guests, &heads)?;
+    print!("{}", crate::branches::describe(&reports));
+    Ok(if reports.iter().all(|r| r.report.commutes()) {
+        println!("The heads commute: `migrate merge -m \"…\"` can join them.");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn capitalized(text: &str) -> String {

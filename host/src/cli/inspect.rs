@@ -1,6 +1,8 @@
 //! Read-only verbs: `history`, `heads` and `show` (`current` is with `status`). Only
 //! `history --applied` opens the database; only `show` runs wasm.
 
+use migrate_core::graph_drawing;
+
 use super::migrate::describe_heads;
 use super::Context;
 use crate::runner::{self, Guests};
@@ -10,8 +12,22 @@ use crate::wasm::Direction;
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
     /// The database's record instead: every applied, reverted, stamped or accepted revision.
+    /// With --graph or --format: the graph, with the revisions the database has applied marked.
     #[arg(long)]
     applied: bool,
+    /// Draw the graph in the terminal, newest first, like `git log --graph`.
+    #[arg(long)]
+    graph: bool,
+    /// text (the default), mermaid or dot (Graphviz), for documents.
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+    format: HistoryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Mermaid,
+    Dot,
 }
 
 #[derive(Debug, clap::Args)]
@@ -25,7 +41,8 @@ pub struct ShowArgs {
 }
 
 pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
-    if args.applied {
+    let drawn = args.graph || args.format != HistoryFormat::Text;
+    if args.applied && !drawn {
         let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
         for row in db.history().await? {
             say!(
@@ -39,19 +56,48 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let project = ctx.project_metadata()?;
-    let heads = project.graph.heads();
-    for meta in project.graph.in_order().rev() {
-        let marker = if heads.contains(&meta.id) {
-            " (head)"
+    let graph = &project.graph;
+    let applied = if args.applied {
+        let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
+        Some(graph.with_ancestors(&db.heads().await?))
+    } else {
+        None
+    };
+    let is_applied = |id: &str| applied.as_ref().is_some_and(|a| a.contains(id));
+    let words = |meta: &migrate_core::revision::RevisionMeta| {
+        let mut marks = graph_drawing::markers(graph, meta);
+        if is_applied(&meta.id) {
+            marks.insert(0, "applied".into());
+        }
+        let marks = if marks.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" ({})", marks.join(", "))
         };
-        say!(
-            "{} -> {}{marker}, {}",
-            describe_heads(&meta.down_revisions),
-            meta.id,
-            meta.message
-        );
+        (marks, migrate_core::text::one_line(&meta.message))
+    };
+    match args.format {
+        HistoryFormat::Mermaid => say!("{}", graph_drawing::mermaid(graph, &is_applied).trim_end()),
+        HistoryFormat::Dot => say!("{}", graph_drawing::dot(graph, &is_applied).trim_end()),
+        HistoryFormat::Text if args.graph => {
+            let text = |meta: &migrate_core::revision::RevisionMeta| {
+                let (marks, message) = words(meta);
+                format!("{}{marks} {message}", meta.id)
+            };
+            for line in graph_drawing::ascii(graph, &text) {
+                say!("{line}");
+            }
+        }
+        HistoryFormat::Text => {
+            for meta in graph.in_order().rev() {
+                let (marks, message) = words(meta);
+                say!(
+                    "{} -> {}{marks}, {message}",
+                    describe_heads(&meta.down_revisions),
+                    meta.id
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod check;
 mod compare;
 mod init;
 mod inspect;
+mod merge;
 mod migrate;
 mod new;
 mod resolve;
@@ -61,6 +62,9 @@ enum Command {
     Init(init::InitArgs),
     /// Scaffold a new revision crate on top of the current head.
     New(new::NewArgs),
+    /// Write a merge revision joining the heads (or the given revisions), after checking that
+    /// their branches commute.
+    Merge(merge::MergeArgs),
     /// Compile the revisions to WebAssembly components under build/.
     Build(build::BuildArgs),
     /// Apply revisions up to a target (default: head).
@@ -148,6 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Init(a) => init::run(&ctx, a),
         Command::New(a) => new::run(&ctx, a).await,
         Command::Build(a) => build::run(&ctx, a),
+        Command::Merge(a) => merge::run(&ctx, a),
         Command::Upgrade(a) => migrate::upgrade(&ctx, a).await,
         Command::Downgrade(a) => migrate::downgrade(&ctx, a).await,
         Command::Current => return status::current(&ctx).await,
