@@ -37,8 +37,9 @@ pub fn ascii(graph: &Graph, text: &dyn Fn(&RevisionMeta) -> String) -> Vec<Strin
             if waiting.len() < 2 {
                 break;
             }
-            let j = *waiting.last().expect("two at least");
-            lines.push(shift_left_row(lanes.len(), j, j));
+            let j = waiting[waiting.len() - 1];
+            let k = waiting[waiting.len() - 2];
+            lines.extend(join_rows(lanes.len(), k, j));
             lanes.remove(j);
         }
         let col = match lanes.iter().position(|l| *l == meta.id) {
@@ -87,6 +88,29 @@ fn shift_left_row(lanes: usize, keep: usize, from: usize) -> String {
         row[2 * i - 1] = '/';
     }
     row.into_iter().collect::<String>().trim_end().to_string()
+}
+
+/// The rows where lane `j` travels left and joins lane `k`, passing the lanes between (its line
+/// runs along each for a row, as `git log --graph` draws it), while the lanes right of `j`
+/// close up.
+fn join_rows(lanes: usize, k: usize, j: usize) -> Vec<String> {
+    let mut rows = vec![];
+    for m in (k + 1..=j).rev() {
+        let mut row = vec![' '; 2 * lanes];
+        for i in 0..j {
+            row[2 * i] = '|';
+        }
+        row[2 * m - 1] = '/';
+        for i in j + 1..lanes {
+            if m == j {
+                row[2 * i - 1] = '/';
+            } else {
+                row[2 * i - 2] = '|';
+            }
+        }
+        rows.push(row.into_iter().collect::<String>().trim_end().to_string());
+    }
+    rows
 }
 
 /// A row where a new lane opens at `at`, leaving the lane left of it (a merge's further
@@ -201,6 +225,9 @@ mod tests {
         assert_eq!(shift_left_row(3, 1, 1), "|/ /");
         assert_eq!(shift_left_row(3, 2, 2), "| |/");
         assert_eq!(shift_left_row(2, 0, 1), " /");
+        assert_eq!(join_rows(2, 0, 1), vec!["|/"]);
+        assert_eq!(join_rows(3, 0, 2), vec!["| |/", "|/|"]);
+        assert_eq!(join_rows(4, 0, 2), vec!["| |/ /", "|/| |"]);
         assert_eq!(branch_out_row(1, 1), "|\\");
         assert_eq!(branch_out_row(2, 1), "|\\ \\");
         assert_eq!(branch_out_row(2, 2), "| |\\");

@@ -136,6 +136,25 @@ impl TestProject {
         dir
     }
 
+    /// `migrate new` with a fixed id and more arguments (`--head`, `--branch-label`, ...), then
+    /// the revision's source replaced by `source`.
+    pub fn add_revision_with(
+        &self,
+        id: &str,
+        message: &str,
+        args: &[&str],
+        source: &str,
+    ) -> PathBuf {
+        self.migrate()
+            .args(["new", "--rev-id", id, "-m", message])
+            .args(args)
+            .assert()
+            .success();
+        let dir = self.revision_dir(id);
+        std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+        dir
+    }
+
     /// A revision crate written file by file, for guests that do not use the SDK.
     pub fn add_raw_revision(&self, id: &str, message: &str, files: &[(&str, &str)]) -> PathBuf {
         self.migrate()

@@ -17,6 +17,7 @@ mod inspect;
 mod merge;
 mod migrate;
 mod new;
+mod rebase;
 mod resolve;
 mod stamp;
 mod status;
@@ -65,6 +66,9 @@ enum Command {
     /// Write a merge revision joining the heads (or the given revisions), after checking that
     /// their branches commute.
     Merge(merge::MergeArgs),
+    /// Move an unapplied revision (and what builds on it) onto another revision, e.g. another
+    /// branch's head.
+    Rebase(rebase::RebaseArgs),
     /// Compile the revisions to WebAssembly components under build/.
     Build(build::BuildArgs),
     /// Apply revisions up to a target (default: head).
@@ -153,6 +157,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::New(a) => new::run(&ctx, a).await,
         Command::Build(a) => build::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
+        Command::Rebase(a) => rebase::run(&ctx, a).await,
         Command::Upgrade(a) => migrate::upgrade(&ctx, a).await,
         Command::Downgrade(a) => migrate::downgrade(&ctx, a).await,
         Command::Current => return status::current(&ctx).await,
