@@ -296,6 +296,21 @@ fn two_branches_in_either_order_then_one_down_then_merged_on_every_database() {
             .success()
             .stderr(contains("Running downgrade t_m -> t_a2, t_b2"));
         assert_eq!(db.heads(), strings(&["t_a2", "t_b2"]), "{name}");
+        // The drawn graph says which revisions this database has.
+        let drawn = common::stdout(
+            &p.migrate_on(&db.url)
+                .args(["history", "--graph", "--applied"])
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            drawn.contains("* | t_a2 (applied) invoices"),
+            "{name}: {drawn}"
+        );
+        assert!(
+            drawn.contains("* t_m (head, mergepoint) join billing and audit"),
+            "{name}: {drawn}"
+        );
     }
 }
 
