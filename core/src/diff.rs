@@ -500,11 +500,41 @@ impl TableDiff<'_> {
         }
     }
 
+    /// Whether two indexes are the same. Read from a catalog, an expression or a partial
+    /// index's condition comes back as the database rewrote it (`lower((email)::text)`), so
+    /// there only its being an expression or a condition counts, as check constraints count by
+    /// name.
+    fn same_index(&self, x: &Index, y: &Index) -> bool {
+        let text_matches =
+            |a: &str, b: &str| self.compare.native.is_some() || squeeze(a) == squeeze(b);
+        let parts_match = x.columns.len() == y.columns.len()
+            && (0..x.columns.len()).all(|n| {
+                let (kx, ky) = (x.key(n), y.key(n));
+                kx == ky
+                    && if kx.expression {
+                        text_matches(&x.columns[n], &y.columns[n])
+                    } else {
+                        x.columns[n] == y.columns[n]
+                    }
+            });
+        let predicates_match = match (&x.predicate, &y.predicate) {
+            (None, None) => true,
+            (Some(a), Some(b)) => text_matches(a, b),
+            _ => false,
+        };
+        x.name == y.name
+            && x.table == y.table
+            && x.unique == y.unique
+            && x.include == y.include
+            && parts_match
+            && predicates_match
+    }
+
     fn indexes(&self, drop_other: &mut Vec<Op>, add_other: &mut Vec<Op>) {
         for index in &self.old.indexes {
-            if !self.new.indexes.contains(index) {
+            if !self.new.indexes.iter().any(|n| self.same_index(index, n)) {
                 // An index on a dropped column goes with the column.
-                if index.columns.iter().all(|c| self.kept_column(c)) {
+                if index.key_columns().iter().all(|c| self.kept_column(c)) {
                     drop_other.push(Op::DropIndex {
                         table: self.name.clone(),
                         name: index.name.clone(),
@@ -513,7 +543,7 @@ impl TableDiff<'_> {
             }
         }
         for index in &self.new.indexes {
-            if !self.old.indexes.contains(index) {
+            if !self.old.indexes.iter().any(|o| self.same_index(o, index)) {
                 add_other.push(Op::CreateIndex(index.clone()));
             }
         }

@@ -288,18 +288,65 @@ fn index(create: &CreateIndex, at: Location) -> Result<Index, ModelError> {
             "an index in the model needs a name (CREATE INDEX name ON ...)",
         ));
     };
-    if create.predicate.is_some() {
-        return Err(ModelError::at(
-            at,
-            "partial indexes (WHERE ...) are not modelled",
-        ));
+    let mut columns = vec![];
+    let mut keys = vec![];
+    for part in &create.columns {
+        let descending = matches!(part.column.options.sort, Some(ast::OrderBySort::Desc));
+        let (text, key) = match &part.column.expr {
+            Expr::Identifier(ident) => (ident.value.clone(), IndexKey::default()),
+            // MySQL's prefix length reads as a call: `name(10)`.
+            Expr::Function(call) if prefix_length(call).is_some() => (
+                object_name(&call.name, at)?,
+                IndexKey {
+                    prefix_length: prefix_length(call),
+                    ..IndexKey::default()
+                },
+            ),
+            // An expression in parentheses is the expression.
+            Expr::Nested(inner) => (
+                inner.to_string(),
+                IndexKey {
+                    expression: true,
+                    ..IndexKey::default()
+                },
+            ),
+            other => (
+                other.to_string(),
+                IndexKey {
+                    expression: true,
+                    ..IndexKey::default()
+                },
+            ),
+        };
+        columns.push(text);
+        keys.push(IndexKey { descending, ..key });
     }
     Ok(Index {
         name: object_name(name, at)?,
         table: object_name(&create.table_name, at)?,
-        columns: index_columns(&create.columns, at)?,
+        columns,
         unique: create.unique,
-    })
+        keys,
+        predicate: create.predicate.as_ref().map(|p| p.to_string()),
+        include: create.include.iter().map(|c| c.value.clone()).collect(),
+    }
+    .normalized())
+}
+
+/// `name(N)` with one whole number: a MySQL prefix length.
+fn prefix_length(call: &ast::Function) -> Option<u32> {
+    let ast::FunctionArguments::List(list) = &call.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(value)))] => {
+            match &value.value {
+                ast::Value::Number(n, _) => n.parse().ok(),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 fn index_columns(columns: &[ast::IndexColumn], at: Location) -> Result<Vec<String>, ModelError> {

@@ -65,6 +65,67 @@ pub enum Op {
     },
 }
 
+/// An index's parts: names where they are columns, SQL where they are expressions, options
+/// that fit together.
+fn index_options_ok(i: &Index) -> Result<(), String> {
+    if i.columns.is_empty() {
+        return Err("an index needs at least one column or expression".into());
+    }
+    if !i.keys.is_empty() && i.keys.len() != i.columns.len() {
+        return Err(format!(
+            "{} key options for {} key parts: give one per part, or none",
+            i.keys.len(),
+            i.columns.len()
+        ));
+    }
+    i.key_columns()
+        .iter()
+        .try_for_each(|c| name_ok(c, "column"))?;
+    for (n, part) in i.columns.iter().enumerate() {
+        let key = i.key(n);
+        if key.expression {
+            sql_fragment_ok(part, "an index expression")?;
+            if key.prefix_length.is_some() {
+                return Err(format!(
+                    "the expression {part:?} cannot have a prefix length (a column can)"
+                ));
+            }
+        }
+        if key.prefix_length == Some(0) {
+            return Err(format!("the prefix length of {part:?} must be at least 1"));
+        }
+    }
+    if let Some(predicate) = &i.predicate {
+        sql_fragment_ok(predicate, "a partial index's condition")?;
+    }
+    i.include
+        .iter()
+        .try_for_each(|c| name_ok(c, "INCLUDE column"))?;
+    if let Some(both) = i.include.iter().find(|c| i.key_columns().contains(c)) {
+        return Err(format!(
+            "{both:?} is both a key column and an INCLUDE column"
+        ));
+    }
+    Ok(())
+}
+
+/// A piece of SQL the renderers put in a statement as it is: not empty, and one piece (no `;`
+/// outside quotes, no comment that could swallow the rest of the statement).
+fn sql_fragment_ok(sql: &str, what: &str) -> Result<(), String> {
+    if sql.trim().is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    match crate::raw_sql::is_one_fragment(sql) {
+        None => Err(format!(
+            "{what} {sql:?} does not read as SQL (an unclosed quote?)"
+        )),
+        Some(false) => Err(format!(
+            "{what} {sql:?} must be one expression: no `;`, no comments"
+        )),
+        Some(true) => Ok(()),
+    }
+}
+
 /// Why an op is refused before any SQL is rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{op}: {problem}")]
@@ -231,7 +292,7 @@ impl Op {
             Op::CreateIndex(i) => {
                 name_ok(&i.name, "index").or_else(fail)?;
                 name_ok(&i.table, "table").or_else(fail)?;
-                columns_ok(&i.columns).or_else(fail)
+                index_options_ok(i).or_else(fail)
             }
             Op::DropIndex { table, name } => {
                 name_ok(table, "table").or_else(fail)?;

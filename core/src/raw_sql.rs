@@ -56,6 +56,23 @@ fn words(sql: &str) -> Vec<String> {
     out
 }
 
+/// Whether `sql` is one piece of a statement: no `;` and no comment outside quotes. `None`
+/// when it does not tokenize.
+pub fn is_one_fragment(sql: &str) -> Option<bool> {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    let tokens = Tokenizer::new(&sqlparser::dialect::GenericDialect {}, sql)
+        .tokenize()
+        .ok()?;
+    Some(!tokens.iter().any(|t| {
+        matches!(
+            t,
+            Token::SemiColon
+                | Token::Whitespace(Whitespace::SingleLineComment { .. })
+                | Token::Whitespace(Whitespace::MultiLineComment(_))
+        )
+    }))
+}
+
 /// The first keyword of each statement in `sql` (comments and whitespace skipped), upper-cased:
 /// what kind of statements a raw SQL text holds. `None` when it does not tokenize.
 pub fn leading_keywords(sql: &str) -> Option<Vec<String>> {

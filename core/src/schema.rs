@@ -217,10 +217,10 @@ impl Schema {
                 let gone: Vec<String> = t
                     .indexes
                     .iter()
-                    .filter(|i| i.columns.contains(column))
+                    .filter(|i| index_mentions(i, column))
                     .map(|i| i.name.clone())
                     .collect();
-                t.indexes.retain(|i| !i.columns.contains(column));
+                t.indexes.retain(|i| !index_mentions(i, column));
                 for name in gone {
                     self.index_names.forget(&name);
                 }
@@ -264,11 +264,9 @@ impl Schema {
                         &old,
                         new_name,
                     );
-                    rename_in_list(
-                        t.indexes.iter_mut().flat_map(|i| i.columns.iter_mut()),
-                        &old,
-                        new_name,
-                    );
+                    for index in &mut t.indexes {
+                        rename_in_index(index, &old, new_name);
+                    }
                     // The database rewrites checks on a rename; so does the model.
                     for c in &mut t.table.constraints {
                         if let TableConstraint::Check(check) = c {
@@ -480,7 +478,14 @@ impl Schema {
             Op::AddColumn { table, .. } => self.existing_table(table).map(|_| ()),
             Op::DropColumn { table, column } => columns(table, std::slice::from_ref(column)),
             Op::AlterColumn(change) => columns(&change.table, std::slice::from_ref(&change.column)),
-            Op::CreateIndex(index) => columns(&index.table, &index.columns),
+            Op::CreateIndex(index) => {
+                let used = index.used_columns();
+                if used.is_empty() {
+                    self.existing_table(&index.table).map(|_| ())
+                } else {
+                    columns(&index.table, &used)
+                }
+            }
             Op::DropIndex { table, name } => {
                 if self.swapped(table, name, |t| t.indexes.iter().any(|i| &i.name == table)) {
                     return Err(swapped_arguments("drop_index", "index", table, name));
@@ -570,6 +575,40 @@ fn swapped_arguments(function: &str, what: &str, table: &str, name: &str) -> Str
          `op::{function}` takes the {what}'s name first, then the table (as Alembic does): \
          `op::{function}({table:?}, {name:?}, …)`"
     )
+}
+
+/// Whether an index uses `column`: as a key column, an INCLUDE column, or in an expression or
+/// its condition (dropping the column drops such an index, as PostgreSQL does).
+fn index_mentions(index: &Index, column: &str) -> bool {
+    let in_sql = |sql: &str| crate::expression::mentions_column(sql, column);
+    index.used_columns().iter().any(|c| c == column)
+        || (0..index.columns.len()).any(|n| index.key(n).expression && in_sql(&index.columns[n]))
+        || index.predicate.as_deref().is_some_and(in_sql)
+}
+
+/// A column renamed in an index: its key and INCLUDE columns, and in its expressions and
+/// condition (the database rewrites those).
+fn rename_in_index(index: &mut Index, old: &str, new: &str) {
+    for n in 0..index.columns.len() {
+        let part = &mut index.columns[n];
+        if index.keys.get(n).is_some_and(|k| k.expression) {
+            if crate::expression::mentions_column(part, old) {
+                *part = crate::expression::rename_column(part, old, new);
+            }
+        } else if part == old {
+            *part = new.to_string();
+        }
+    }
+    for column in &mut index.include {
+        if column == old {
+            *column = new.to_string();
+        }
+    }
+    if let Some(predicate) = &mut index.predicate {
+        if crate::expression::mentions_column(predicate, old) {
+            *predicate = crate::expression::rename_column(predicate, old, new);
+        }
+    }
 }
 
 impl TableModel {

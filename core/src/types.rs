@@ -185,12 +185,81 @@ pub struct Table {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
     pub name: String,
     pub table: String,
+    /// The key's parts in order: column names, or SQL expressions where `keys` says so.
     pub columns: Vec<String>,
     pub unique: bool,
+    /// How each part of `columns` is indexed; empty when every part is a plain ascending
+    /// column, which keeps such an index's recorded form (and so its revision's checksum) as it
+    /// was before these options existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<IndexKey>,
+    /// A partial index's condition, SQL (PostgreSQL and SQLite; MySQL has none).
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// Columns stored in the index besides its key (PostgreSQL's INCLUDE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+}
+
+/// How one part of an index's key is indexed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexKey {
+    /// The part is an SQL expression (`lower(email)`), not a column's name.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expression: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub descending: bool,
+    /// MySQL: only the first N characters of the column are indexed. Other databases index the
+    /// whole value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_length: Option<u32>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl Index {
+    /// How part `i` of the key is indexed.
+    pub fn key(&self, i: usize) -> IndexKey {
+        self.keys.get(i).cloned().unwrap_or_default()
+    }
+
+    /// The parts of the key that are columns (not expressions).
+    pub fn key_columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.key(*i).expression)
+            .map(|(_, c)| c.clone())
+            .collect()
+    }
+
+    /// The columns the index needs: its key's columns and its INCLUDE columns.
+    pub fn used_columns(&self) -> Vec<String> {
+        let mut out = self.key_columns();
+        out.extend(self.include.iter().cloned());
+        out
+    }
+
+    /// Whether anything but plain ascending columns is asked.
+    pub fn has_options(&self) -> bool {
+        self.keys.iter().any(|k| *k != IndexKey::default())
+            || self.predicate.is_some()
+            || !self.include.is_empty()
+    }
+
+    /// The same index with `keys` left empty when every part is plain (the recorded form).
+    pub fn normalized(mut self) -> Index {
+        if self.keys.iter().all(|k| *k == IndexKey::default()) {
+            self.keys.clear();
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

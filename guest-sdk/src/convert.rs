@@ -140,6 +140,26 @@ impl From<Index> for w::Index {
     }
 }
 
+impl From<&Index> for crate::wit::migrate::schema::indexes::IndexOptions {
+    fn from(i: &Index) -> crate::wit::migrate::schema::indexes::IndexOptions {
+        crate::wit::migrate::schema::indexes::IndexOptions {
+            keys: i
+                .keys
+                .iter()
+                .map(|&(expression, descending, prefix_length)| {
+                    crate::wit::migrate::schema::indexes::IndexKey {
+                        expression,
+                        descending,
+                        prefix_length,
+                    }
+                })
+                .collect(),
+            predicate: i.predicate.clone(),
+            include_columns: i.include.clone(),
+        }
+    }
+}
+
 impl From<AlterColumn> for w::ColumnChange {
     fn from(a: AlterColumn) -> w::ColumnChange {
         w::ColumnChange {

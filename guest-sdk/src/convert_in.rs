@@ -114,8 +114,11 @@ impl From<w::Index> for Index {
         Index {
             name: i.name,
             table: i.table,
+            keys: i.columns.iter().map(|_| (false, false, None)).collect(),
             columns: i.columns,
             unique: i.unique,
+            predicate: None,
+            include: alloc::vec::Vec::new(),
         }
     }
 }

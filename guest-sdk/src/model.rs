@@ -307,13 +307,31 @@ impl ForeignKey {
     }
 }
 
-/// An index for `op::create_index`.
+/// An index for `op::create_index`: plain columns, or with options — DESC parts, expressions,
+/// a partial index's condition, INCLUDE columns, MySQL prefix lengths.
+///
+/// ```
+/// use migrate_guest_sdk::prelude::*;
+/// let recent = Index::new("ix_user_recent", "user", ["created_at"]).descending("created_at");
+/// let by_lower_email = Index::new("ix_user_email_lower", "user", [] as [&str; 0])
+///     .expression("lower(email)");
+/// let live_emails = Index::new("ix_user_live_email", "user", ["email"])
+///     .unique()
+///     .where_clause("deleted_at IS NULL");
+/// let covering = Index::new("ix_order_customer", "order", ["customer_id"]).include(["total"]);
+/// let title_start = Index::new("ix_post_title", "post", ["title"]).prefix("title", 20);
+/// # let _ = (recent, by_lower_email, live_emails, covering, title_start);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Index {
     pub(crate) name: String,
     pub(crate) table: String,
     pub(crate) columns: Vec<String>,
     pub(crate) unique: bool,
+    /// Per part of `columns`: (expression, descending, prefix length).
+    pub(crate) keys: Vec<(bool, bool, Option<u32>)>,
+    pub(crate) predicate: Option<String>,
+    pub(crate) include: Vec<String>,
 }
 
 impl Index {
@@ -322,17 +340,73 @@ impl Index {
         table: impl Into<String>,
         columns: I,
     ) -> Index {
+        let columns = names(columns);
         Index {
             name: name.into(),
             table: table.into(),
-            columns: names(columns),
+            keys: columns.iter().map(|_| (false, false, None)).collect(),
+            columns,
             unique: false,
+            predicate: None,
+            include: Vec::new(),
         }
     }
 
     pub fn unique(mut self) -> Index {
         self.unique = true;
         self
+    }
+
+    /// Adds a column as the next part of the key (after an expression, say).
+    pub fn column(mut self, name: impl Into<String>) -> Index {
+        self.columns.push(name.into());
+        self.keys.push((false, false, None));
+        self
+    }
+
+    /// Adds an SQL expression as the next part of the key (`lower(email)`): PostgreSQL and
+    /// SQLite (MariaDB cannot: index a generated column instead).
+    pub fn expression(mut self, sql: impl Into<String>) -> Index {
+        self.columns.push(sql.into());
+        self.keys.push((true, false, None));
+        self
+    }
+
+    /// Sorts this part of the key (a column, or an expression as written) descending.
+    pub fn descending(mut self, part: &str) -> Index {
+        if let Some(n) = self.columns.iter().position(|c| c == part) {
+            self.keys[n].1 = true;
+        }
+        self
+    }
+
+    /// MySQL: indexes only the first `length` characters of `column` (how MySQL indexes TEXT);
+    /// other databases index the whole value (as Alembic's `mysql_length`).
+    pub fn prefix(mut self, column: &str, length: u32) -> Index {
+        if let Some(n) = self.columns.iter().position(|c| c == column) {
+            self.keys[n].2 = Some(length);
+        }
+        self
+    }
+
+    /// A partial index: only rows meeting `condition` (PostgreSQL and SQLite; Alembic's
+    /// `postgresql_where` / `sqlite_where`).
+    pub fn where_clause(mut self, condition: impl Into<String>) -> Index {
+        self.predicate = Some(condition.into());
+        self
+    }
+
+    /// Columns stored in the index besides its key (PostgreSQL's INCLUDE).
+    pub fn include<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Index {
+        self.include.extend(names(columns));
+        self
+    }
+
+    /// Whether anything but plain ascending columns is asked.
+    pub(crate) fn has_options(&self) -> bool {
+        self.keys.iter().any(|k| *k != (false, false, None))
+            || self.predicate.is_some()
+            || !self.include.is_empty()
     }
 }
 

@@ -32,8 +32,16 @@ pub fn alter_column(change: AlterColumn) {
     host::alter_column(&change.into());
 }
 
+/// `op::create_index(Index::new("ix_user_email", "user", ["email"]))`; with options (DESC,
+/// expressions, WHERE, INCLUDE, prefix lengths) through the `indexes` interface, which only such
+/// a revision imports.
 pub fn create_index(index: Index) {
-    host::create_index(&index.into());
+    if index.has_options() {
+        let options = (&index).into();
+        crate::wit::migrate::schema::indexes::create_index_with(&index.into(), &options);
+    } else {
+        host::create_index(&index.into());
+    }
 }
 
 /// `op::drop_index("ix_user_email", "user")`: the index's name first, as in `Index::new` and

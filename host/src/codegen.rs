@@ -352,14 +352,50 @@ fn action(a: ReferentialAction) -> &'static str {
 }
 
 fn index_expr(i: &Index) -> Chain {
-    let mut chain = vec![format!(
-        "Index::new({}, {}, {})",
-        q(&i.name),
-        q(&i.table),
-        list(&i.columns)
-    )];
+    // The plain columns up to the first expression go to `new`; the rest follow in order.
+    let leading = (0..i.columns.len())
+        .take_while(|n| !i.key(*n).expression)
+        .count();
+    let first: Vec<String> = i.columns[..leading].to_vec();
+    let mut chain = vec![if first.is_empty() {
+        format!(
+            "Index::new({}, {}, [] as [&str; 0])",
+            q(&i.name),
+            q(&i.table)
+        )
+    } else {
+        format!(
+            "Index::new({}, {}, {})",
+            q(&i.name),
+            q(&i.table),
+            list(&first)
+        )
+    }];
+    for n in leading..i.columns.len() {
+        let builder = if i.key(n).expression {
+            "expression"
+        } else {
+            "column"
+        };
+        chain.push(format!(".{builder}({})", q(&i.columns[n])));
+    }
     if i.unique {
         chain.push(".unique()".into());
+    }
+    for (n, part) in i.columns.iter().enumerate() {
+        let key = i.key(n);
+        if key.descending {
+            chain.push(format!(".descending({})", q(part)));
+        }
+        if let Some(length) = key.prefix_length {
+            chain.push(format!(".prefix({}, {length})", q(part)));
+        }
+    }
+    if !i.include.is_empty() {
+        chain.push(format!(".include({})", list(&i.include)));
+    }
+    if let Some(predicate) = &i.predicate {
+        chain.push(format!(".where_clause({})", q(predicate)));
     }
     chain
 }

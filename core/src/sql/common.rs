@@ -114,14 +114,44 @@ pub fn create_table(
     ))
 }
 
+/// CREATE INDEX with what the index asks for: expressions in parentheses, DESC, a prefix length
+/// (where the dialect keeps one: MySQL), INCLUDE and WHERE. Each dialect refuses, before this,
+/// what it cannot make.
 pub fn create_index(d: &dyn Dialect, i: &Index) -> String {
-    format!(
+    let parts: Vec<String> = i
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(n, part)| {
+            let key = i.key(n);
+            let mut sql = if key.expression {
+                format!("({part})")
+            } else {
+                d.quote_ident(part)
+            };
+            if let (Some(length), true) = (key.prefix_length, d.keeps_prefix_lengths()) {
+                sql.push_str(&format!("({length})"));
+            }
+            if key.descending {
+                sql.push_str(" DESC");
+            }
+            sql
+        })
+        .collect();
+    let mut sql = format!(
         "CREATE {}INDEX {} ON {} ({})",
         if i.unique { "UNIQUE " } else { "" },
         d.quote_ident(&i.name),
         d.quote_ident(&i.table),
-        ident_list(d, &i.columns)
-    )
+        parts.join(", ")
+    );
+    if !i.include.is_empty() {
+        sql.push_str(&format!(" INCLUDE ({})", ident_list(d, &i.include)));
+    }
+    if let Some(predicate) = &i.predicate {
+        sql.push_str(&format!(" WHERE {predicate}"));
+    }
+    sql
 }
 
 /// Rows per INSERT statement: keeps statements well under every dialect's size limits.

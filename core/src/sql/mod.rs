@@ -138,6 +138,11 @@ pub trait Dialect: Sync {
     fn read_only_guard(&self) -> (Vec<String>, Vec<String>) {
         (vec![], vec![])
     }
+    /// Whether an index's prefix lengths (`name(10)`) are kept; elsewhere the whole value is
+    /// indexed, as Alembic ignores `mysql_length` on other databases.
+    fn keeps_prefix_lengths(&self) -> bool {
+        false
+    }
     /// How a revision whose statements need foreign-key enforcement off is wrapped.
     fn foreign_keys_off(&self) -> ForeignKeysOff {
         ForeignKeysOff::default()

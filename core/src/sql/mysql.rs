@@ -86,6 +86,10 @@ impl Dialect for Mysql {
         })
     }
 
+    fn keeps_prefix_lengths(&self) -> bool {
+        true
+    }
+
     fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String> {
         let q = |n: &str| self.quote_ident(n);
         let statements: Vec<String> = match op {
@@ -146,9 +150,10 @@ impl Dialect for Mysql {
             )],
             Op::AlterColumn(change) => self.alter_column(op, change, schema)?,
             Op::CreateIndex(i) => {
+                refuse_index_options(i)?;
                 if let Some(t) = schema.table(&i.table) {
                     let kind = if i.unique { "unique index" } else { "index" };
-                    refuse_unkeyable(t, &i.columns, &format!("{kind} {:?}", i.name))?;
+                    refuse_unkeyable_index(t, i, &format!("{kind} {:?}", i.name))?;
                 }
                 vec![common::create_index(self, i)]
             }
@@ -313,6 +318,29 @@ fn with_precision(data_type: &DataType, default: &ServerDefault) -> ServerDefaul
     }
 }
 
+/// What MySQL and MariaDB indexes cannot be: partial, with INCLUDE columns, or on expressions
+/// (MariaDB has no functional key parts; index a generated column instead).
+fn refuse_index_options(i: &Index) -> Result<(), String> {
+    let what = format!("index {:?}", i.name);
+    if i.predicate.is_some() {
+        return Err(format!(
+            "{what} is partial (WHERE …): MySQL and MariaDB have no partial indexes"
+        ));
+    }
+    if !i.include.is_empty() {
+        return Err(format!(
+            "{what} has INCLUDE columns: MySQL and MariaDB have none (add them to the key instead)"
+        ));
+    }
+    if let Some(expression) = (0..i.columns.len()).find(|n| i.key(*n).expression) {
+        return Err(format!(
+            "{what} indexes the expression {:?}: MariaDB cannot (index a generated column holding it)",
+            i.columns[expression]
+        ));
+    }
+    Ok(())
+}
+
 /// Backslash-escaped, as MySQL reads string literals by default.
 fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -362,13 +390,36 @@ fn key_bytes(t: &DataType) -> usize {
 /// TEXT/BLOB/JSON column without a prefix, or columns weighing more than 3072 bytes. Said
 /// before any SQL runs: MySQL cannot roll back the revision's earlier statements.
 fn refuse_unkeyable(t: &TableModel, columns: &[String], what: &str) -> Result<(), String> {
+    let parts: Vec<(String, Option<u32>)> = columns.iter().map(|c| (c.clone(), None)).collect();
+    refuse_unkeyable_parts(t, &parts, what)
+}
+
+/// An index's key checked as `refuse_unkeyable` does, each column's prefix length counted: a
+/// prefix is how MySQL indexes a TEXT column, and it weighs its characters.
+fn refuse_unkeyable_index(t: &TableModel, index: &Index, what: &str) -> Result<(), String> {
+    let parts: Vec<(String, Option<u32>)> = index
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(n, c)| (c.clone(), index.key(n).prefix_length))
+        .collect();
+    refuse_unkeyable_parts(t, &parts, what)
+}
+
+fn refuse_unkeyable_parts(
+    t: &TableModel,
+    parts: &[(String, Option<u32>)],
+    what: &str,
+) -> Result<(), String> {
+    let columns: Vec<&str> = parts.iter().map(|(c, _)| c.as_str()).collect();
     let mut bytes = 0;
-    for name in columns {
+    for (name, prefix) in parts {
         if let Some(column) = t.table.columns.iter().find(|c| &c.name == name) {
-            if unindexable(&column.data_type) {
-                return Err(unindexable_message(name));
+            match prefix {
+                Some(length) => bytes += 4 * *length as usize,
+                None if unindexable(&column.data_type) => return Err(unindexable_message(name)),
+                None => bytes += key_bytes(&column.data_type),
             }
-            bytes += key_bytes(&column.data_type);
         }
     }
     // MariaDB (10.4+) makes a unique key that long `USING HASH`; MySQL refuses it, and says so
@@ -396,7 +447,7 @@ fn refuse_unkeyable_keys_of(t: &TableModel, column: &str) -> Result<(), String> 
         } else {
             "index"
         };
-        refuse_unkeyable(t, &index.columns, &format!("{kind} {:?}", index.name))?;
+        refuse_unkeyable_index(t, index, &format!("{kind} {:?}", index.name))?;
     }
     for c in t.table.columns.iter().filter(|c| c.name == column) {
         if c.primary_key || c.unique {

@@ -136,6 +136,10 @@ impl Dialect for Sqlite {
                 };
                 Ok(Rendered::plain(statements))
             }
+            Op::CreateIndex(i) if !i.include.is_empty() => Err(format!(
+                "index {:?} has INCLUDE columns: SQLite has none (add them to the key instead)",
+                i.name
+            )),
             Op::CreateIndex(i) => plain(common::create_index(self, i)),
             Op::DropIndex { name, .. } => plain(format!("DROP INDEX {}", q(name))),
             Op::AddConstraint { .. } | Op::DropConstraint { .. } | Op::DropConstraintOn { .. } => {

@@ -71,6 +71,7 @@ const SDK_FILES: &[(&str, &str)] = &[
     ("wit/clock.wit", include_str!("../../../wit/clock.wit")),
     ("wit/catalog.wit", include_str!("../../../wit/catalog.wit")),
     ("wit/data.wit", include_str!("../../../wit/data.wit")),
+    ("wit/indexes.wit", include_str!("../../../wit/indexes.wit")),
     (
         "Cargo.toml",
         include_str!("../../templates/workspace.Cargo.toml"),

@@ -145,6 +145,7 @@ impl From<w::Index> for core::Index {
             table: i.table,
             columns: i.columns,
             unique: i.unique,
+            ..core::Index::default()
         }
     }
 }

@@ -4,7 +4,9 @@
 use migrate_core::ops::Op;
 use migrate_core::types as core;
 
-use super::bindings::migrate::schema::{clock, diagnostics, ops, target as wit_target, types};
+use super::bindings::migrate::schema::{
+    clock, diagnostics, indexes, ops, target as wit_target, types,
+};
 use super::context::GuestContext;
 use super::target::Flavor;
 
@@ -86,6 +88,28 @@ impl Recorder {
 }
 
 impl types::Host for Recorder {}
+
+impl indexes::Host for Recorder {
+    fn create_index_with(
+        &mut self,
+        index: types::Index,
+        options: indexes::IndexOptions,
+    ) -> wasmtime::Result<()> {
+        let mut index: migrate_core::types::Index = index.into();
+        index.keys = options
+            .keys
+            .into_iter()
+            .map(|k| migrate_core::types::IndexKey {
+                expression: k.expression,
+                descending: k.descending,
+                prefix_length: k.prefix_length,
+            })
+            .collect();
+        index.predicate = options.predicate;
+        index.include = options.include_columns;
+        self.record(Op::CreateIndex(index.normalized()))
+    }
+}
 
 impl ops::Host for Recorder {
     fn create_table(&mut self, table: types::Table) -> wasmtime::Result<()> {

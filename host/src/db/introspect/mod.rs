@@ -142,6 +142,10 @@ pub(crate) struct CatalogIndex {
     name: String,
     unique: bool,
     columns: Vec<String>,
+    /// Per part of `columns` (or empty: all plain and ascending).
+    keys: Vec<migrate_core::types::IndexKey>,
+    predicate: Option<String>,
+    include: Vec<String>,
 }
 
 #[derive(Default)]
@@ -223,12 +227,18 @@ fn assemble(
         let Some(model) = tables.get_mut(&i.table) else {
             continue;
         };
-        model.indexes.push(Index {
-            name: i.name,
-            table: i.table,
-            columns: i.columns,
-            unique: i.unique,
-        });
+        model.indexes.push(
+            Index {
+                name: i.name,
+                table: i.table,
+                columns: i.columns,
+                unique: i.unique,
+                keys: i.keys,
+                predicate: i.predicate,
+                include: i.include,
+            }
+            .normalized(),
+        );
     }
     Ok(Schema::with_tables(tables))
 }

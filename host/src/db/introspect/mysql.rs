@@ -39,7 +39,8 @@ WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'
 ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_NAME";
 
 const INDEXES: &str = "
-SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR)
+SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR),
+       CAST(COLLATION AS CHAR), CAST(SUB_PART AS CHAR)
 FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 1
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
@@ -116,17 +117,28 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
     for row in text_rows(conn, INDEXES).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();
         let (table, name, column) = (text(0), text(1), text(2));
+        let key = migrate_core::types::IndexKey {
+            expression: false,
+            descending: text(3) == "D",
+            prefix_length: text(4).parse().ok(),
+        };
         match catalog
             .indexes
             .last_mut()
             .filter(|i| i.table == table && i.name == name)
         {
-            Some(index) => index.columns.push(column),
+            Some(index) => {
+                index.columns.push(column);
+                index.keys.push(key);
+            }
             None => catalog.indexes.push(CatalogIndex {
                 table,
                 name,
                 unique: false,
                 columns: vec![column],
+                keys: vec![key],
+                predicate: None,
+                include: vec![],
             }),
         }
     }

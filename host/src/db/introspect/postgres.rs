@@ -37,17 +37,29 @@ LEFT JOIN pg_class fcl ON fcl.oid = con.confrelid
 WHERE n.nspname = current_schema() AND con.contype IN ('p', 'u', 'f', 'c')
 ORDER BY cl.relname, con.conname";
 
-// Indexes that back a constraint belong to the constraint; expression and partial indexes
-// are not modelled.
+// Indexes that back a constraint belong to the constraint. Each key part comes as a kind
+// (C column, E expression), an order (A, D) and its text; then the condition, then the
+// INCLUDE columns.
 const INDEXES: &str = "
 SELECT t.relname::text, i.relname::text, CASE WHEN ix.indisunique THEN 'YES' ELSE 'NO' END,
-       array_to_string(ARRAY(SELECT a.attname::text FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(num, pos)
-                             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.num ORDER BY k.pos), chr(31))
+       array_to_string(ARRAY(
+           SELECT CASE WHEN ix.indkey[k.pos - 1] = 0 THEN 'E' ELSE 'C' END
+                  || CASE WHEN (ix.indoption[k.pos - 1] & 1) = 1 THEN 'D' ELSE 'A' END
+                  || CASE WHEN ix.indkey[k.pos - 1] = 0
+                          THEN pg_get_indexdef(ix.indexrelid, k.pos, true)
+                          ELSE (SELECT a.attname::text FROM pg_attribute a
+                                WHERE a.attrelid = t.oid AND a.attnum = ix.indkey[k.pos - 1]) END
+           FROM generate_series(1, ix.indnkeyatts::int) AS k(pos) ORDER BY k.pos), chr(31)),
+       pg_get_expr(ix.indpred, ix.indrelid, true),
+       array_to_string(ARRAY(
+           SELECT a.attname::text FROM generate_series(ix.indnkeyatts::int + 1, ix.indnatts::int) AS k(pos)
+           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ix.indkey[k.pos - 1]
+           ORDER BY k.pos), chr(31))
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = current_schema() AND ix.indexprs IS NULL AND ix.indpred IS NULL
+WHERE n.nspname = current_schema()
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u', 'x'))
 ORDER BY t.relname, i.relname";
 
@@ -85,11 +97,26 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
     }
     for row in text_rows(conn, INDEXES).await? {
         let text = |i: usize| row[i].clone().unwrap_or_default();
+        let mut columns = vec![];
+        let mut keys = vec![];
+        for part in split_list(&text(3)) {
+            let (kind, rest) = part.split_at(part.len().min(1));
+            let (order, body) = rest.split_at(rest.len().min(1));
+            columns.push(body.to_string());
+            keys.push(migrate_core::types::IndexKey {
+                expression: kind == "E",
+                descending: order == "D",
+                prefix_length: None,
+            });
+        }
         catalog.indexes.push(CatalogIndex {
             table: text(0),
             name: text(1),
             unique: text(2) == "YES",
-            columns: split_list(&text(3)),
+            columns,
+            keys,
+            predicate: row[4].clone(),
+            include: split_list(&text(5)),
         });
     }
     Ok(catalog)
