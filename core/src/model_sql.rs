@@ -136,9 +136,9 @@ pub fn parse(sql: &str) -> Result<Schema, ModelError> {
             ));
         };
         if let Some(missing) = index
-            .columns
-            .iter()
-            .find(|c| !table.table.columns.iter().any(|col| &&col.name == c))
+            .used_columns()
+            .into_iter()
+            .find(|c| !table.table.columns.iter().any(|col| &col.name == c))
         {
             return Err(ModelError::at(
                 at,
