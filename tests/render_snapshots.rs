@@ -137,6 +137,23 @@ fn every_op() -> Vec<Op> {
             table: "user".into(),
             columns: vec!["handle".into(), "email".into()],
             unique: true,
+            ..Index::default()
+        }),
+        Op::CreateIndex(Index {
+            name: "ix_user_recent".into(),
+            table: "user".into(),
+            columns: vec!["logins".into(), "handle".into()],
+            keys: vec![
+                IndexKey {
+                    descending: true,
+                    ..IndexKey::default()
+                },
+                IndexKey {
+                    prefix_length: Some(8),
+                    ..IndexKey::default()
+                },
+            ],
+            ..Index::default()
         }),
         Op::AddConstraint {
             table: "order".into(),
