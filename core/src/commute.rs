@@ -385,6 +385,7 @@ mod tests {
             table: "user".into(),
             columns: vec!["name".into()],
             unique: false,
+            ..Index::default()
         })];
         let report = analyse(
             &base(),
