@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}: {e:#}", output::error_label());
             std::process::ExitCode::FAILURE
         }
     }

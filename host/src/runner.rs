@@ -216,7 +216,19 @@ pub async fn run_steps(
             }
             Sink::Print(_) => model_ops,
             Sink::Execute(db) => {
-                crate::output::progress!("{headline}");
+                // The step's own revision highlighted (on a terminal), not a parent's.
+                let painted = crate::output::revision(id);
+                let shown = match direction {
+                    Direction::Upgrade => {
+                        headline.replacen(&format!("-> {id},"), &format!("-> {painted},"), 1)
+                    }
+                    Direction::Downgrade => headline.replacen(
+                        &format!("downgrade {id} "),
+                        &format!("downgrade {painted} "),
+                        1,
+                    ),
+                };
+                crate::output::progress!("{shown}");
                 // Names the database gave constraints the revisions left unnamed: for finding
                 // one by its columns, and for a revision that looks at the schema.
                 let finds_by_columns = model_ops
@@ -229,6 +241,7 @@ pub async fn run_steps(
                         .map_err(|e| anyhow!("{label}: reading the constraints' names: {e:#}"))?;
                 }
                 if capabilities.data {
+                    let started = std::time::Instant::now();
                     crate::reading_step::run(
                         guests,
                         db,
@@ -238,6 +251,13 @@ pub async fn run_steps(
                         books.statements,
                     )
                     .await?;
+                    crate::output::record_step(crate::output::StepReport {
+                        revision: id.clone(),
+                        direction: recorded(direction).as_str(),
+                        parents: meta.down_revisions.clone(),
+                        duration_ms: started.elapsed().as_millis(),
+                        statements: None,
+                    });
                     continue;
                 }
                 if capabilities.catalog && !schema.database_names.is_empty() {
@@ -263,6 +283,7 @@ pub async fn run_steps(
             }
             Sink::Execute(db) => db,
         };
+        let started = std::time::Instant::now();
         db.run_script(&script, id).await.map_err(|e| {
             if script.transactional {
                 anyhow!(
@@ -279,6 +300,13 @@ pub async fn run_steps(
                 )
             }
         })?;
+        crate::output::record_step(crate::output::StepReport {
+            revision: id.clone(),
+            direction: recorded(direction).as_str(),
+            parents: meta.down_revisions.clone(),
+            duration_ms: started.elapsed().as_millis(),
+            statements: Some(script.body.len()),
+        });
     }
     if !not_printed.is_empty() {
         bail!(

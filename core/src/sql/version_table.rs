@@ -297,15 +297,27 @@ pub fn select_recorded_checksums(d: &dyn Dialect, t: &VersionTables) -> String {
     )
 }
 
-/// The whole history, oldest first: (revision, direction, checksum, applied_at as text).
+/// The whole history, oldest first: (revision, direction, checksum, applied_at). The time is
+/// RFC 3339 in UTC on every database: the column holds the database's CURRENT_TIMESTAMP, which
+/// is UTC on SQLite and the session's time zone on PostgreSQL and MySQL, read back in it.
 pub fn select_history(d: &dyn Dialect, t: &VersionTables) -> String {
     let cols = ["revision", "direction", "checksum"]
         .map(|c| d.quote_ident(c))
         .join(", ");
+    let at = d.quote_ident("applied_at");
+    let utc = match d.name() {
+        super::DialectName::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', {at})"),
+        super::DialectName::Postgresql => format!(
+            "to_char(({at} AT TIME ZONE current_setting('TimeZone')) AT TIME ZONE 'UTC', \
+             'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        ),
+        super::DialectName::Mysql => format!(
+            "CAST(DATE_FORMAT(COALESCE(CONVERT_TZ({at}, @@session.time_zone, '+00:00'), {at}), \
+             '%Y-%m-%dT%H:%i:%s.%fZ') AS CHAR)"
+        ),
+    };
     format!(
-        "SELECT {cols}, CAST({} AS {}) FROM {} ORDER BY {}",
-        d.quote_ident("applied_at"),
-        d.text_cast_type(),
+        "SELECT {cols}, {utc} FROM {} ORDER BY {}",
         d.quote_ident(&t.history),
         d.quote_ident("seq")
     )

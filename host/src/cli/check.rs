@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, args: CheckArgs) -> ExitCode {
     match check(ctx, &args).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}: {e:#}", crate::output::error_label());
             ExitCode::from(2)
         }
     }
@@ -32,8 +32,23 @@ async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         return check_heads(ctx);
     }
     let comparison = compare(ctx, &args.compare, &[], AtHead::Warn).await?;
+    if ctx.json {
+        crate::output::json(&serde_json::json!({
+            "matches": comparison.diff.is_empty(),
+            "compared": comparison.current_label,
+            "model": comparison.model_path.display().to_string(),
+            "upgrade": comparison.diff.upgrade,
+            "downgrade": comparison.diff.downgrade,
+            "warnings": comparison.diff.warnings,
+        }))?;
+        return Ok(if comparison.diff.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     for warning in &comparison.diff.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("{}: {warning}", crate::output::warning_label());
     }
     let model = comparison.model_path.display();
     if comparison.diff.is_empty() {
@@ -56,6 +71,10 @@ async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
 fn check_heads(ctx: &Context) -> anyhow::Result<ExitCode> {
     let project = ctx.project()?;
     let heads = project.graph.heads();
+    if heads.len() < 2 && ctx.json {
+        crate::output::json(&serde_json::json!({ "heads": heads, "commutes": true, "pairs": [] }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if heads.len() < 2 {
         println!(
             "One head ({}): nothing to merge.",
@@ -66,8 +85,32 @@ fn check_heads(ctx: &Context) -> anyhow::Result<ExitCode> {
     let mut guests = crate::runner::Guests::new(&project, super::runtime(ctx)?);
     guests.set_target(super::offline_target(ctx, None)?);
     let reports = crate::branches::analyse(&mut guests, &heads)?;
+    let commutes = reports.iter().all(|r| r.report.commutes());
+    if ctx.json {
+        let pairs: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|pair| {
+                serde_json::json!({
+                    "left": pair.left,
+                    "right": pair.right,
+                    "commutes": pair.report.commutes(),
+                    "conflicts": pair.report.conflicts.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                    "order_problems": pair.report.order_problems,
+                    "raw_sql": pair.report.opaque,
+                })
+            })
+            .collect();
+        crate::output::json(
+            &serde_json::json!({ "heads": heads, "commutes": commutes, "pairs": pairs }),
+        )?;
+        return Ok(if commutes {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     print!("{}", crate::branches::describe(&reports));
-    Ok(if reports.iter().all(|r| r.report.commutes()) {
+    Ok(if commutes {
         println!("The heads commute: `migrate merge -m \"…\"` can join them.");
         ExitCode::SUCCESS
     } else {

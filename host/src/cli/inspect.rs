@@ -18,6 +18,11 @@ pub struct HistoryArgs {
     /// Draw the graph in the terminal, newest first, like `git log --graph`.
     #[arg(long)]
     graph: bool,
+    /// Only the revisions from A to B, both included (Alembic's `-r`): `A:B`, `A:` (to the
+    /// heads), `:B` (from base); each end a revision, `head`, `LABEL@head` or `current` (the
+    /// database's heads).
+    #[arg(short = 'r', long = "rev-range", value_name = "A:B")]
+    range: Option<String>,
     /// text (the default), mermaid or dot (Graphviz), for documents.
     #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
     format: HistoryFormat,
@@ -42,9 +47,27 @@ pub struct ShowArgs {
 
 pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     let drawn = args.graph || args.format != HistoryFormat::Text;
+    if ctx.json && drawn {
+        anyhow::bail!("--json gives the revisions as data; leave out --graph and --format");
+    }
     if args.applied && !drawn {
         let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
-        for row in db.history().await? {
+        let rows = db.history().await?;
+        if ctx.json {
+            let rows: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|row| {
+                    serde_json::json!({
+                        "revision": row.revision,
+                        "direction": row.direction,
+                        "checksum": row.checksum,
+                        "applied_at": row.applied_at,
+                    })
+                })
+                .collect();
+            return crate::output::json(&serde_json::json!({ "history": rows }));
+        }
+        for row in rows {
             say!(
                 "{}  {:<9} {}  checksum {}",
                 row.applied_at,
@@ -64,6 +87,14 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         None
     };
     let is_applied = |id: &str| applied.as_ref().is_some_and(|a| a.contains(id));
+    let shown = match &args.range {
+        Some(_) if drawn => {
+            anyhow::bail!("-r lists a range; the drawn graph shows every revision")
+        }
+        Some(range) => Some(range_members(ctx, graph, range).await?),
+        None => None,
+    };
+    let in_range = |id: &str| shown.as_ref().is_none_or(|s| s.contains(id));
     let words = |meta: &migrate_core::revision::RevisionMeta| {
         let mut marks = graph_drawing::markers(graph, meta);
         if is_applied(&meta.id) {
@@ -76,6 +107,26 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         };
         (marks, migrate_core::text::one_line(&meta.message))
     };
+    if ctx.json {
+        let revisions: Vec<serde_json::Value> = graph
+            .in_order()
+            .rev()
+            .filter(|meta| in_range(&meta.id))
+            .map(|meta| {
+                serde_json::json!({
+                    "revision": meta.id,
+                    "down_revisions": meta.down_revisions,
+                    "message": meta.message,
+                    "created": meta.created,
+                    "branch_labels": meta.branch_labels,
+                    "depends_on": meta.depends_on,
+                    "markers": graph_drawing::markers(graph, meta),
+                    "applied": applied.as_ref().map(|a| a.contains(&meta.id)),
+                })
+            })
+            .collect();
+        return crate::output::json(&serde_json::json!({ "revisions": revisions }));
+    }
     match args.format {
         HistoryFormat::Mermaid => say!("{}", graph_drawing::mermaid(graph, &is_applied).trim_end()),
         HistoryFormat::Dot => say!("{}", graph_drawing::dot(graph, &is_applied).trim_end()),
@@ -89,7 +140,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
             }
         }
         HistoryFormat::Text => {
-            for meta in graph.in_order().rev() {
+            for meta in graph.in_order().rev().filter(|m| in_range(&m.id)) {
                 let (marks, message) = words(meta);
                 say!(
                     "{} -> {}{marks}, {message}",
@@ -102,13 +153,79 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The revisions of `-r A:B`: descending from A (or it) and needed by B (or it).
+async fn range_members(
+    ctx: &Context,
+    graph: &migrate_core::revision::Graph,
+    range: &str,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let (from, to) = range
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("-r {range:?}: write A:B, A: or :B"))?;
+    let mut current: Option<Vec<String>> = None;
+    let mut resolve = async |text: &str| -> anyhow::Result<Vec<String>> {
+        if text == "current" {
+            if current.is_none() {
+                let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
+                current = Some(db.heads().await?);
+            }
+            return Ok(current.clone().unwrap_or_default());
+        }
+        Ok(migrate_core::target::resolve(graph, text, &[])?)
+    };
+    let lower = match from.trim() {
+        "" | "base" => None,
+        text => Some(graph.descendants_or_self(&resolve(text).await?)),
+    };
+    let upper = match to.trim() {
+        "" | "heads" => None,
+        text => Some(graph.required(&resolve(text).await?)),
+    };
+    Ok(graph
+        .in_order()
+        .map(|m| m.id.clone())
+        .filter(|id| lower.as_ref().is_none_or(|l| l.contains(id)))
+        .filter(|id| upper.as_ref().is_none_or(|u| u.contains(id)))
+        .collect())
+}
+
 pub fn heads(ctx: &Context) -> anyhow::Result<()> {
     let project = ctx.project_metadata()?;
-    for id in project.graph.heads() {
-        say!(
-            "{id} (head), {}",
-            project.graph.get(&id).expect("a head exists").message
-        );
+    let graph = &project.graph;
+    if ctx.json {
+        let heads: Vec<serde_json::Value> = graph
+            .heads()
+            .iter()
+            .map(|id| {
+                let meta = graph.get(id).expect("a head exists");
+                serde_json::json!({
+                    "revision": meta.id,
+                    "down_revisions": meta.down_revisions,
+                    "message": meta.message,
+                    "created": meta.created,
+                    "branch_labels": meta.branch_labels,
+                    "source": project.sources.get(id).map(|p| p.display().to_string()),
+                })
+            })
+            .collect();
+        return crate::output::json(&serde_json::json!({ "heads": heads }));
+    }
+    for id in graph.heads() {
+        let meta = graph.get(&id).expect("a head exists");
+        say!("{id} (head), {}", meta.message);
+        if crate::output::verbose() {
+            say!("  revises: {}", describe_heads(&meta.down_revisions));
+            if !meta.branch_labels.is_empty() {
+                say!("  branch: {}", meta.branch_labels.join(", "));
+            }
+            if !meta.depends_on.is_empty() {
+                say!("  depends on: {}", meta.depends_on.join(", "));
+            }
+            say!("  created: {}", meta.created);
+            if let Some(source) = project.sources.get(&id) {
+                say!("  source: {}", source.display());
+            }
+        }
     }
     Ok(())
 }
@@ -123,9 +240,12 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         text => project.graph.resolve_id(text)?,
     };
     let meta = project.graph.get(&id).expect("resolved").clone();
+    let children: Vec<String> = project.graph.children(&id).cloned().collect();
+    if ctx.json {
+        return show_json(ctx, &project, &meta, children, args.dialect.as_deref());
+    }
     say!("Revision: {}", meta.id);
     say!("Revises: {}", describe_heads(&meta.down_revisions));
-    let children: Vec<String> = project.graph.children(&id).cloned().collect();
     say!(
         "Revised by: {}",
         if children.is_empty() {
@@ -203,4 +323,54 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `show --json`: the metadata, what the revision may do, and its operations per database
+/// (one entry unless it asks for its target), as the host records them.
+fn show_json(
+    ctx: &Context,
+    project: &crate::project::Project,
+    meta: &migrate_core::revision::RevisionMeta,
+    children: Vec<String>,
+    dialect: Option<&str>,
+) -> anyhow::Result<()> {
+    let id = &meta.id;
+    let mut guests = Guests::new(project, super::runtime(ctx)?);
+    let capabilities = guests.capabilities_of(id)?;
+    let targets = match (dialect, capabilities.target) {
+        (Some(flag), _) => vec![super::offline_target(ctx, Some(flag))?],
+        (None, true) => Flavor::ALL.into_iter().map(Target::offline).collect(),
+        (None, false) => vec![super::offline_target(ctx, None)?],
+    };
+    let mut per_target = vec![];
+    for target in targets {
+        let described = target.describe();
+        guests.set_target(target);
+        let upgrade = guests.ops(id, Direction::Upgrade)?;
+        let downgrade = guests.ops(id, Direction::Downgrade)?;
+        per_target.push(serde_json::json!({
+            "target": described,
+            "checksum": guests.checksum(id, Direction::Upgrade, &upgrade)?,
+            "upgrade": upgrade,
+            "downgrade": downgrade,
+        }));
+    }
+    crate::output::json(&serde_json::json!({
+        "revision": id,
+        "down_revisions": meta.down_revisions,
+        "revised_by": children,
+        "message": meta.message,
+        "created": meta.created,
+        "branch_labels": meta.branch_labels,
+        "depends_on": meta.depends_on,
+        "source": project.sources.get(id).map(|p| p.display().to_string()),
+        "capabilities": {
+            "execute": capabilities.execute,
+            "target": capabilities.target,
+            "clock": capabilities.clock,
+            "catalog": capabilities.catalog,
+            "data": capabilities.data,
+        },
+        "operations": per_target,
+    }))
 }

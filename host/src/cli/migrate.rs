@@ -83,6 +83,9 @@ async fn migrate(
     let graph = project.graph.clone();
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
 
+    if offline.sql && ctx.json {
+        bail!("--sql prints SQL; --json is for what ran online");
+    }
     if offline.sql {
         let target = super::offline_target(ctx, offline.dialect.as_deref())?;
         let dialect = target.dialect();
@@ -137,6 +140,9 @@ async fn migrate(
             "Nothing to do: the database is at {}",
             describe_heads(&current)
         );
+        if ctx.json {
+            outcome_json(direction, &current, &current, None)?;
+        }
         return db.unlock().await;
     }
     // What the database has beyond the model (triggers, views, indexes made by `execute` or by
@@ -154,7 +160,7 @@ async fn migrate(
         }
     }
     let tables = db.tables().clone();
-    runner::run_steps(
+    let ran = runner::run_steps(
         &mut guests,
         &tables,
         schema,
@@ -163,13 +169,36 @@ async fn migrate(
         direction,
         Sink::Execute(&mut db),
     )
-    .await?;
-    crate::output::progress!(
-        "Done: the database is at {}",
-        describe_heads(&db.heads().await?)
-    );
+    .await;
+    let now = db.heads().await.unwrap_or_default();
+    if ctx.json {
+        outcome_json(direction, &current, &now, ran.as_ref().err())?;
+    }
+    ran?;
+    crate::output::progress!("Done: the database is at {}", describe_heads(&now));
     // Released explicitly here; on an error path above, dropping the connection releases it.
     db.unlock().await
+}
+
+/// `upgrade --json` / `downgrade --json`: the steps that ran (revision, direction, parents,
+/// duration, statements), where the database was and is, and the outcome.
+fn outcome_json(
+    direction: Direction,
+    before: &[String],
+    after: &[String],
+    error: Option<&anyhow::Error>,
+) -> anyhow::Result<()> {
+    crate::output::json(&serde_json::json!({
+        "command": match direction {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        },
+        "heads_before": before,
+        "heads_after": after,
+        "steps": crate::output::steps_run(),
+        "outcome": if error.is_some() { "failed" } else { "done" },
+        "error": error.map(|e| format!("{e:#}")),
+    }))
 }
 
 /// `--sql current:…`: the heads the configured database is at, read without changing anything.

@@ -48,8 +48,20 @@ pub struct Args {
     database_url: Option<String>,
     /// Print no informational lines on stderr (which database, each step, the outcome);
     /// warnings and errors still appear.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Colour the tool's own lines on stderr: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, global = true, value_enum, default_value_t = crate::output::ColourChoice::Auto)]
+    color: crate::output::ColourChoice,
+    /// Print each SQL statement on stderr as it runs, and more detail where a command has it
+    /// (`heads`).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// One JSON document on stdout instead of lines (current, status, heads, history, show,
+    /// check, upgrade, downgrade); shapes in docs/json.md.
+    #[arg(long, global = true)]
+    json: bool,
     /// The migrations folder (else `migrations` in the settings, else ./migrations).
     #[arg(long, global = true, value_name = "DIR")]
     migrations: Option<PathBuf>,
@@ -116,6 +128,8 @@ Every command that opens the database prints which one on stderr first (password
 pub struct Context {
     pub settings: Settings,
     pub migrations_dir: PathBuf,
+    /// `--json`: the command prints one JSON document on stdout.
+    pub json: bool,
 }
 
 impl Context {
@@ -131,6 +145,8 @@ impl Context {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     crate::output::set_quiet(args.quiet);
+    crate::output::set_verbose(args.verbose);
+    crate::output::set_colour(args.color);
     // Needs no settings: it works anywhere, before any project exists.
     if let Command::Completions { shell } = args.command {
         use clap::CommandFactory;
@@ -151,7 +167,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ctx = Context {
         settings,
         migrations_dir,
+        json: args.json,
     };
+    let speaks_json = matches!(
+        args.command,
+        Command::Current
+            | Command::Status
+            | Command::Heads
+            | Command::History(_)
+            | Command::Show(_)
+            | Command::Check(_)
+            | Command::Upgrade(_)
+            | Command::Downgrade(_)
+    );
+    if ctx.json && !speaks_json {
+        anyhow::bail!(
+            "--json is for current, status, heads, history, show, check, upgrade and downgrade"
+        );
+    }
     match args.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::New(a) => new::run(&ctx, a).await,

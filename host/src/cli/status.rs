@@ -17,16 +17,40 @@ pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
     let unknown: Vec<&String> = heads.iter().filter(|h| graph.get(h).is_none()).collect();
     let applied = graph.with_ancestors(&heads);
     let total = graph.in_order().count();
+    let pending: Vec<_> = graph
+        .in_order()
+        .filter(|m| !applied.contains(&m.id))
+        .collect();
+    let steps = db.incomplete().await?;
+    let healthy = unknown.is_empty() && steps.is_empty();
+    let code = if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    if ctx.json {
+        let mut failed = vec![];
+        for step in &steps {
+            failed.push(failed_step_json(ctx, &project, &mut db, step).await);
+        }
+        crate::output::json(&serde_json::json!({
+            "current": heads,
+            "heads": graph.heads(),
+            "applied": applied.len(),
+            "total": total,
+            "pending": pending.iter().map(|m| serde_json::json!({"revision": m.id, "message": m.message})).collect::<Vec<_>>(),
+            "unknown_heads": unknown,
+            "incomplete": failed,
+            "healthy": healthy,
+        }))?;
+        return Ok(code);
+    }
     say!("Current: {}", describe_heads(&heads));
     say!(
         "Head(s) of the revisions: {}",
         describe_heads(&graph.heads())
     );
     say!("Applied: {} of {total} revision(s)", applied.len());
-    let pending: Vec<_> = graph
-        .in_order()
-        .filter(|m| !applied.contains(&m.id))
-        .collect();
     if pending.is_empty() {
         say!("Pending: none");
     } else {
@@ -35,26 +59,19 @@ pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
             say!("  {} {}", meta.id, meta.message);
         }
     }
-    let mut healthy = true;
     for head in unknown {
-        healthy = false;
         say!(
             "PROBLEM: the database is at revision {head}, which is not among the revisions in {}",
             project.root.display()
         );
     }
-    for step in db.incomplete().await? {
-        healthy = false;
+    for step in steps {
         say!(
             "{}",
             describe_failed_step(ctx, &project, &mut db, &step).await
         );
     }
-    Ok(if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(code)
 }
 
 /// `migrate current`: the heads, and any failed step with exit code 1.
@@ -62,10 +79,36 @@ pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
     let project = ctx.project_metadata()?;
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
+    let graph_heads = project.graph.heads();
+    let steps = db.incomplete().await?;
+    let code = if steps.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    if ctx.json {
+        let mut failed = vec![];
+        for step in &steps {
+            failed.push(failed_step_json(ctx, &project, &mut db, step).await);
+        }
+        let heads: Vec<serde_json::Value> = heads
+            .iter()
+            .map(|head| {
+                let meta = project.graph.get(head);
+                serde_json::json!({
+                    "revision": head,
+                    "message": meta.map(|m| m.message.clone()),
+                    "known": meta.is_some(),
+                    "is_head": graph_heads.contains(head),
+                })
+            })
+            .collect();
+        crate::output::json(&serde_json::json!({ "heads": heads, "incomplete": failed }))?;
+        return Ok(code);
+    }
     if heads.is_empty() {
         say!("base (no revision applied)");
     }
-    let graph_heads = project.graph.heads();
     for head in &heads {
         let marker = if graph_heads.contains(head) {
             " (head)"
@@ -80,15 +123,43 @@ pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-    let mut code = ExitCode::SUCCESS;
-    for step in db.incomplete().await? {
-        code = ExitCode::FAILURE;
+    for step in steps {
         say!(
             "{}",
             describe_failed_step(ctx, &project, &mut db, &step).await
         );
     }
     Ok(code)
+}
+
+/// A failed or interrupted step for `--json`: the mark, the diagnosis where there is one, and
+/// the report people read.
+async fn failed_step_json(
+    ctx: &Context,
+    project: &Project,
+    db: &mut Database,
+    step: &Incomplete,
+) -> serde_json::Value {
+    let diagnosis = match diagnose(ctx, project, db, step).await {
+        Ok(recovery) => {
+            let total = recovery.script.body.len();
+            match recovery.diagnosis {
+                migrate_core::step_progress::Diagnosis::Stopped { done } => serde_json::json!({
+                    "certain": true, "statements_done": done, "statements": total,
+                }),
+                _ => serde_json::json!({ "certain": false, "statements": total }),
+            }
+        }
+        Err(e) => serde_json::json!({ "certain": false, "error": format!("{e:#}") }),
+    };
+    serde_json::json!({
+        "revision": step.revision,
+        "direction": step.direction,
+        "failed_statement": step.failed_statement,
+        "error": step.error,
+        "diagnosis": diagnosis,
+        "report": describe_failed_step(ctx, project, db, step).await,
+    })
 }
 
 /// A step left failed or interrupted, for people: what failed, where it stopped (diagnosed from

@@ -534,8 +534,16 @@ enum Target<'a> {
     Direct(&'a DirectSqlite),
 }
 
+/// `-v`: a statement on stderr as it is sent.
+fn echo(statement: &Statement) {
+    if crate::output::verbose() {
+        eprintln!("  {};", statement.sql);
+    }
+}
+
 impl Target<'_> {
     async fn run(&mut self, statement: &Statement) -> Result<(), StatementFailed> {
+        echo(statement);
         match self {
             Target::Sqlx(conn) => run(conn, statement).await,
             Target::Direct(direct) => direct.run(statement),
@@ -544,6 +552,11 @@ impl Target<'_> {
 
     /// `statements` in one transaction: all commit, or a failure rolls all back.
     async fn transaction(&mut self, statements: &[&Statement]) -> Result<(), StatementFailed> {
+        if crate::output::verbose() {
+            eprintln!("  BEGIN;");
+            statements.iter().for_each(|s| echo(s));
+            eprintln!("  COMMIT;");
+        }
         let conn = match self {
             Target::Direct(direct) => return direct.transaction(statements),
             Target::Sqlx(conn) => conn,

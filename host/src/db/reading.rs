@@ -43,6 +43,7 @@ impl Database {
         statement: &Statement,
         revision: &str,
     ) -> Result<(), StatementFailed> {
+        super::echo(statement);
         let outcome = run(&mut self.conn, statement).await;
         if let (Err(e), false) = (&outcome, self.transactional()) {
             self.step_failure_marked = true;
