@@ -7,7 +7,7 @@
 //! operations are then recorded at its point in the run (the schema before it must be known
 //! first), and its checksum is taken over what it records from the model alone.
 //!
-//! ```ignore
+//! ```no_run
 //! use migrate_guest_sdk::prelude::*;
 //!
 //! fn upgrade() -> Result {
@@ -38,11 +38,14 @@ use alloc::vec::Vec;
 /// A table as it stands before this revision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableView {
+    /// The table: its columns and constraints, with the names the database gave (online).
     pub table: Table,
+    /// Its indexes.
     pub indexes: Vec<Index>,
 }
 
 impl TableView {
+    /// Its foreign keys, named or not.
     pub fn foreign_keys(&self) -> impl Iterator<Item = &ForeignKey> {
         self.table.constraints.iter().filter_map(|c| match c {
             Constraint::ForeignKey(fk) => Some(fk),

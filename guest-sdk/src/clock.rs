@@ -5,12 +5,16 @@
 //! caches them and takes its checksum over the operations it records at 1970-01-01T00:00:00Z,
 //! which stays the same run after run.
 //!
-//! ```ignore
+//! ```no_run
+//! # use migrate_guest_sdk::prelude::*;
+//! # fn upgrade() -> Result {
 //! let now = clock::run_started(); // "2026-11-30T22:26:18Z"
 //! op::execute(&format!(
 //!     "UPDATE person SET migrated_at = {} WHERE migrated_at IS NULL",
 //!     target::literal(clock::run_started_sql())?,
 //! ));
+//! # Ok(())
+//! # }
 //! ```
 
 use alloc::string::String;

@@ -11,7 +11,7 @@
 //! `migrate show` says it reads rows, and `migrate upgrade --sql` refuses it by name unless it
 //! offers an offline form: when `connected()` is false, do the work in SQL instead.
 //!
-//! ```ignore
+//! ```no_run
 //! use migrate_guest_sdk::prelude::*;
 //!
 //! fn upgrade() -> Result {
@@ -42,7 +42,9 @@ pub const MAX_BATCH_ROWS: u32 = 10_000;
 /// What a read returned: column names, then rows of one value per column.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rows {
+    /// The columns asked for, in order.
     pub columns: Vec<String>,
+    /// One list of values per row, in the order of `columns`.
     pub values: Vec<Vec<Value>>,
 }
 
@@ -54,14 +56,17 @@ pub struct Row<'a> {
 }
 
 impl Rows {
+    /// How many rows.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
+    /// The rows, each read by column name.
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         self.values.iter().map(|values| Row {
             columns: &self.columns,
@@ -69,6 +74,7 @@ impl Rows {
         })
     }
 
+    /// The last row: where the next batch starts.
     pub fn last(&self) -> Option<Row<'_>> {
         self.values.last().map(|values| Row {
             columns: &self.columns,
@@ -87,14 +93,17 @@ impl<'a> Row<'a> {
             .unwrap_or(&Value::Null)
     }
 
+    /// The value of `column` as text, `None` when NULL or not text.
     pub fn text(&self, column: &str) -> Option<&'a str> {
         self.get(column).as_text()
     }
 
+    /// The value of `column` as an integer, `None` when NULL or not an integer.
     pub fn integer(&self, column: &str) -> Option<i64> {
         self.get(column).as_integer()
     }
 
+    /// The row's values, in the order of the columns asked for.
     pub fn values(&self) -> &'a [Value] {
         self.values
     }

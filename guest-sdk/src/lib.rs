@@ -4,8 +4,8 @@
 //! network, clock or the database: it only asks the host for operations, which the host records,
 //! renders to SQL for the target database and runs (or prints, for `migrate upgrade --sql`).
 //!
-//! ```ignore
-//! #![no_std]
+//! ```no_run
+//! // A revision's src/lib.rs starts with #![no_std] (see below).
 //! use migrate_guest_sdk::prelude::*;
 //!
 //! fn upgrade() -> Result {
@@ -23,6 +23,7 @@
 //! }
 //!
 //! migrate_guest_sdk::revision!(upgrade, downgrade);
+//! # fn main() {}
 //! ```
 //!
 //! Revisions are `#![no_std]`: a guest can reach nothing std offers beyond what `alloc` has,
@@ -32,6 +33,8 @@
 //! messages too).
 
 #![no_std]
+// Every public item says what it does: a missing comment fails the build (and CI).
+#![deny(missing_docs)]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;

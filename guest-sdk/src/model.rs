@@ -8,38 +8,61 @@ use alloc::vec::Vec;
 /// Portable column types; each database maps them to its natural native type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {
+    /// 32-bit integer: `INTEGER` (SQLite, PostgreSQL), `INT` (MySQL).
     Integer,
+    /// 64-bit integer: `BIGINT` everywhere.
     Bigint,
+    /// 16-bit integer: `SMALLINT` everywhere.
     Smallint,
+    /// `BOOLEAN` (MySQL stores `TINYINT(1)`; SQLite 0 and 1).
     Boolean,
+    /// Text without a length limit: `TEXT` everywhere (MySQL cannot index it without a prefix).
     Text,
-    /// Text of at most this many characters.
+    /// Text of at most this many characters: `VARCHAR(n)` everywhere (n characters, not bytes).
     Varchar(u32),
+    /// Single precision: `REAL` (SQLite, PostgreSQL), `FLOAT` (MySQL). SQLite stores 8 bytes whatever it is declared.
     Float,
+    /// Double precision: `DOUBLE PRECISION` (PostgreSQL), `DOUBLE` (SQLite, MySQL).
     Double,
+    /// Exact decimal: `NUMERIC(p, s)` (SQLite, PostgreSQL), `DECIMAL(p, s)` (MySQL).
     Numeric {
+        /// Digits in all, 1 or more.
         precision: u8,
+        /// Digits after the point, at most `precision`.
         scale: u8,
     },
+    /// A calendar date: `DATE` everywhere.
     Date,
+    /// A time of day: `TIME` (SQLite, PostgreSQL), `TIME(6)` (MySQL, keeping microseconds).
     Time,
-    /// Timestamp without time zone.
+    /// Timestamp without time zone: `TIMESTAMP` (SQLite, PostgreSQL), `DATETIME(6)` (MySQL,
+    /// keeping microseconds).
     Timestamp,
-    /// Timestamp with time zone.
+    /// Timestamp with time zone: `TIMESTAMP WITH TIME ZONE` (PostgreSQL), `TIMESTAMPTZ`
+    /// (SQLite), `DATETIME(6)` holding UTC by convention (MySQL, whose `TIMESTAMP` ends in 2038).
     Timestamptz,
+    /// Bytes: `BLOB` (SQLite), `BYTEA` (PostgreSQL), `LONGBLOB` (MySQL).
     Blob,
+    /// JSON: `JSON` (SQLite, MySQL), `JSONB` (PostgreSQL).
     Json,
+    /// A UUID: `UUID` (SQLite, PostgreSQL), `CHAR(36)` (MySQL), in the hyphenated form.
     Uuid,
 }
 
 /// A literal value, for `op::bulk_insert` rows and literal defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL NULL.
     Null,
+    /// `TRUE` or `FALSE` (1 or 0 where the database has no booleans).
     Boolean(bool),
+    /// A 64-bit integer.
     Integer(i64),
+    /// A double; NaN and the infinities are refused, as no database stores them portably.
     Float(f64),
+    /// Text, quoted for the database (any Unicode).
     Text(String),
+    /// Bytes, written as the database's binary literal.
     Blob(Vec<u8>),
 }
 
@@ -81,10 +104,15 @@ pub enum ServerDefault {
 /// What a foreign key does when the referenced row is deleted or updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Refuse the change while rows refer to the row (checked at the end of the statement).
     NoAction,
+    /// Refuse the change while rows refer to the row (checked at once).
     Restrict,
+    /// Delete (or update) the referring rows too.
     Cascade,
+    /// Set the referring columns to NULL.
     SetNull,
+    /// Set the referring columns to their defaults.
     SetDefault,
 }
 
@@ -102,6 +130,7 @@ pub struct Column {
 }
 
 impl Column {
+    /// A nullable column of this type; the builders below add the rest.
     pub fn new(name: impl Into<String>, data_type: Type) -> Column {
         Column {
             name: name.into(),
@@ -152,6 +181,7 @@ impl Column {
         self
     }
 
+    /// The column's comment (stored where the database keeps comments: PostgreSQL, MySQL).
     pub fn comment(mut self, text: impl Into<String>) -> Column {
         self.comment = Some(text.into());
         self
@@ -168,6 +198,7 @@ pub struct Table {
 }
 
 impl Table {
+    /// A table with no columns yet; add them with `column`.
     pub fn new(name: impl Into<String>) -> Table {
         Table {
             name: name.into(),
@@ -177,6 +208,7 @@ impl Table {
         }
     }
 
+    /// Adds a column, in order.
     pub fn column(mut self, column: Column) -> Table {
         self.columns.push(column);
         self
@@ -189,6 +221,7 @@ impl Table {
         self
     }
 
+    /// The table's comment (stored where the database keeps comments).
     pub fn comment(mut self, text: impl Into<String>) -> Table {
         self.comment = Some(text.into());
         self
@@ -202,22 +235,33 @@ fn names<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Vec<String> {
 /// A table constraint. Name constraints you may want to drop later: dropping takes a name.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Constraint {
+    /// A primary key on several columns (one column: `Column::primary_key`).
     PrimaryKey {
+        /// Its name, or `None` for the convention's or the database's.
         name: Option<String>,
+        /// The key's columns, in order.
         columns: Vec<String>,
     },
+    /// A unique constraint on these columns.
     Unique {
+        /// Its name, or `None` for the convention's or the database's.
         name: Option<String>,
+        /// The columns, in order.
         columns: Vec<String>,
     },
+    /// A foreign key (`ForeignKey::new`).
     ForeignKey(ForeignKey),
+    /// A CHECK constraint.
     Check {
+        /// Its name, or `None` for the convention's or the database's.
         name: Option<String>,
+        /// The condition, SQL.
         expression: String,
     },
 }
 
 impl Constraint {
+    /// A primary key on these columns, unnamed (`.named(..)` names it).
     pub fn primary_key<I: IntoIterator<Item = S>, S: Into<String>>(columns: I) -> Constraint {
         Constraint::PrimaryKey {
             name: None,
@@ -225,6 +269,7 @@ impl Constraint {
         }
     }
 
+    /// A unique constraint on these columns, unnamed (`.named(..)` names it).
     pub fn unique<I: IntoIterator<Item = S>, S: Into<String>>(columns: I) -> Constraint {
         Constraint::Unique {
             name: None,
@@ -232,6 +277,7 @@ impl Constraint {
         }
     }
 
+    /// A CHECK constraint with this condition, unnamed (`.named(..)` names it).
     pub fn check(expression: impl Into<String>) -> Constraint {
         Constraint::Check {
             name: None,
@@ -270,6 +316,7 @@ pub struct ForeignKey {
 }
 
 impl ForeignKey {
+    /// `columns` of this table refer to `referred_columns` of `referred_table`; unnamed until `named`.
     pub fn new<C, S, R, T>(
         columns: C,
         referred_table: impl Into<String>,
@@ -291,16 +338,19 @@ impl ForeignKey {
         }
     }
 
+    /// Names the foreign key (else the convention's or the database's name).
     pub fn named(mut self, name: impl Into<String>) -> ForeignKey {
         self.name = Some(name.into());
         self
     }
 
+    /// What happens to referring rows when the referred row is deleted.
     pub fn on_delete(mut self, action: Action) -> ForeignKey {
         self.on_delete = Some(action);
         self
     }
 
+    /// What happens to referring rows when the referred key changes.
     pub fn on_update(mut self, action: Action) -> ForeignKey {
         self.on_update = Some(action);
         self
@@ -335,6 +385,7 @@ pub struct Index {
 }
 
 impl Index {
+    /// An index named `name` on `columns` of `table` (ascending, not unique).
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(
         name: impl Into<String>,
         table: impl Into<String>,
@@ -352,6 +403,7 @@ impl Index {
         }
     }
 
+    /// Makes the index unique.
     pub fn unique(mut self) -> Index {
         self.unique = true;
         self
@@ -413,9 +465,13 @@ impl Index {
 /// Which kind of constraint `op::drop_constraint` drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConstraintKind {
+    /// The primary key (MySQL ignores its name).
     PrimaryKey,
+    /// A unique constraint.
     Unique,
+    /// A foreign key.
     ForeignKey,
+    /// A CHECK constraint.
     Check,
 }
 
@@ -433,6 +489,7 @@ pub struct AlterColumn {
 }
 
 impl AlterColumn {
+    /// A change to `column` of `table`; say what changes with the builders below.
     pub fn new(table: impl Into<String>, column: impl Into<String>) -> AlterColumn {
         AlterColumn {
             table: table.into(),
@@ -445,41 +502,49 @@ impl AlterColumn {
         }
     }
 
+    /// Changes the column's type.
     pub fn set_type(mut self, data_type: Type) -> AlterColumn {
         self.new_type = Some(data_type);
         self
     }
 
+    /// Allows NULL (`true`) or forbids it (`false`).
     pub fn nullable(mut self, nullable: bool) -> AlterColumn {
         self.nullable = Some(nullable);
         self
     }
 
+    /// Sets a literal server default.
     pub fn default_value(mut self, value: impl Into<Value>) -> AlterColumn {
         self.default = Some(Some(ServerDefault::Value(value.into())));
         self
     }
 
+    /// Sets an SQL expression as the server default (`CURRENT_TIMESTAMP`).
     pub fn default_expression(mut self, sql: impl Into<String>) -> AlterColumn {
         self.default = Some(Some(ServerDefault::Expression(sql.into())));
         self
     }
 
+    /// Removes the server default.
     pub fn drop_default(mut self) -> AlterColumn {
         self.default = Some(None);
         self
     }
 
+    /// Renames the column.
     pub fn rename_to(mut self, new_name: impl Into<String>) -> AlterColumn {
         self.new_name = Some(new_name.into());
         self
     }
 
+    /// Sets the column's comment.
     pub fn comment(mut self, text: impl Into<String>) -> AlterColumn {
         self.comment = Some(Some(text.into()));
         self
     }
 
+    /// Removes the column's comment.
     pub fn drop_comment(mut self) -> AlterColumn {
         self.comment = Some(None);
         self
@@ -488,63 +553,80 @@ impl AlterColumn {
 
 /// Reading what the host hands over (`catalog`): the parts of a definition.
 impl Table {
+    /// The table's name.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// Its columns, in order.
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
+    /// Its constraints as declared (named ones keep their names).
     pub fn constraints(&self) -> &[Constraint] {
         &self.constraints
     }
+    /// The column of this name, if there is one.
     pub fn column_named(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
 }
 
 impl Column {
+    /// The column's name.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// Its type.
     pub fn data_type(&self) -> &Type {
         &self.data_type
     }
+    /// Whether it accepts NULL.
     pub fn is_nullable(&self) -> bool {
         self.nullable
     }
+    /// Whether it is (part of) the primary key as declared on the column.
     pub fn is_primary_key(&self) -> bool {
         self.primary_key
     }
+    /// Whether it is UNIQUE as declared on the column.
     pub fn is_unique(&self) -> bool {
         self.unique
     }
+    /// Its server default, if it has one.
     pub fn server_default(&self) -> Option<&ServerDefault> {
         self.default.as_ref()
     }
 }
 
 impl ForeignKey {
+    /// The foreign key's name, `None` when it was made without one (and no database was asked).
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
+    /// The referring columns.
     pub fn columns(&self) -> &[String] {
         &self.columns
     }
+    /// The referred table.
     pub fn referred_table(&self) -> &str {
         &self.referred_table
     }
+    /// The referred columns.
     pub fn referred_columns(&self) -> &[String] {
         &self.referred_columns
     }
 }
 
 impl Index {
+    /// The index's name.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// Its key's parts: column names, or expressions as written.
     pub fn columns(&self) -> &[String] {
         &self.columns
     }
+    /// Whether it is unique.
     pub fn is_unique(&self) -> bool {
         self.unique
     }
@@ -552,21 +634,25 @@ impl Index {
 
 /// Reading values the host hands over (`data`).
 impl Value {
+    /// Whether it is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+    /// The text, if it is text.
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Value::Text(t) => Some(t),
             _ => None,
         }
     }
+    /// The integer, if it is one.
     pub fn as_integer(&self) -> Option<i64> {
         match self {
             Value::Integer(i) => Some(*i),
             _ => None,
         }
     }
+    /// The number, if it is a float or an integer.
     pub fn as_float(&self) -> Option<f64> {
         match self {
             Value::Float(f) => Some(*f),

@@ -7,22 +7,27 @@ use crate::wit::migrate::schema::types as w;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+/// Creates a table (Alembic's `op.create_table`).
 pub fn create_table(table: Table) {
     host::create_table(&table.into());
 }
 
+/// Drops a table. Refused, naming them, while other tables refer to it.
 pub fn drop_table(name: &str) {
     host::drop_table(name);
 }
 
+/// Renames a table.
 pub fn rename_table(old_name: &str, new_name: &str) {
     host::rename_table(old_name, new_name);
 }
 
+/// Adds a column to a table.
 pub fn add_column(table: &str, column: Column) {
     host::add_column(table, &column.into());
 }
 
+/// Drops a column; indexes and constraints that use it go with it.
 pub fn drop_column(table: &str, column: &str) {
     host::drop_column(table, column);
 }
@@ -51,6 +56,7 @@ pub fn drop_index(name: &str, table: &str) {
     host::drop_index(table, name);
 }
 
+/// `op::create_primary_key("order", "pk_order", ["id"])`: the table first.
 pub fn create_primary_key<I: IntoIterator<Item = S>, S: Into<String>>(
     table: &str,
     name: &str,
@@ -63,6 +69,7 @@ pub fn create_primary_key<I: IntoIterator<Item = S>, S: Into<String>>(
     host::create_primary_key(table, &key);
 }
 
+/// `op::create_unique_constraint("user", "uq_user_email", ["email"])`: the table first.
 pub fn create_unique_constraint<I: IntoIterator<Item = S>, S: Into<String>>(
     table: &str,
     name: &str,
@@ -100,6 +107,7 @@ pub fn create_foreign_key(table: &str, key: ForeignKey) {
     host::create_foreign_key(table, &key.into());
 }
 
+/// `op::create_check_constraint("order", "ck_order_total", "total >= 0")`: the table first.
 pub fn create_check_constraint(table: &str, name: &str, expression: &str) {
     let constraint = w::CheckConstraint {
         name: Some(name.into()),

@@ -4,7 +4,7 @@
 //! is its checksum. One that asks is recorded, cached and checksummed per database (and server
 //! version), and `migrate show REV` lists its operations for each.
 //!
-//! ```ignore
+//! ```no_run
 //! use migrate_guest_sdk::prelude::*;
 //!
 //! fn upgrade() -> Result {
@@ -33,9 +33,13 @@ use alloc::string::String;
 /// version string) when a connection exists; offline, `--dialect mariadb` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite.
     Sqlite,
+    /// PostgreSQL.
     Postgresql,
+    /// MySQL.
     Mysql,
+    /// MariaDB (told apart from MySQL by the server's version string, or `--dialect mariadb`).
     Mariadb,
 }
 
@@ -57,6 +61,7 @@ impl Dialect {
 /// The database the operations are for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Database {
+    /// Which database.
     pub dialect: Dialect,
     /// The server's version where a connection exists (`"16.4"`, `"10.11.6-MariaDB-0+deb12u1"`,
     /// `"3.51.0"`); `None` for offline SQL (`migrate upgrade --sql`).
