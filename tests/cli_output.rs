@@ -315,3 +315,78 @@ fn history_ranges_and_heads_verbose() {
     assert!(verbose.contains("  revises: js_2"), "{verbose}");
     assert!(verbose.contains("  source: "), "{verbose}");
 }
+
+/// A revision source whose bytes differ on every run, so the shared target dir compiles it.
+fn fresh_guest(body: &str) -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    format!("{}\n// {}\n", guest(body), u64::from_le_bytes(bytes))
+}
+
+#[test]
+fn build_counts_revisions_on_a_terminal_and_names_paths_from_the_callers_folder() {
+    let p = TestProject::init();
+    p.add_revision("bp_1", "one", &fresh_guest("Ok(())"));
+    p.add_revision("bp_2", "two", &fresh_guest("Ok(())"));
+    // In a pseudo-terminal: the count, redrawn in place, and the summary.
+    let binary = assert_cmd::cargo::cargo_bin("migrate");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{} build", binary.display()), "/dev/null"])
+        .current_dir(p.path())
+        .env("CARGO_TARGET_DIR", common::guest_target_dir())
+        .env_remove("DATABASE_URL")
+        .env_remove("SETTINGS")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("\r\u{1b}[K  compiling revisions: 2/2"),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("compiled 2 of 2 revision(s) in"),
+        "{shown:?}"
+    );
+    // Not a terminal: cargo's own lines, nothing redrawn.
+    std::fs::write(
+        p.revision_dir("bp_2").join("src/lib.rs"),
+        fresh_guest("Ok(())"),
+    )
+    .unwrap();
+    let out = p.migrate().arg("build").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(err.contains("Compiling rev_bp_2"), "{err}");
+    assert!(!err.contains("\u{1b}[K"), "{err:?}");
+
+    // A compile error points at the file from where migrate ran, not from migrations/.
+    let dir = p.revision_dir("bp_2");
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        fresh_guest("op::no_such_op(); Ok(())"),
+    )
+    .unwrap();
+    let out = p.migrate().arg("build").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    let folder = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        err.contains(&format!("--> migrations/versions/{folder}/src/lib.rs:")),
+        "{err}"
+    );
+    // std without the feature: said first, by revision and file, before rustc's E0152.
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        fresh_guest("Ok(())").replace("#![no_std]\n", ""),
+    )
+    .unwrap();
+    let out = p.migrate().arg("build").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success());
+    let warned = err
+        .find("revision bp_2 (")
+        .unwrap_or_else(|| panic!("no warning naming bp_2:\n{err}"));
+    assert!(err[warned..].contains("has no `#![no_std]`"), "{err}");
+    let first_error = err.find("error").unwrap_or(err.len());
+    assert!(warned < first_error, "the warning comes first:\n{err}");
+}

@@ -32,7 +32,8 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let links_std = run_cargo(&manifest, &target_dir)?;
+    warn_std_without_feature(&project, root);
+    let links_std = run_cargo(&manifest, &target_dir, root, project.sources.len())?;
     if let Some(links_std) = links_std {
         let mut message = format!(
             "cargo could not build the revisions in {} (its errors are above)",
@@ -182,13 +183,63 @@ fn package(
 /// worth explaining: std linked into revisions while the SDK is the panic handler (rustc's
 /// "duplicate lang item `panic_impl`", whose note names the crate that brought std in).
 /// `None` when cargo succeeded, else what links std ("revision X", "crate Y"; maybe nothing).
-fn run_cargo(manifest: &Path, target_dir: &Path) -> anyhow::Result<Option<Vec<String>>> {
-    use std::io::{BufRead, IsTerminal, Write};
-    let color = if std::io::stderr().is_terminal() {
-        "always"
-    } else {
-        "never"
+/// Before cargo runs: a revision without `#![no_std]` while the SDK's `std` feature is off
+/// will fail to link with rustc's E0152 (a duplicate panic handler). Said first, by name, so
+/// the reader knows what the noise below means.
+fn warn_std_without_feature(project: &Project, root: &Path) {
+    if !project::sdk_supports_no_std(root) || sdk_std_feature_on(root) {
+        return;
+    }
+    for (id, dir) in &project.sources {
+        let lib = dir.join("src/lib.rs");
+        let Ok(code) = std::fs::read_to_string(&lib) else {
+            continue;
+        };
+        if !code.lines().any(|l| l.trim() == "#![no_std]") {
+            eprintln!(
+                "{}: revision {id} ({}) has no `#![no_std]` and the SDK's `std` feature is off: it will not \
+                 link (rustc's E0152, below). Put `#![no_std]` at its top, or turn the feature on in {}",
+                crate::output::warning_label(),
+                lib.display(),
+                root.join("Cargo.toml").display()
+            );
+        }
+    }
+}
+
+/// Whether the workspace turns on the SDK's `std` feature.
+fn sdk_std_feature_on(root: &Path) -> bool {
+    let Some(workspace) = std::fs::read_to_string(root.join("Cargo.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+    else {
+        return false;
     };
+    workspace
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.get("migrate-guest-sdk"))
+        .and_then(|sdk| sdk.get("features"))
+        .and_then(|f| f.as_array())
+        .is_some_and(|features| features.iter().any(|f| f.as_str() == Some("std")))
+}
+
+/// Runs cargo, passing its messages on with their file paths made relative to where the user
+/// ran `migrate` (cargo writes them relative to the migrations folder), and counting the
+/// revisions compiled: on a terminal one line that updates, elsewhere nothing extra.
+fn run_cargo(
+    manifest: &Path,
+    target_dir: &Path,
+    root: &Path,
+    revisions: usize,
+) -> anyhow::Result<Option<Vec<String>>> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    let color = if terminal { "always" } else { "never" };
+    let started = std::time::Instant::now();
+    let mut compiled = 0usize;
+    let mut slowest: Option<(String, std::time::Duration)> = None;
+    let mut last: Option<(String, std::time::Instant)> = None;
     let mut child = Command::new(cargo())
         .args(["build", "--release", "--workspace", "--target", TARGET])
         .arg(format!("--color={color}"))
@@ -207,8 +258,43 @@ fn run_cargo(manifest: &Path, target_dir: &Path) -> anyhow::Result<Option<Vec<St
             .lines()
             .map_while(Result::ok)
         {
-            let _ = writeln!(stderr, "{line}");
             let plain = strip_ansi(&line);
+            let line = relative_to_caller(&line, &plain, root);
+            // On a terminal, one status line redrawn in place; cargo's other lines above it.
+            let show_status = terminal && !crate::output::quiet();
+            if let Some(krate) = plain.trim_start().strip_prefix("Compiling rev_") {
+                compiled += 1;
+                let name = krate
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                // Crates compile in parallel: the time between two starts is an estimate.
+                if let Some((previous, at)) =
+                    last.replace((name.clone(), std::time::Instant::now()))
+                {
+                    let took = at.elapsed();
+                    if slowest.as_ref().is_none_or(|(_, t)| took > *t) {
+                        slowest = Some((previous, took));
+                    }
+                }
+                if show_status {
+                    let _ = write!(
+                        stderr,
+                        "\r\x1b[K  compiling revisions: {compiled}/{revisions} ({name})"
+                    );
+                    let _ = stderr.flush();
+                    continue;
+                }
+            }
+            if show_status && compiled > 0 {
+                let _ = write!(stderr, "\r\x1b[K");
+            }
+            let _ = writeln!(stderr, "{line}");
+            if show_status && compiled > 0 {
+                let _ = write!(stderr, "  compiling revisions: {compiled}/{revisions}");
+                let _ = stderr.flush();
+            }
             if plain.starts_with("error") {
                 in_duplicate_panic_handler =
                     plain.contains("duplicate lang item") && plain.contains("panic_impl");
@@ -225,12 +311,48 @@ fn run_cargo(manifest: &Path, target_dir: &Path) -> anyhow::Result<Option<Vec<St
         }
     }
     let status = child.wait().context("waiting for cargo")?;
+    if terminal && compiled > 0 && !crate::output::quiet() {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
     if status.success() {
+        if compiled > 0 {
+            let slowest = slowest
+                .map(|(id, took)| {
+                    format!(
+                        "; the slowest about {:.1} s (revision {id})",
+                        took.as_secs_f64()
+                    )
+                })
+                .unwrap_or_default();
+            crate::output::progress!(
+                "compiled {compiled} of {revisions} revision(s) in {:.1} s{slowest}",
+                started.elapsed().as_secs_f64()
+            );
+        }
         return Ok(None);
     }
     links_std.sort();
     links_std.dedup();
     Ok(Some(links_std))
+}
+
+/// A cargo message line with a `--> path:line:col` made relative to the caller's folder: the
+/// path cargo prints is relative to the migrations folder, and would not open from an editor
+/// or a terminal in the project.
+fn relative_to_caller(line: &str, plain: &str, root: &Path) -> String {
+    let Some(rest) = plain.trim_start().strip_prefix("--> ") else {
+        return line.to_string();
+    };
+    let path = rest.split(':').next().unwrap_or_default();
+    if path.is_empty() || Path::new(path).is_absolute() || !root.join(path).exists() {
+        return line.to_string();
+    }
+    let joined = root.join(path);
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| joined.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(joined);
+    line.replacen(path, &shown.display().to_string(), 1)
 }
 
 /// Cargo's colours, taken out so its messages can be matched.
