@@ -46,6 +46,17 @@ pub fn warning_label() -> String {
     paint("1;33", "warning")
 }
 
+/// "[3/40] " before a step's line on a terminal, for runs of several steps; nothing elsewhere,
+/// so logs and pipes keep plain lines.
+pub fn step_counter(done: usize, total: usize) -> String {
+    use std::io::IsTerminal;
+    if total > 1 && std::io::stderr().is_terminal() {
+        paint("2", &format!("[{done}/{total}] "))
+    } else {
+        String::new()
+    }
+}
+
 /// A revision id, highlighted.
 pub fn revision(id: &str) -> String {
     paint("1;36", id)

@@ -171,7 +171,7 @@ pub async fn run_steps(
     let ahead = guests.ahead(steps, direction);
     // Revisions that read rows and so could not be printed offline, said at the end.
     let mut not_printed: Vec<String> = vec![];
-    for id in steps {
+    for (step_number, id) in steps.iter().enumerate() {
         let recorded_ahead = ahead
             .recv()
             .map_err(|_| anyhow!("{}: the thread recording ops stopped", guests.label(id)))??;
@@ -228,7 +228,10 @@ pub async fn run_steps(
                         1,
                     ),
                 };
-                crate::output::progress!("{shown}");
+                crate::output::progress!(
+                    "{}{shown}",
+                    crate::output::step_counter(step_number + 1, steps.len())
+                );
                 // Names the database gave constraints the revisions left unnamed: for finding
                 // one by its columns, and for a revision that looks at the schema.
                 let finds_by_columns = model_ops
