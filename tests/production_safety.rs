@@ -320,10 +320,10 @@ fn read_only_commands_create_nothing() {
 fn the_argument_parser_catches_mistakes_and_errors_say_things_once() {
     let p = two_revisions();
     p.migrate()
-        .args(["upgrade", "--verbose"])
+        .args(["upgrade", "--verbosity"])
         .assert()
         .code(2)
-        .stderr(contains("unexpected argument '--verbose'"));
+        .stderr(contains("unexpected argument '--verbosity'"));
     p.migrate().args(["upgrade", "ps_1"]).assert().success();
     let out = p.migrate().args(["upgrade", "+5"]).output().unwrap();
     let err = common::stderr(&out);
