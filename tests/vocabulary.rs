@@ -146,11 +146,12 @@ fn the_autoincrement_rule_is_said_as_it_is() {
     let p = TestProject::init();
     p.add_revision(
         "va_table",
-        "a key declared on the table",
+        "an autoincrement column in a key of two",
         &common::guest(
             r#"op::create_table(Table::new("counter")
                 .column(Column::new("id", Type::Integer).not_null().autoincrement())
-                .constraint(Constraint::primary_key(["id"])));
+                .column(Column::new("shard", Type::Integer).not_null())
+                .constraint(Constraint::primary_key(["id", "shard"])));
             Ok(())"#,
         ),
     );
@@ -159,7 +160,115 @@ fn the_autoincrement_rule_is_said_as_it_is() {
     let err = common::stderr(&out);
     assert!(!out.status.success());
     assert!(err.contains("revision va_table"), "{err}");
-    assert!(err.contains("declared on the column itself"), "{err}");
+    assert!(
+        err.contains("autoincrement needs the column to be the whole primary key"),
+        "{err}"
+    );
+}
+
+const NAMED_KEY: &str = r#"op::create_table(Table::new("counter")
+    .column(Column::new("id", Type::Integer).not_null().autoincrement())
+    .column(Column::new("label", Type::Text))
+    .constraint(Constraint::primary_key(["id"]).named("pk_counter")));
+op::create_table(Table::new("tally")
+    .column(Column::new("id", Type::Bigint).primary_key().autoincrement())
+    .column(Column::new("label", Type::Text)));
+op::bulk_insert("counter", &["label"], vec![vec!["a".into()], vec!["b".into()]]);
+Ok(())"#;
+
+/// The key of an autoincrement column named (by the revision, or by the convention), on each
+/// database: the name is the database's, and ids still come by themselves.
+fn named_key_on(url: Option<&str>) -> (TestProject, Vec<Vec<String>>) {
+    let p = TestProject::init();
+    let settings = std::fs::read_to_string(p.path().join("migrate.toml")).unwrap();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        format!("{settings}\n[naming_convention]\npk = \"pk_%(table_name)s\"\n"),
+    )
+    .unwrap();
+    p.add_revision("vn_keys", "named keys", &common::guest(NAMED_KEY));
+    p.build();
+    let mut cmd = match url {
+        Some(url) => p.migrate_on(url),
+        None => p.migrate(),
+    };
+    cmd.arg("upgrade").assert().success();
+    let ids = match url {
+        None => p.query("SELECT id, label FROM counter ORDER BY id"),
+        Some(url) => common::servers::query_url(
+            url,
+            "SELECT CAST(id AS CHAR(10)), label FROM counter ORDER BY id",
+        )
+        .or_else(|_| {
+            common::servers::query_url(
+                url,
+                "SELECT CAST(id AS TEXT), label FROM counter ORDER BY id",
+            )
+        })
+        .unwrap(),
+    };
+    (p, ids)
+}
+
+#[test]
+fn a_named_key_on_an_autoincrement_column_on_sqlite() {
+    let (p, ids) = named_key_on(None);
+    assert_eq!(ids, strings(&[&["1", "a"], &["2", "b"]]));
+    let ddl =
+        p.query("SELECT sql FROM sqlite_master WHERE name IN ('counter', 'tally') ORDER BY name");
+    assert!(
+        ddl[0][0]
+            .contains(r#""id" INTEGER NOT NULL CONSTRAINT "pk_counter" PRIMARY KEY AUTOINCREMENT"#),
+        "{ddl:?}"
+    );
+    assert!(
+        ddl[1][0]
+            .contains(r#""id" INTEGER NOT NULL CONSTRAINT "pk_tally" PRIMARY KEY AUTOINCREMENT"#),
+        "{ddl:?}"
+    );
+}
+
+#[test]
+fn a_named_key_on_an_autoincrement_column_on_postgresql() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let (_p, ids) = named_key_on(Some(&db.url));
+    assert_eq!(ids, strings(&[&["1", "a"], &["2", "b"]]));
+    let keys = db.query(
+        "SELECT conrelid::regclass::text, conname::text FROM pg_constraint WHERE contype = 'p' \
+         AND conrelid::regclass::text IN ('counter', 'tally') ORDER BY 1",
+    );
+    assert_eq!(
+        keys,
+        strings(&[&["counter", "pk_counter"], &["tally", "pk_tally"]])
+    );
+    let identity = db.query(
+        "SELECT attrelid::regclass::text, attidentity::text FROM pg_attribute WHERE attname = 'id' \
+         AND attrelid::regclass::text IN ('counter', 'tally') ORDER BY 1",
+    );
+    assert_eq!(identity, strings(&[&["counter", "d"], &["tally", "d"]]));
+}
+
+#[test]
+fn a_named_key_on_an_autoincrement_column_on_mariadb() {
+    let Some(db) = ServerDb::create(Server::Mysql) else {
+        return;
+    };
+    let (_p, ids) = named_key_on(Some(&db.url));
+    assert_eq!(ids, strings(&[&["1", "a"], &["2", "b"]]));
+    // MySQL names every primary key PRIMARY; the column keeps AUTO_INCREMENT.
+    let extra = db.query(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_KEY AS CHAR), CAST(EXTRA AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'id' AND TABLE_NAME IN ('counter', 'tally') ORDER BY 1",
+    );
+    assert_eq!(
+        extra,
+        strings(&[
+            &["counter", "PRI", "auto_increment"],
+            &["tally", "PRI", "auto_increment"]
+        ])
+    );
 }
 
 #[test]

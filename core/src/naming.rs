@@ -93,6 +93,19 @@ impl NamingConvention {
                             }));
                     }
                 }
+                // So does a column's own `primary_key` (an autoincrement one too: the renderers
+                // put a named one-column key back on its column).
+                if self.pk.is_some() {
+                    for column in table.columns.iter_mut().filter(|c| c.primary_key) {
+                        column.primary_key = false;
+                        table
+                            .constraints
+                            .push(TableConstraint::PrimaryKey(PrimaryKey {
+                                name: None,
+                                columns: vec![column.name.clone()],
+                            }));
+                    }
+                }
                 let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
                 for constraint in &mut table.constraints {
                     self.name(&t.name, &columns, constraint);

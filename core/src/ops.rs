@@ -227,8 +227,13 @@ impl Op {
                     return fail("a table needs at least one column".into());
                 }
                 let mut seen = std::collections::BTreeSet::new();
+                let table_key = t.constraints.iter().find_map(|c| match c {
+                    TableConstraint::PrimaryKey(k) => Some(k.columns.as_slice()),
+                    _ => None,
+                });
                 for c in &t.columns {
                     column_ok(c).or_else(fail)?;
+                    autoincrement_key_ok(c, table_key).or_else(fail)?;
                     if !seen.insert(c.name.as_str()) {
                         return fail(format!("column {:?} is declared twice", c.name));
                     }
@@ -261,7 +266,8 @@ impl Op {
             }
             Op::AddColumn { table, column } => {
                 name_ok(table, "table").or_else(fail)?;
-                column_ok(column).or_else(fail)
+                column_ok(column).or_else(fail)?;
+                autoincrement_key_ok(column, None).or_else(fail)
             }
             Op::DropColumn { table, column } => {
                 name_ok(table, "table").or_else(fail)?;
@@ -402,6 +408,23 @@ fn type_ok(t: &DataType) -> Result<(), String> {
     }
 }
 
+/// An autoincrement column must be the table's whole primary key: declared on the column, or
+/// as a named one-column `Constraint::primary_key` (every database makes an autoincrement column
+/// only as a one-column key of its own).
+fn autoincrement_key_ok(c: &Column, table_key: Option<&[String]>) -> Result<(), String> {
+    let keyed_alone = c.primary_key || table_key == Some(std::slice::from_ref(&c.name));
+    if c.autoincrement && !keyed_alone {
+        return Err(format!(
+            "column {:?}: autoincrement needs the column to be the whole primary key: \
+             `Column::new(..).primary_key().autoincrement()`, or (to name the key) \
+             `.autoincrement()` with `Constraint::primary_key([\"{}\"]).named(..)`; every database \
+             makes an autoincrement column only as a one-column key of its own",
+            c.name, c.name
+        ));
+    }
+    Ok(())
+}
+
 fn column_ok(c: &Column) -> Result<(), String> {
     name_ok(&c.name, "column")?;
     type_ok(&c.data_type)?;
@@ -409,15 +432,6 @@ fn column_ok(c: &Column) -> Result<(), String> {
         return Err(format!(
             "column {:?}: autoincrement needs an integer type (Integer, Bigint or Smallint), not {:?}",
             c.name, c.data_type
-        ));
-    }
-    if c.autoincrement && !c.primary_key {
-        return Err(format!(
-            "column {:?}: autoincrement needs the primary key declared on the column itself \
-             (`Column::new(..).primary_key().autoincrement()`): every database makes an \
-             autoincrement column only as a one-column key of its own, so a table-level \
-             `Constraint::primary_key` (or a key of several columns) cannot carry it",
-            c.name
         ));
     }
     if c.primary_key && c.nullable {

@@ -22,6 +22,16 @@ pub fn column_definition(
     c: &Column,
     autoincrement_suffix: &str,
 ) -> Result<String, String> {
+    column_definition_keyed(d, c, autoincrement_suffix, None)
+}
+
+/// `column_definition`, its PRIMARY KEY named `key_name` (`CONSTRAINT "pk_x" PRIMARY KEY`).
+fn column_definition_keyed(
+    d: &dyn Dialect,
+    c: &Column,
+    autoincrement_suffix: &str,
+    key_name: Option<&str>,
+) -> Result<String, String> {
     let mut sql = format!("{} {}", d.quote_ident(&c.name), d.data_type(&c.data_type));
     if !c.nullable {
         sql.push_str(" NOT NULL");
@@ -31,6 +41,9 @@ pub fn column_definition(
         sql.push_str(&d.default_sql(&c.data_type, def)?);
     }
     if c.primary_key {
+        if let Some(name) = key_name {
+            sql.push_str(&format!(" CONSTRAINT {}", d.quote_ident(name)));
+        }
         sql.push_str(" PRIMARY KEY");
         if c.autoincrement {
             sql.push_str(autoincrement_suffix);
@@ -102,9 +115,11 @@ pub fn create_table(
     t: &Table,
     autoincrement_suffix: &str,
 ) -> Result<String, String> {
+    let (t, key_name) = autoincrement_key_on_column(t);
     let mut parts = Vec::with_capacity(t.columns.len() + t.constraints.len());
     for c in &t.columns {
-        parts.push(column_definition(d, c, autoincrement_suffix)?);
+        let name = key_name.as_deref().filter(|_| c.primary_key);
+        parts.push(column_definition_keyed(d, c, autoincrement_suffix, name)?);
     }
     parts.extend(t.constraints.iter().map(|c| constraint_clause(d, c)));
     Ok(format!(
@@ -112,6 +127,34 @@ pub fn create_table(
         d.quote_ident(&t.name),
         parts.join(",\n    ")
     ))
+}
+
+/// A table whose one-column primary key is a (named) table constraint on an autoincrement
+/// column, with the key moved onto the column, and its name: the databases make an
+/// autoincrement column only with its key on the column itself (SQLite's AUTOINCREMENT only
+/// there), and the name goes with it (`"id" INTEGER CONSTRAINT "pk_t" PRIMARY KEY …`).
+pub fn autoincrement_key_on_column(t: &Table) -> (std::borrow::Cow<'_, Table>, Option<String>) {
+    let key = t.constraints.iter().position(|c| match c {
+        TableConstraint::PrimaryKey(k) => {
+            k.columns.len() == 1
+                && t.columns
+                    .iter()
+                    .any(|col| col.autoincrement && col.name == k.columns[0])
+        }
+        _ => false,
+    });
+    let Some(at) = key else {
+        return (std::borrow::Cow::Borrowed(t), None);
+    };
+    let mut moved = t.clone();
+    let TableConstraint::PrimaryKey(k) = moved.constraints.remove(at) else {
+        unreachable!("found as a primary key");
+    };
+    for column in moved.columns.iter_mut().filter(|c| c.name == k.columns[0]) {
+        column.primary_key = true;
+        column.nullable = false;
+    }
+    (std::borrow::Cow::Owned(moved), k.name)
 }
 
 /// CREATE INDEX with what the index asks for: expressions in parentheses, DESC, a prefix length

@@ -94,6 +94,9 @@ impl Dialect for Mysql {
         let q = |n: &str| self.quote_ident(n);
         let statements: Vec<String> = match op {
             Op::CreateTable(t) => {
+                // MySQL's primary key is always named PRIMARY: the key moves onto the column.
+                let (t, _) = common::autoincrement_key_on_column(t);
+                let t = &*t;
                 refuse_unindexable_in_table(t)?;
                 let mut parts: Vec<String> = t
                     .columns
