@@ -61,19 +61,15 @@ pub async fn diagnose(
     before.database_names = db.constraint_names().await?;
     let ops = guests.ops_at(&id, direction, &before)?;
     let sum = guests.checksum_at(&id, direction, &ops, &before)?;
-    let mut applied = project.graph.with_ancestors(&current);
-    let mut heads = project.graph.heads_of(&applied);
-    let books = runner::bookkeeping(
+    let books = runner::bookkeeping_from(
         &project.graph,
         dialect,
         &tables,
-        &mut applied,
-        &mut heads,
+        &current,
         &id,
         direction,
         &sum,
         &meta.message,
-        None,
     );
     let script = runner::step_script(
         &guests,

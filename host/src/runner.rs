@@ -145,6 +145,35 @@ pub fn bookkeeping(
     }
 }
 
+/// `bookkeeping` for one step of `id` taken from the database's `current` heads (a step
+/// finished or recorded outside a run: `resolve`, `recovery`).
+#[allow(clippy::too_many_arguments)]
+pub fn bookkeeping_from(
+    graph: &Graph,
+    dialect: &dyn Dialect,
+    tables: &VersionTables,
+    current: &[String],
+    id: &str,
+    direction: Direction,
+    checksum: &str,
+    message: &str,
+) -> Bookkeeping {
+    let mut applied = graph.with_ancestors(current);
+    let mut heads = graph.heads_of(&applied);
+    bookkeeping(
+        graph,
+        dialect,
+        tables,
+        &mut applied,
+        &mut heads,
+        id,
+        direction,
+        checksum,
+        message,
+        None,
+    )
+}
+
 pub fn recorded(direction: Direction) -> Recorded {
     match direction {
         Direction::Upgrade => Recorded::Upgrade,

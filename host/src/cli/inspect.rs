@@ -113,16 +113,11 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
             .rev()
             .filter(|meta| in_range(&meta.id))
             .map(|meta| {
-                serde_json::json!({
-                    "revision": meta.id,
-                    "down_revisions": meta.down_revisions,
-                    "message": meta.message,
-                    "created": meta.created,
-                    "branch_labels": meta.branch_labels,
-                    "depends_on": meta.depends_on,
-                    "markers": graph_drawing::markers(graph, meta),
-                    "applied": applied.as_ref().map(|a| a.contains(&meta.id)),
-                })
+                let mut value = revision_json(meta);
+                value["markers"] = serde_json::json!(graph_drawing::markers(graph, meta));
+                value["applied"] =
+                    serde_json::json!(applied.as_ref().map(|a| a.contains(&meta.id)));
+                value
             })
             .collect();
         return crate::output::json(&serde_json::json!({ "revisions": revisions }));
@@ -151,6 +146,18 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A revision's metadata as `--json` gives it (`docs/json.md`).
+fn revision_json(meta: &migrate_core::revision::RevisionMeta) -> serde_json::Value {
+    serde_json::json!({
+        "revision": meta.id,
+        "down_revisions": meta.down_revisions,
+        "message": meta.message,
+        "created": meta.created,
+        "branch_labels": meta.branch_labels,
+        "depends_on": meta.depends_on,
+    })
 }
 
 /// The revisions of `-r A:B`: descending from A (or it) and needed by B (or it).
@@ -197,15 +204,10 @@ pub fn heads(ctx: &Context) -> anyhow::Result<()> {
             .heads()
             .iter()
             .map(|id| {
-                let meta = graph.get(id).expect("a head exists");
-                serde_json::json!({
-                    "revision": meta.id,
-                    "down_revisions": meta.down_revisions,
-                    "message": meta.message,
-                    "created": meta.created,
-                    "branch_labels": meta.branch_labels,
-                    "source": project.sources.get(id).map(|p| p.display().to_string()),
-                })
+                let mut value = revision_json(graph.get(id).expect("a head exists"));
+                value["source"] =
+                    serde_json::json!(project.sources.get(id).map(|p| p.display().to_string()));
+                value
             })
             .collect();
         return crate::output::json(&serde_json::json!({ "heads": heads }));
@@ -355,22 +357,16 @@ fn show_json(
             "downgrade": downgrade,
         }));
     }
-    crate::output::json(&serde_json::json!({
-        "revision": id,
-        "down_revisions": meta.down_revisions,
-        "revised_by": children,
-        "message": meta.message,
-        "created": meta.created,
-        "branch_labels": meta.branch_labels,
-        "depends_on": meta.depends_on,
-        "source": project.sources.get(id).map(|p| p.display().to_string()),
-        "capabilities": {
-            "execute": capabilities.execute,
-            "target": capabilities.target,
-            "clock": capabilities.clock,
-            "catalog": capabilities.catalog,
-            "data": capabilities.data,
-        },
-        "operations": per_target,
-    }))
+    let mut value = revision_json(meta);
+    value["revised_by"] = serde_json::json!(children);
+    value["source"] = serde_json::json!(project.sources.get(id).map(|p| p.display().to_string()));
+    value["capabilities"] = serde_json::json!({
+        "execute": capabilities.execute,
+        "target": capabilities.target,
+        "clock": capabilities.clock,
+        "catalog": capabilities.catalog,
+        "data": capabilities.data,
+    });
+    value["operations"] = serde_json::json!(per_target);
+    crate::output::json(&value)
 }

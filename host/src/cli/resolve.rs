@@ -121,20 +121,16 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
         let ops = guests.ops(&id, direction)?;
         let sum = guests.checksum(&id, direction, &ops)?;
         let current = db.heads().await?;
-        let mut applied = project.graph.with_ancestors(&current);
-        let mut heads = project.graph.heads_of(&applied);
         let message = format!("{} (resolved by hand)", meta.message);
-        let books = runner::bookkeeping(
+        let books = runner::bookkeeping_from(
             &project.graph,
             dialect,
             &tables,
-            &mut applied,
-            &mut heads,
+            &current,
             &id,
             direction,
             &sum,
             &message,
-            None,
         );
         statements.extend(books.statements);
         say!(

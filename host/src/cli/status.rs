@@ -23,16 +23,9 @@ pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
         .collect();
     let steps = db.incomplete().await?;
     let healthy = unknown.is_empty() && steps.is_empty();
-    let code = if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    };
+    let code = exit_code(healthy);
     if ctx.json {
-        let mut failed = vec![];
-        for step in &steps {
-            failed.push(failed_step_json(ctx, &project, &mut db, step).await);
-        }
+        let failed = failed_steps_json(ctx, &project, &mut db, &steps).await;
         crate::output::json(&serde_json::json!({
             "current": heads,
             "heads": graph.heads(),
@@ -81,16 +74,9 @@ pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
     let heads = db.heads().await?;
     let graph_heads = project.graph.heads();
     let steps = db.incomplete().await?;
-    let code = if steps.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    };
+    let code = exit_code(steps.is_empty());
     if ctx.json {
-        let mut failed = vec![];
-        for step in &steps {
-            failed.push(failed_step_json(ctx, &project, &mut db, step).await);
-        }
+        let failed = failed_steps_json(ctx, &project, &mut db, &steps).await;
         let heads: Vec<serde_json::Value> = heads
             .iter()
             .map(|head| {
@@ -130,6 +116,28 @@ pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(code)
+}
+
+fn exit_code(healthy: bool) -> ExitCode {
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Every failed or interrupted step, for `--json`.
+async fn failed_steps_json(
+    ctx: &Context,
+    project: &Project,
+    db: &mut Database,
+    steps: &[Incomplete],
+) -> Vec<serde_json::Value> {
+    let mut out = vec![];
+    for step in steps {
+        out.push(failed_step_json(ctx, project, db, step).await);
+    }
+    out
 }
 
 /// A failed or interrupted step for `--json`: the mark, the diagnosis where there is one, and
