@@ -145,17 +145,9 @@ pub fn mermaid(graph: &Graph, applied: &dyn Fn(&str) -> bool) -> String {
             out.push_str(&format!("    class {} applied\n", node(&meta.id)));
         }
     }
-    for meta in graph.in_order() {
-        for parent in &meta.down_revisions {
-            out.push_str(&format!("    {} --> {}\n", node(parent), node(&meta.id)));
-        }
-        for dependency in &meta.depends_on {
-            out.push_str(&format!(
-                "    {} -. depends on .-> {}\n",
-                node(dependency),
-                node(&meta.id)
-            ));
-        }
+    for (from, to, depends) in edges(graph) {
+        let arrow = if depends { "-. depends on .->" } else { "-->" };
+        out.push_str(&format!("    {} {arrow} {}\n", node(from), node(to)));
     }
     out.push_str("    classDef applied fill:#cfc,stroke:#393\n");
     out
@@ -180,23 +172,38 @@ pub fn dot(graph: &Graph, applied: &dyn Fn(&str) -> bool) -> String {
             dot_text(&meta.id)
         ));
     }
-    for meta in graph.in_order() {
-        for parent in &meta.down_revisions {
-            out.push_str(&format!(
-                "    \"{}\" -> \"{}\";\n",
-                dot_text(parent),
-                dot_text(&meta.id)
-            ));
-        }
-        for dependency in &meta.depends_on {
-            out.push_str(&format!(
-                "    \"{}\" -> \"{}\" [style=dashed, label=\"depends on\"];\n",
-                dot_text(dependency),
-                dot_text(&meta.id)
-            ));
-        }
+    for (from, to, depends) in edges(graph) {
+        let style = if depends {
+            " [style=dashed, label=\"depends on\"]"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "    \"{}\" -> \"{}\"{style};\n",
+            dot_text(from),
+            dot_text(to)
+        ));
     }
     out.push_str("}\n");
+    out
+}
+
+/// Every edge, parent first: (from, to, whether it is a `depends_on` rather than a down
+/// revision), in the graph's order.
+fn edges(graph: &Graph) -> Vec<(&str, &str, bool)> {
+    let mut out = vec![];
+    for meta in graph.in_order() {
+        out.extend(
+            meta.down_revisions
+                .iter()
+                .map(|p| (p.as_str(), meta.id.as_str(), false)),
+        );
+        out.extend(
+            meta.depends_on
+                .iter()
+                .map(|d| (d.as_str(), meta.id.as_str(), true)),
+        );
+    }
     out
 }
 
