@@ -16,6 +16,8 @@ pub struct VersionTables {
     pub heads: String,
     pub history: String,
     pub incomplete: String,
+    /// The run lock's lease, on a Galera cluster only (where `GET_LOCK` is per node).
+    pub lock: String,
 }
 
 impl Default for VersionTables {
@@ -34,17 +36,20 @@ impl VersionTables {
             heads: version_table.to_string(),
             history: format!("{base}_history"),
             incomplete: format!("{base}_incomplete"),
+            lock: format!("{base}_lock"),
         }
     }
 
-    pub fn all(&self) -> [&str; 3] {
-        [&self.heads, &self.history, &self.incomplete]
+    pub fn all(&self) -> [&str; 4] {
+        [&self.heads, &self.history, &self.incomplete, &self.lock]
     }
 
     /// The columns each of the tables has, by the table's name.
     fn expected_columns(&self, table: &str) -> &'static [&'static str] {
         if table == self.heads {
             &["revision"]
+        } else if table == self.lock {
+            &["name", "holder", "expires_at", "fence"]
         } else if table == self.history {
             &[
                 "seq",
@@ -484,15 +489,25 @@ mod tests {
         let default = VersionTables::default();
         assert_eq!(
             default.all(),
-            ["migrate_version", "migrate_history", "migrate_incomplete"]
+            [
+                "migrate_version",
+                "migrate_history",
+                "migrate_incomplete",
+                "migrate_lock"
+            ]
         );
         assert_eq!(
             VersionTables::named("app_version").all(),
-            ["app_version", "app_history", "app_incomplete"]
+            ["app_version", "app_history", "app_incomplete", "app_lock"]
         );
         assert_eq!(
             VersionTables::named("versions").all(),
-            ["versions", "versions_history", "versions_incomplete"]
+            [
+                "versions",
+                "versions_history",
+                "versions_incomplete",
+                "versions_lock"
+            ]
         );
     }
 

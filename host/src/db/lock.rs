@@ -2,6 +2,8 @@
 //! SQLite: an exclusive lock on a file beside the database. A second runner says it is waiting,
 //! polls until the configured timeout, then fails clearly. Each lock also ends with its holder:
 //! the server drops session locks with the connection, the OS drops file locks with the process.
+//! On a MariaDB Galera cluster, where `GET_LOCK` holds on one node only, a replicated lease
+//! (`lease`) takes its place.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -32,6 +34,8 @@ impl Default for LockSettings {
 
 pub enum RunLock {
     File(HeldFile),
+    /// A Galera cluster's replicated lease (`lease`).
+    Lease(super::lease::Lease),
     Session {
         release_sql: String,
     },
@@ -45,6 +49,7 @@ pub async fn acquire(
     conn: &mut AnyConnection,
     dialect: DialectName,
     url: &str,
+    tables: &migrate_core::sql::version_table::VersionTables,
     settings: &LockSettings,
 ) -> anyhow::Result<RunLock> {
     let deadline = Instant::now() + Duration::from_secs(settings.timeout_secs);
@@ -109,6 +114,12 @@ pub async fn acquire(
                 wait(&mut announced, deadline, &what, settings).await?;
             }
         }
+        DialectName::Mysql if super::lease::is_galera(conn).await => loop {
+            match super::lease::try_take(conn, tables).await? {
+                Ok(lease) => return Ok(RunLock::Lease(lease)),
+                Err(held) => wait(&mut announced, deadline, &held, settings).await?,
+            }
+        },
         DialectName::Mysql => {
             let row = sqlx::query("SELECT DATABASE()")
                 .fetch_one(&mut *conn)
@@ -166,6 +177,13 @@ impl RunLock {
             // Dropping it removes the file and releases the lock.
             RunLock::File(held) => {
                 drop(held);
+                Ok(())
+            }
+            RunLock::Lease(lease) => {
+                sqlx::raw_sql(AssertSqlSafe(lease.release_sql()))
+                    .execute(conn)
+                    .await
+                    .context("giving the lease back")?;
                 Ok(())
             }
             RunLock::Session { release_sql } => {

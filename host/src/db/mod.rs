@@ -4,6 +4,7 @@
 //! file's steps run on a direct connection in this thread (`sqlite_direct`), for speed.
 
 mod introspect;
+mod lease;
 mod lock;
 mod reading;
 mod sqlite_direct;
@@ -148,7 +149,14 @@ impl Database {
     pub async fn lock(&mut self, settings: &LockSettings) -> anyhow::Result<()> {
         if settings.enabled && self.lock.is_none() {
             self.lock = Some(
-                lock::acquire(&mut self.conn, self.dialect.name(), &self.url, settings).await?,
+                lock::acquire(
+                    &mut self.conn,
+                    self.dialect.name(),
+                    &self.url,
+                    &self.tables,
+                    settings,
+                )
+                .await?,
             );
         }
         Ok(())
@@ -373,13 +381,37 @@ impl Database {
         Ok(())
     }
 
-    /// Version-table statements, in one transaction.
+    /// Version-table statements, in one transaction (fenced by the lease, on Galera).
     pub async fn run_bookkeeping(
         &mut self,
         statements: &[Statement],
     ) -> Result<(), StatementFailed> {
-        let all: Vec<&Statement> = statements.iter().collect();
+        let fence = self.fence();
+        let all: Vec<&Statement> = fence.iter().chain(statements).collect();
         Target::Sqlx(&mut self.conn).transaction(&all).await
+    }
+
+    /// Renews a Galera lease before a step; elsewhere nothing.
+    async fn renew_lease(&mut self) -> Result<(), StatementFailed> {
+        if let Some(lock::RunLock::Lease(lease)) = &self.lock {
+            lease
+                .renew(&mut self.conn)
+                .await
+                .map_err(|e| StatementFailed {
+                    sql: "(renewing the run lock's lease)".into(),
+                    message: format!("{e:#}"),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The statements that make a version-table transaction fail unless this run still holds
+    /// its Galera lease; none elsewhere.
+    fn fence(&self) -> Vec<Statement> {
+        match &self.lock {
+            Some(lock::RunLock::Lease(lease)) => lease.fence(),
+            _ => vec![],
+        }
     }
 
     async fn run_script_from(
@@ -388,7 +420,9 @@ impl Database {
         revision: &str,
         resume_after: Option<usize>,
     ) -> Result<(), StatementFailed> {
+        self.renew_lease().await?;
         self.open_direct_sqlite().await;
+        let fence = self.fence();
         let (dialect, tables) = (self.dialect, &self.tables);
         let mut target = match &self.direct {
             Some(direct) => Target::Direct(direct),
@@ -412,7 +446,7 @@ impl Database {
             counted
                 .run_body(&mut target, &script.body, resume_after.unwrap_or(0))
                 .await?;
-            let bookkeeping: Vec<&Statement> = script.bookkeeping.iter().collect();
+            let bookkeeping: Vec<&Statement> = fence.iter().chain(&script.bookkeeping).collect();
             if let Err(e) = target.transaction(&bookkeeping).await {
                 // Every statement of the step ran; only recording it failed. Said on the
                 // mark, so the next run does not blame a process that died.
@@ -744,9 +778,13 @@ async fn run(conn: &mut AnyConnection, statement: &Statement) -> Result<(), Stat
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| failed(&statement.sql, e))?;
+            // Every row counts, whatever its first column holds.
             let tables = rows
                 .iter()
-                .filter_map(|r| r.try_get::<String, _>(0).ok())
+                .map(|r| {
+                    r.try_get::<String, _>(0)
+                        .unwrap_or_else(|_| "(a row)".into())
+                })
                 .collect();
             expect_no_rows(statement, problem, tables)
         }

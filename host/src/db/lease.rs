@@ -1,0 +1,179 @@
+//! The run lock on a MariaDB Galera cluster. `GET_LOCK` is local to one node (measured: three
+//! sessions on three nodes each held the same lock at once), so there the lock is a row in a
+//! replicated InnoDB table (`migrate_lock`): taken by INSERT, which certification lets only one of
+//! two conflicting commits on different nodes win; held for a lease that the holder renews before
+//! each step and that another runner may take over once it has expired; and fenced: the holder's
+//! every version-table write checks, in the same transaction, that the row is still its own with
+//! the fence number it took, so a runner that lost its lease records nothing.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use migrate_core::sql::version_table::VersionTables;
+use migrate_core::sql::{Expect, Statement};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+/// How long a lease lasts without renewal. A step renews it when it starts; a single statement
+/// longer than this (a long ALTER) lets another runner take over, and the first one then stops
+/// before recording its step (which the in-progress mark then shows).
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// A held lease: who holds it (a random id for this run) and the fence number it was taken with.
+pub struct Lease {
+    table: String,
+    holder: String,
+    fence: i64,
+}
+
+/// Whether the connection is to a Galera node (`wsrep_on`); false on plain MySQL/MariaDB, where
+/// the variable may not exist at all.
+pub async fn is_galera(conn: &mut AnyConnection) -> bool {
+    let on = sqlx::query("SELECT CAST(@@GLOBAL.wsrep_on AS SIGNED)")
+        .fetch_one(&mut *conn)
+        .await;
+    matches!(on.and_then(|row| row.try_get::<i64, _>(0)), Ok(1))
+}
+
+/// One attempt at the lease: `Ok(Some)` when taken (fresh, or over an expired one), `Ok(None)`
+/// with who holds it until when otherwise.
+pub async fn try_take(
+    conn: &mut AnyConnection,
+    tables: &VersionTables,
+) -> anyhow::Result<Result<Lease, String>> {
+    let table = format!("`{}`", tables.lock.replace('`', "``"));
+    // Reads see every write the cluster committed before them.
+    run(conn, "SET SESSION wsrep_sync_wait = 1").await?;
+    run(
+        conn,
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {table} (`name` VARCHAR(64) NOT NULL PRIMARY KEY, \
+             `holder` VARCHAR(64) NOT NULL, `expires_at` DATETIME(6) NOT NULL, \
+             `fence` BIGINT NOT NULL) ENGINE=InnoDB"
+        ),
+    )
+    .await?;
+    let holder = random_holder()?;
+    let lease = LEASE.as_secs();
+    let fresh = run(
+        conn,
+        &format!(
+            "INSERT INTO {table} (`name`, `holder`, `expires_at`, `fence`) \
+             VALUES ('run', '{holder}', NOW(6) + INTERVAL {lease} SECOND, 1)"
+        ),
+    )
+    .await;
+    if fresh.is_err() {
+        // Held (a duplicate key) or taken at the same moment on another node (a certification
+        // conflict): take it over only if it has expired.
+        let _ = run(
+            conn,
+            &format!(
+                "UPDATE {table} SET `holder` = '{holder}', `expires_at` = NOW(6) + INTERVAL {lease} SECOND, \
+                 `fence` = `fence` + 1 WHERE `name` = 'run' AND `expires_at` < NOW(6)"
+            ),
+        )
+        .await;
+    }
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT `holder`, CAST(`fence` AS SIGNED), CAST(`expires_at` AS CHAR) FROM {table} WHERE `name` = 'run'"
+    )))
+    .fetch_optional(&mut *conn)
+    .await
+    .context("reading the lease")?;
+    let Some(row) = row else {
+        return Ok(Err("nobody (it was released just now)".into()));
+    };
+    let (owner, fence, until): (String, i64, String) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    if owner == holder {
+        Ok(Ok(Lease {
+            table,
+            holder,
+            fence,
+        }))
+    } else {
+        Ok(Err(format!(
+            "the lease in {} held by run {owner} until {until} (it is taken over once expired)",
+            tables.lock
+        )))
+    }
+}
+
+impl Lease {
+    /// Renews the lease, failing when it is no longer this run's (taken over after expiring).
+    pub async fn renew(&self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+        run(conn, &self.renew_sql().sql).await?;
+        let still: Option<String> = sqlx::query(AssertSqlSafe(format!(
+            "SELECT `holder` FROM {} WHERE `name` = 'run' AND `holder` = '{}' AND `fence` = {}",
+            self.table, self.holder, self.fence
+        )))
+        .fetch_optional(&mut *conn)
+        .await
+        .context("renewing the lease")?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+        if still.is_none() {
+            return Err(anyhow!(self.lost()));
+        }
+        Ok(())
+    }
+
+    fn renew_sql(&self) -> Statement {
+        Statement::plain(format!(
+            "UPDATE {} SET `expires_at` = NOW(6) + INTERVAL {} SECOND \
+             WHERE `name` = 'run' AND `holder` = '{}' AND `fence` = {}",
+            self.table,
+            LEASE.as_secs(),
+            self.holder,
+            self.fence
+        ))
+    }
+
+    fn lost(&self) -> String {
+        format!(
+            "this run's lease in {} expired and another migrate run took it over: stopped without \
+             recording anything more (a statement that outlasts the lease of {} s lets that happen)",
+            self.table,
+            LEASE.as_secs()
+        )
+    }
+
+    /// Statements for the version-table transaction: the lease renewed (a write that conflicts,
+    /// at certification, with another node's takeover) and a check that it is still this run's
+    /// (the transaction fails, recording nothing, when it is not).
+    pub fn fence(&self) -> Vec<Statement> {
+        vec![
+            self.renew_sql(),
+            Statement {
+                sql: format!(
+                    "SELECT 'lost' FROM (SELECT COUNT(*) AS `held` FROM {} WHERE `name` = 'run' AND `holder` = '{}' \
+                     AND `fence` = {}) AS `lease` WHERE `held` <> 1",
+                    self.table, self.holder, self.fence
+                ),
+                expect: Expect::NoRows(self.lost()),
+            },
+        ]
+    }
+
+    /// The SQL that gives the lease back.
+    pub fn release_sql(&self) -> String {
+        format!(
+            "DELETE FROM {} WHERE `name` = 'run' AND `holder` = '{}' AND `fence` = {}",
+            self.table, self.holder, self.fence
+        )
+    }
+}
+
+async fn run(conn: &mut AnyConnection, sql: &str) -> anyhow::Result<()> {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| anyhow!("{sql}: {e}"))
+}
+
+fn random_holder() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness for the lease holder: {e}"))?;
+    Ok(hex::encode(bytes))
+}
