@@ -417,6 +417,18 @@ fn rebase_refuses_an_applied_revision_and_moves_an_unapplied_one() {
         &guest(r#"op::add_column("person", Column::new("phone", Type::Text)); Ok(())"#),
     );
     p.build();
+    // `--down heads` joins every head (then taken away again: the test moves one instead).
+    p.migrate()
+        .args(["new", "-m", "join", "--rev-id", "r_join", "--down", "heads"])
+        .assert()
+        .success();
+    let join = p.revision_dir("r_join");
+    let meta = std::fs::read_to_string(join.join("revision.toml")).unwrap();
+    assert!(
+        meta.contains(r#"down_revisions = ["r_left", "r_right"]"#),
+        "{meta}"
+    );
+    std::fs::remove_dir_all(join).unwrap();
     // The project's own settings name app.db.
     p.migrate().args(["upgrade", "r_left"]).assert().success();
     p.migrate()
