@@ -325,6 +325,21 @@ mod tests {
         s
     }
 
+    /// The report for one revision a1 on the left and one b1 on the right.
+    fn judge(left: &[Op], right: &[Op]) -> Report {
+        analyse(
+            &base(),
+            &[BranchRevision {
+                id: "a1",
+                ops: left,
+            }],
+            &[BranchRevision {
+                id: "b1",
+                ops: right,
+            }],
+        )
+    }
+
     fn add(column: &str) -> Op {
         Op::AddColumn {
             table: "user".into(),
@@ -336,17 +351,7 @@ mod tests {
     fn different_columns_of_one_table_commute() {
         let left = [add("email")];
         let right = [add("phone")];
-        let report = analyse(
-            &base(),
-            &[BranchRevision {
-                id: "a1",
-                ops: &left,
-            }],
-            &[BranchRevision {
-                id: "b1",
-                ops: &right,
-            }],
-        );
+        let report = judge(&left, &right);
         assert!(report.commutes(), "{report:?}");
     }
 
@@ -354,17 +359,7 @@ mod tests {
     fn the_same_column_from_both_sides_conflicts_by_name() {
         let left = [add("email")];
         let right = [add("email")];
-        let report = analyse(
-            &base(),
-            &[BranchRevision {
-                id: "a1",
-                ops: &left,
-            }],
-            &[BranchRevision {
-                id: "b1",
-                ops: &right,
-            }],
-        );
+        let report = judge(&left, &right);
         assert!(!report.commutes());
         assert_eq!(
             report.conflicts[0].to_string(),
@@ -387,17 +382,7 @@ mod tests {
             unique: false,
             ..Index::default()
         })];
-        let report = analyse(
-            &base(),
-            &[BranchRevision {
-                id: "a1",
-                ops: &left,
-            }],
-            &[BranchRevision {
-                id: "b1",
-                ops: &right,
-            }],
-        );
+        let report = judge(&left, &right);
         assert_eq!(report.conflicts.len(), 1, "{report:?}");
         assert_eq!(
             report.conflicts[0].object,
@@ -412,17 +397,7 @@ mod tests {
             sql: "UPDATE user SET name = 'x'".into(),
         }];
         let right = [add("phone")];
-        let report = analyse(
-            &base(),
-            &[BranchRevision {
-                id: "a1",
-                ops: &left,
-            }],
-            &[BranchRevision {
-                id: "b1",
-                ops: &right,
-            }],
-        );
+        let report = judge(&left, &right);
         assert!(report.commutes());
         assert_eq!(report.opaque, vec!["a1".to_string()]);
     }

@@ -301,6 +301,22 @@ mod tests {
         Column::new(name, data_type)
     }
 
+    /// A schema of these tables, each with the given columns.
+    fn tables(tables: &[(&str, &[(&str, DataType)])]) -> Schema {
+        let mut schema = Schema::default();
+        for (name, columns) in tables {
+            schema
+                .apply(&Op::CreateTable(Table {
+                    name: (*name).into(),
+                    columns: columns.iter().map(|(c, t)| column(c, t.clone())).collect(),
+                    constraints: vec![],
+                    comment: None,
+                }))
+                .unwrap();
+        }
+        schema
+    }
+
     fn step() -> (Schema, Vec<Op>, StepScript) {
         let before = Schema::default();
         let ops = vec![
@@ -432,15 +448,7 @@ mod tests {
 
     #[test]
     fn undo_keeps_a_rename_a_rename() {
-        let mut before = Schema::default();
-        before
-            .apply(&Op::CreateTable(Table {
-                name: "a".into(),
-                columns: vec![column("x", DataType::Integer)],
-                constraints: vec![],
-                comment: None,
-            }))
-            .unwrap();
+        let before = tables(&[("a", &[("x", DataType::Integer)])]);
         let ops = vec![Op::RenameTable {
             old_name: "a".into(),
             new_name: "b".into(),
@@ -459,15 +467,7 @@ mod tests {
 
     #[test]
     fn raw_sql_and_rows_in_old_tables_are_not_undone() {
-        let mut before = Schema::default();
-        before
-            .apply(&Op::CreateTable(Table {
-                name: "a".into(),
-                columns: vec![column("x", DataType::Integer)],
-                constraints: vec![],
-                comment: None,
-            }))
-            .unwrap();
+        let before = tables(&[("a", &[("x", DataType::Integer)])]);
         for op in [
             Op::Execute {
                 sql: "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1".into(),
@@ -488,17 +488,8 @@ mod tests {
 
     #[test]
     fn undoing_a_drop_says_what_comes_back_empty() {
-        let mut before = Schema::default();
-        for name in ["a", "b"] {
-            before
-                .apply(&Op::CreateTable(Table {
-                    name: name.into(),
-                    columns: vec![column("x", DataType::Integer), column("y", DataType::Text)],
-                    constraints: vec![],
-                    comment: None,
-                }))
-                .unwrap();
-        }
+        let columns: &[(&str, DataType)] = &[("x", DataType::Integer), ("y", DataType::Text)];
+        let before = tables(&[("a", columns), ("b", columns)]);
         let ops = vec![
             Op::DropColumn {
                 table: "a".into(),
