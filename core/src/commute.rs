@@ -268,16 +268,13 @@ fn op_touches(op: &Op) -> Vec<(Object, Touch)> {
             (table(t), Uses),
             (Object::Constraint(t.clone(), name.clone()), Drops),
         ],
+        // Both rely on the table and these columns as they are.
         Op::DropConstraintOn {
             table: t,
             columns: cs,
             ..
-        } => {
-            let mut out = vec![(table(t), Uses)];
-            out.extend(columns(t, cs, Uses));
-            out
         }
-        Op::BulkInsert {
+        | Op::BulkInsert {
             table: t,
             columns: cs,
             ..
