@@ -34,24 +34,34 @@ pub async fn is_galera(conn: &mut AnyConnection) -> bool {
     matches!(on.and_then(|row| row.try_get::<i64, _>(0)), Ok(1))
 }
 
-/// One attempt at the lease: `Ok(Some)` when taken (fresh, or over an expired one), `Ok(None)`
-/// with who holds it until when otherwise.
-pub async fn try_take(
-    conn: &mut AnyConnection,
-    tables: &VersionTables,
-) -> anyhow::Result<Result<Lease, String>> {
-    let table = format!("`{}`", tables.lock.replace('`', "``"));
-    // Reads see every write the cluster committed before them.
+/// Readies the connection and the lease table, once per run: reads see every write the
+/// cluster committed before them, and the table exists (DDL on Galera is cluster-wide, so not
+/// repeated on every attempt).
+pub async fn prepare(conn: &mut AnyConnection, tables: &VersionTables) -> anyhow::Result<()> {
     run(conn, "SET SESSION wsrep_sync_wait = 1").await?;
     run(
         conn,
         &format!(
-            "CREATE TABLE IF NOT EXISTS {table} (`name` VARCHAR(64) NOT NULL PRIMARY KEY, \
+            "CREATE TABLE IF NOT EXISTS {} (`name` VARCHAR(64) NOT NULL PRIMARY KEY, \
              `holder` VARCHAR(64) NOT NULL, `expires_at` DATETIME(6) NOT NULL, \
-             `fence` BIGINT NOT NULL) ENGINE=InnoDB"
+             `fence` BIGINT NOT NULL) ENGINE=InnoDB",
+            quoted(tables)
         ),
     )
-    .await?;
+    .await
+}
+
+fn quoted(tables: &VersionTables) -> String {
+    format!("`{}`", tables.lock.replace('`', "``"))
+}
+
+/// One attempt at the lease (after `prepare`): `Ok(Ok)` when taken (fresh, or over an expired
+/// one), `Ok(Err)` saying who holds it until when otherwise.
+pub async fn try_take(
+    conn: &mut AnyConnection,
+    tables: &VersionTables,
+) -> anyhow::Result<Result<Lease, String>> {
+    let table = quoted(tables);
     let holder = random_holder()?;
     let lease = LEASE.as_secs();
     let fresh = run(

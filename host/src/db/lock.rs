@@ -114,12 +114,15 @@ pub async fn acquire(
                 wait(&mut announced, deadline, &what, settings).await?;
             }
         }
-        DialectName::Mysql if super::lease::is_galera(conn).await => loop {
-            match super::lease::try_take(conn, tables).await? {
-                Ok(lease) => return Ok(RunLock::Lease(lease)),
-                Err(held) => wait(&mut announced, deadline, &held, settings).await?,
+        DialectName::Mysql if super::lease::is_galera(conn).await => {
+            super::lease::prepare(conn, tables).await?;
+            loop {
+                match super::lease::try_take(conn, tables).await? {
+                    Ok(lease) => return Ok(RunLock::Lease(lease)),
+                    Err(held) => wait(&mut announced, deadline, &held, settings).await?,
+                }
             }
-        },
+        }
         DialectName::Mysql => {
             let row = sqlx::query("SELECT DATABASE()")
                 .fetch_one(&mut *conn)
