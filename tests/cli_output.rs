@@ -165,6 +165,21 @@ fn every_json_shape_parses_with_its_fields() {
             .unwrap(),
     );
     assert_eq!(idle["steps"], serde_json::json!([]));
+    // Refused before any step: still one document, saying so.
+    let out = p
+        .migrate()
+        .args(["upgrade", "nope", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let refused = json(out);
+    assert_eq!(refused["outcome"], "failed");
+    assert!(
+        refused["error"].as_str().unwrap().contains("\"nope\""),
+        "{refused}"
+    );
+    assert_eq!(refused["heads_before"], serde_json::json!([]));
+    assert_eq!(refused["heads_after"], Value::Null);
     p.migrate()
         .args(["init", "--json"])
         .assert()

@@ -446,13 +446,27 @@ fn rebase_refuses_an_applied_revision_and_moves_an_unapplied_one() {
         .assert()
         .failure()
         .stderr(contains("would make a cycle"));
+    // As `migrate new` writes it, the source's doc comment names the revision it revises.
+    let lib = p.revision_dir("r_right").join("src/lib.rs");
+    let code = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("//! Revision r_right, revises r_base.\n{code}"),
+    )
+    .unwrap();
     p.migrate()
         .args(["rebase", "r_right", "--onto", "r_left"])
         .assert()
         .success()
         .stdout(contains("Moved r_right from r_base onto r_left"));
+    // The metadata and the generated doc comment both say what it revises now.
+    let meta = std::fs::read_to_string(p.revision_dir("r_right").join("revision.toml")).unwrap();
+    assert!(meta.contains(r#"down_revisions = ["r_left"]"#), "{meta}");
     let source = std::fs::read_to_string(p.revision_dir("r_right").join("src/lib.rs")).unwrap();
-    let _ = source;
+    assert!(
+        source.starts_with("//! Revision r_right, revises r_left.\n"),
+        "{source}"
+    );
     p.migrate()
         .arg("heads")
         .assert()

@@ -226,7 +226,7 @@ pub async fn run_steps(
             applied_at.as_deref(),
         );
         let label = guests.label(id);
-        let headline = step_headline(direction, meta);
+        let headline = step_headline(direction, meta, id);
         let ops = match &mut sink {
             Sink::Print(out) if capabilities.data => {
                 match guests.run_with(id, direction, offline(guests, &schema)) {
@@ -246,17 +246,7 @@ pub async fn run_steps(
             Sink::Print(_) => model_ops,
             Sink::Execute(db) => {
                 // The step's own revision highlighted (on a terminal), not a parent's.
-                let painted = crate::output::revision(id);
-                let shown = match direction {
-                    Direction::Upgrade => {
-                        headline.replacen(&format!("-> {id},"), &format!("-> {painted},"), 1)
-                    }
-                    Direction::Downgrade => headline.replacen(
-                        &format!("downgrade {id} "),
-                        &format!("downgrade {painted} "),
-                        1,
-                    ),
-                };
+                let shown = step_headline(direction, meta, &crate::output::revision(id));
                 crate::output::progress!(
                     "{}{shown}",
                     crate::output::step_counter(step_number + 1, steps.len())
@@ -442,7 +432,11 @@ pub fn describe_partial_effect(body: &[Statement], failed_sql: &str) -> String {
 
 /// "Running upgrade PARENTS -> REV, message" (Alembic's line; a merge names all its parents),
 /// or "Running downgrade REV -> PARENTS, message".
-fn step_headline(direction: Direction, meta: &migrate_core::revision::RevisionMeta) -> String {
+fn step_headline(
+    direction: Direction,
+    meta: &migrate_core::revision::RevisionMeta,
+    shown_id: &str,
+) -> String {
     let parents = if meta.down_revisions.is_empty() {
         "base".to_string()
     } else {
@@ -451,8 +445,8 @@ fn step_headline(direction: Direction, meta: &migrate_core::revision::RevisionMe
     // The message lands in a `--` comment of `--sql` output: one line, whatever it holds.
     let message = migrate_core::text::one_line(&meta.message);
     match direction {
-        Direction::Upgrade => format!("Running upgrade {parents} -> {}, {message}", meta.id),
-        Direction::Downgrade => format!("Running downgrade {} -> {parents}, {message}", meta.id),
+        Direction::Upgrade => format!("Running upgrade {parents} -> {shown_id}, {message}"),
+        Direction::Downgrade => format!("Running downgrade {shown_id} -> {parents}, {message}"),
     }
 }
 

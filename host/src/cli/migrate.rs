@@ -120,10 +120,47 @@ async fn migrate(
     if target_text.contains(':') {
         bail!("a FROM:TO range is only for --sql; online, the database says where it is");
     }
+    // With --json one document says how it went, whether the run got as far as the steps or
+    // was refused before them.
+    let mut heads = Heads::default();
+    let outcome = migrate_online(
+        ctx,
+        &project,
+        guests,
+        target_text,
+        recovery,
+        direction,
+        &mut heads,
+    )
+    .await;
+    if ctx.json {
+        outcome_json(direction, &heads, outcome.as_ref().err())?;
+    }
+    outcome
+}
+
+/// Where the database was and ended, as far as the run learned them.
+#[derive(Default)]
+struct Heads {
+    before: Option<Vec<String>>,
+    after: Option<Vec<String>>,
+}
+
+async fn migrate_online(
+    ctx: &Context,
+    project: &crate::project::Project,
+    mut guests: Guests<'_>,
+    target_text: &str,
+    recovery: &RecoveryArgs,
+    direction: Direction,
+    heads: &mut Heads,
+) -> anyhow::Result<()> {
+    let graph = &project.graph;
     let continue_interrupted = recovery.continue_interrupted || ctx.settings.continue_interrupted;
     let mut db = super::open_for_change_continuing(ctx, continue_interrupted).await?;
     guests.set_target(db.target().await?);
     let current = db.heads().await?;
+    heads.before = Some(current.clone());
     if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
         bail!(
             "the database is at revision {unknown}, which is not among the revisions in {}: \
@@ -131,8 +168,8 @@ async fn migrate(
             project.root.display()
         );
     }
-    let target = target::resolve_destination(&graph, target_text, &current)?;
-    let steps = plan(&graph, &current, &target, direction)?;
+    let target = target::resolve_destination(graph, target_text, &current)?;
+    let steps = plan(graph, &current, &target, direction)?;
     let (mut schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
     if steps.is_empty() {
@@ -140,9 +177,7 @@ async fn migrate(
             "Nothing to do: the database is at {}",
             describe_heads(&current)
         );
-        if ctx.json {
-            outcome_json(direction, &current, &current, None)?;
-        }
+        heads.after = Some(current);
         return db.unlock().await;
     }
     // What the database has beyond the model (triggers, views, indexes made by `execute` or by
@@ -171,9 +206,7 @@ async fn migrate(
     )
     .await;
     let now = db.heads().await.unwrap_or_default();
-    if ctx.json {
-        outcome_json(direction, &current, &now, ran.as_ref().err())?;
-    }
+    heads.after = Some(now.clone());
     ran?;
     crate::output::progress!("Done: the database is at {}", describe_heads(&now));
     // Released explicitly here; on an error path above, dropping the connection releases it.
@@ -184,8 +217,7 @@ async fn migrate(
 /// duration, statements), where the database was and is, and the outcome.
 fn outcome_json(
     direction: Direction,
-    before: &[String],
-    after: &[String],
+    heads: &Heads,
     error: Option<&anyhow::Error>,
 ) -> anyhow::Result<()> {
     crate::output::json(&serde_json::json!({
@@ -193,8 +225,8 @@ fn outcome_json(
             Direction::Upgrade => "upgrade",
             Direction::Downgrade => "downgrade",
         },
-        "heads_before": before,
-        "heads_after": after,
+        "heads_before": heads.before,
+        "heads_after": heads.after,
         "steps": crate::output::steps_run(),
         "outcome": if error.is_some() { "failed" } else { "done" },
         "error": error.map(|e| format!("{e:#}")),

@@ -224,9 +224,9 @@ pub async fn open_for_change_continuing(
     db.ensure_version_table().await?;
     if let Some(step) = db.incomplete().await?.into_iter().next() {
         let project = ctx.project()?;
-        if continue_interrupted {
-            let recovery =
-                crate::recovery::diagnose(&project, runtime(ctx)?, &mut db, &step).await?;
+        // Diagnosed once: finished when asked and certain, else said.
+        let diagnosed = status::diagnose(ctx, &project, &mut db, &step).await;
+        if let (true, Ok(recovery)) = (continue_interrupted, &diagnosed) {
             if let migrate_core::step_progress::Diagnosis::Stopped { done } = recovery.diagnosis {
                 recovery.finish(&mut db, done).await?;
                 say!(
@@ -239,7 +239,7 @@ pub async fn open_for_change_continuing(
                 return Ok(db);
             }
         }
-        let report = status::describe_failed_step(ctx, &project, &mut db, &step).await;
+        let report = status::report(&step, &diagnosed);
         anyhow::bail!("the database is partly migrated:\n{report}");
     }
     Ok(db)

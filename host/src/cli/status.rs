@@ -148,7 +148,8 @@ async fn failed_step_json(
     db: &mut Database,
     step: &Incomplete,
 ) -> serde_json::Value {
-    let diagnosis = match diagnose(ctx, project, db, step).await {
+    let diagnosed = diagnose(ctx, project, db, step).await;
+    let diagnosis = match &diagnosed {
         Ok(recovery) => {
             let total = recovery.script.body.len();
             match recovery.diagnosis {
@@ -166,7 +167,7 @@ async fn failed_step_json(
         "failed_statement": step.failed_statement,
         "error": step.error,
         "diagnosis": diagnosis,
-        "report": describe_failed_step(ctx, project, db, step).await,
+        "report": report(step, &diagnosed),
     })
 }
 
@@ -178,6 +179,11 @@ pub async fn describe_failed_step(
     db: &mut Database,
     step: &Incomplete,
 ) -> String {
+    report(step, &diagnose(ctx, project, db, step).await)
+}
+
+/// The report of a step from its diagnosis (or why there is none), without diagnosing again.
+pub fn report(step: &Incomplete, diagnosed: &anyhow::Result<crate::recovery::Recovery>) -> String {
     let mut text = match (&step.failed_statement, &step.error) {
         (Some(statement), Some(error)) => format!(
             "FAILED: the {} of revision {} failed on this statement:\n    {statement}\n  {error}\n",
@@ -188,20 +194,14 @@ pub async fn describe_failed_step(
             step.direction, step.revision
         ),
     };
-    let renderable = match diagnose(ctx, project, db, step).await {
-        Ok(recovery) => {
-            text.push_str(&recovery.describe());
-            true
-        }
-        Err(e) => {
-            text.push_str(&format!("(no diagnosis: {e:#})\n"));
-            false
-        }
-    };
+    match diagnosed {
+        Ok(recovery) => text.push_str(&recovery.describe()),
+        Err(e) => text.push_str(&format!("(no diagnosis: {e:#})\n")),
+    }
     text.push_str(&crate::recovery::ways_out(
         &step.revision,
         &step.direction,
-        renderable,
+        diagnosed.is_ok(),
     ));
     text
 }
