@@ -5,6 +5,7 @@ mod branches;
 mod cli;
 mod codegen;
 mod db;
+mod fleet;
 mod guests;
 mod manifest;
 mod output;

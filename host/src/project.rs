@@ -110,6 +110,22 @@ impl Project {
         self.built.get(id).filter(|_| self.verified)
     }
 
+    /// Refuses, naming the first, when a revision has no built component: a fleet says so once
+    /// instead of once per database.
+    pub fn require_built(&self) -> anyhow::Result<()> {
+        for meta in self.graph.in_order() {
+            let path = self.wasm_path(&meta.id);
+            if !path.exists() {
+                bail!(
+                    "revision {} is not built ({} is missing): run `migrate build`",
+                    meta.id,
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The built component of a revision and its cache key (its BLAKE3 hash), refusing a
     /// missing or stale build, and in a build-only deployment one that is not the component
     /// the manifest lists (other bytes, or metadata naming another revision).

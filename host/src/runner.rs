@@ -192,8 +192,6 @@ pub async fn run_steps(
     direction: Direction,
     mut sink: Sink<'_>,
 ) -> anyhow::Result<()> {
-    // The database the guests record for is the one the steps are rendered for.
-    let dialect = guests.target().dialect();
     let graph = guests.project.graph.clone();
     let mut applied: BTreeSet<String> = graph.with_ancestors(current);
     let mut heads = graph.heads_of(&applied);
@@ -205,26 +203,20 @@ pub async fn run_steps(
             .recv()
             .map_err(|_| anyhow!("{}: the thread recording ops stopped", guests.label(id)))??;
         guests.learn(id, recorded_ahead, direction);
-        let model_ops = guests.ops_at(id, direction, &schema)?;
-        let capabilities = guests.known_capabilities(id);
-        let sum = guests.checksum_at(id, direction, &model_ops, &schema)?;
-        let meta = graph.get(id).expect("a planned revision exists");
-        // The history row of a revision that stamped rows with the run's time records it.
-        let applied_at = capabilities
-            .clock
-            .then(|| clock::as_sql_timestamp(clock::run_started()));
-        let books = bookkeeping(
-            &graph,
-            dialect,
+        let Prepared {
+            model_ops,
+            capabilities,
+            books,
+        } = prepare_step(
+            guests,
             tables,
+            &schema,
             &mut applied,
             &mut heads,
             id,
             direction,
-            &sum,
-            &meta.message,
-            applied_at.as_deref(),
-        );
+        )?;
+        let meta = graph.get(id).expect("a planned revision exists");
         let label = guests.label(id);
         let headline = step_headline(direction, meta, id);
         let ops = match &mut sink {
@@ -251,12 +243,7 @@ pub async fn run_steps(
                     "{}{shown}",
                     crate::output::step_counter(step_number + 1, steps.len())
                 );
-                // Names the database gave constraints the revisions left unnamed: for finding
-                // one by its columns, and for a revision that looks at the schema.
-                let finds_by_columns = model_ops
-                    .iter()
-                    .any(|op| matches!(op, Op::DropConstraintOn { .. }));
-                if capabilities.catalog || finds_by_columns {
+                if needs_database_names(&capabilities, &model_ops) {
                     schema.database_names = db
                         .constraint_names()
                         .await
@@ -305,30 +292,7 @@ pub async fn run_steps(
             }
             Sink::Execute(db) => db,
         };
-        let started = std::time::Instant::now();
-        db.run_script(&script, id).await.map_err(|e| {
-            if script.transactional {
-                anyhow!(
-                    "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
-                    direction.function()
-                )
-            } else {
-                anyhow!(
-                    "{label}, {} failed. This database cannot roll back DDL, so the revision is marked \
-                     failed.\n  {e}\n{}{}",
-                    direction.function(),
-                    describe_partial_effect(&script.body, &e.sql),
-                    crate::recovery::ways_out(id, recorded(direction).as_str(), true)
-                )
-            }
-        })?;
-        crate::output::record_step(crate::output::StepReport {
-            revision: id.clone(),
-            direction: recorded(direction).as_str(),
-            parents: meta.down_revisions.clone(),
-            duration_ms: started.elapsed().as_millis(),
-            statements: Some(script.body.len()),
-        });
+        execute_step(db, &script, id, &label, direction, meta).await?;
     }
     if !not_printed.is_empty() {
         bail!(
@@ -340,6 +304,178 @@ pub async fn run_steps(
         );
     }
     Ok(())
+}
+
+/// What a step needs before it is rendered: the model's ops, what the revision imports, and the
+/// version-table statements that record it.
+struct Prepared {
+    model_ops: Vec<Op>,
+    capabilities: crate::wasm::Capabilities,
+    books: Bookkeeping,
+}
+
+/// Records (or recalls) a step's ops from `schema` and moves `applied`/`heads` across it.
+fn prepare_step(
+    guests: &mut Guests,
+    tables: &VersionTables,
+    schema: &Schema,
+    applied: &mut BTreeSet<String>,
+    heads: &mut Vec<String>,
+    id: &str,
+    direction: Direction,
+) -> anyhow::Result<Prepared> {
+    let dialect = guests.target().dialect();
+    let graph = &guests.project.graph;
+    let model_ops = guests.ops_at(id, direction, schema)?;
+    let capabilities = guests.known_capabilities(id);
+    let sum = guests.checksum_at(id, direction, &model_ops, schema)?;
+    let meta = graph.get(id).expect("a planned revision exists");
+    // The history row of a revision that stamped rows with the run's time records it.
+    let applied_at = capabilities
+        .clock
+        .then(|| clock::as_sql_timestamp(clock::run_started()));
+    let books = bookkeeping(
+        graph,
+        dialect,
+        tables,
+        applied,
+        heads,
+        id,
+        direction,
+        &sum,
+        &meta.message,
+        applied_at.as_deref(),
+    );
+    Ok(Prepared {
+        model_ops,
+        capabilities,
+        books,
+    })
+}
+
+/// Whether a step needs the names the database gave constraints the revisions left unnamed: to
+/// find one by its columns, or for a revision that looks at the schema.
+fn needs_database_names(capabilities: &crate::wasm::Capabilities, ops: &[Op]) -> bool {
+    capabilities.catalog
+        || ops
+            .iter()
+            .any(|op| matches!(op, Op::DropConstraintOn { .. }))
+}
+
+/// A step rendered before any database is opened, to run as it is on many (a fleet).
+pub struct RenderedStep {
+    pub id: String,
+    pub label: String,
+    pub script: StepScript,
+}
+
+/// Every step's script, rendered from `schema` with no database: the same for every database
+/// of this target and starting point. `None` when a step needs its database at its turn (it
+/// reads rows, looks at the names the database gave, or finds a constraint by its columns);
+/// such runs go through `run_steps`.
+pub fn render_steps(
+    guests: &mut Guests,
+    tables: &VersionTables,
+    mut schema: Schema,
+    current: &[String],
+    steps: &[String],
+    direction: Direction,
+) -> anyhow::Result<Option<Vec<RenderedStep>>> {
+    let graph = guests.project.graph.clone();
+    let mut applied: BTreeSet<String> = graph.with_ancestors(current);
+    let mut heads = graph.heads_of(&applied);
+    guests.record_ahead(steps, direction);
+    let mut rendered = Vec::with_capacity(steps.len());
+    for id in steps {
+        let Prepared {
+            model_ops,
+            capabilities,
+            books,
+        } = prepare_step(
+            guests,
+            tables,
+            &schema,
+            &mut applied,
+            &mut heads,
+            id,
+            direction,
+        )?;
+        if capabilities.data || needs_database_names(&capabilities, &model_ops) {
+            return Ok(None);
+        }
+        let script = step_script(
+            guests,
+            tables,
+            &mut schema,
+            &model_ops,
+            books.statements,
+            id,
+            direction,
+        )?;
+        rendered.push(RenderedStep {
+            id: id.clone(),
+            label: guests.label(id),
+            script,
+        });
+    }
+    Ok(Some(rendered))
+}
+
+/// Runs one step's script; a failure says what it left behind and the ways out.
+pub async fn execute_step(
+    db: &mut Database,
+    script: &StepScript,
+    id: &str,
+    label: &str,
+    direction: Direction,
+    meta: &migrate_core::revision::RevisionMeta,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    db.run_script(script, id).await.map_err(|e| {
+        if script.transactional {
+            anyhow!(
+                "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
+                direction.function()
+            )
+        } else {
+            anyhow!(
+                "{label}, {} failed. This database cannot roll back DDL, so the revision is marked \
+                 failed.\n  {e}\n{}{}",
+                direction.function(),
+                describe_partial_effect(&script.body, &e.sql),
+                crate::recovery::ways_out(id, recorded(direction).as_str(), true)
+            )
+        }
+    })?;
+    crate::output::record_step(crate::output::StepReport {
+        revision: id.to_string(),
+        direction: recorded(direction).as_str(),
+        parents: meta.down_revisions.clone(),
+        duration_ms: started.elapsed().as_millis(),
+        statements: Some(script.body.len()),
+    });
+    Ok(())
+}
+
+/// The schema model with what the database has beyond it (triggers, views, indexes made by
+/// `execute` or by hand): a table rebuild recreates them instead of dropping them with the old
+/// table. The database's own text wins over the one replayed from `execute`.
+pub fn with_database_objects(
+    mut schema: Schema,
+    objects: Vec<migrate_core::schema::DatabaseObject>,
+) -> Schema {
+    let known_indexes: Vec<String> = schema
+        .tables
+        .values()
+        .flat_map(|t| t.indexes.iter().map(|i| i.name.clone()))
+        .collect();
+    for object in objects {
+        if !known_indexes.contains(&object.name) {
+            schema.database_objects.retain(|o| o.name != object.name);
+            schema.database_objects.push(object);
+        }
+    }
+    schema
 }
 
 /// What a revision is told while its SQL is printed offline: the model's schema, no rows.

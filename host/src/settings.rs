@@ -48,6 +48,9 @@ struct SettingsFile {
     /// certain (as `--continue-interrupted`).
     #[serde(default)]
     continue_interrupted: bool,
+    /// The databases `--fleet` acts on.
+    #[serde(default)]
+    fleet: crate::fleet::targets::FleetSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +71,10 @@ pub struct Settings {
     pub naming_convention: NamingConvention,
     /// Finish a half-done step whose diagnosis is certain before moving on (MySQL).
     pub continue_interrupted: bool,
+    /// `[fleet]`: the databases and discoveries `--fleet` acts on (SQLite paths anchored).
+    pub fleet: crate::fleet::targets::FleetSettings,
+    /// The settings file read, if any.
+    pub settings_file: Option<PathBuf>,
 }
 
 /// What the command line says about settings.
@@ -162,6 +169,8 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         sandbox: SandboxSettings::default(),
         naming_convention: NamingConvention::default(),
         continue_interrupted: false,
+        fleet: Default::default(),
+        settings_file: None,
     };
     // Candidates for the URL, most deliberate first; the first one present is used.
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -197,6 +206,8 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
             .map_err(|e| anyhow::anyhow!("settings file {}: {e}", path.display()))?;
         settings.naming_convention = file.naming_convention;
         settings.continue_interrupted = file.continue_interrupted;
+        settings.settings_file = Some(path.clone());
+        settings.fleet = file.fleet.anchored(|url| relative_sqlite_url(url, &folder));
         validate_limits(&settings.limits, &path)?;
         if let Some(name) = file.version_table {
             if name.is_empty() || name.len() > 50 || name.chars().any(|c| c.is_control()) {

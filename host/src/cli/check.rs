@@ -15,6 +15,8 @@ pub struct CheckArgs {
     heads: bool,
     #[command(flatten)]
     compare: CompareArgs,
+    #[command(flatten)]
+    fleet: crate::fleet::FleetArgs,
 }
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> ExitCode {
@@ -30,6 +32,17 @@ pub async fn run(ctx: &Context, args: CheckArgs) -> ExitCode {
 async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.heads {
         return check_heads(ctx);
+    }
+    if args.fleet.fleet {
+        if !args.compare.with_database() {
+            anyhow::bail!("--fleet compares each database: use `check --database --fleet`");
+        }
+        // Said once, not once per database.
+        super::compare::read_model(&args.compare.model_path(ctx))?;
+        return crate::fleet::drive(ctx, &args.fleet, "check", ("", ""), |rt, ctx, target| {
+            crate::fleet::read::check(rt, ctx, &args.compare, target)
+        })
+        .await;
     }
     let comparison = compare(ctx, &args.compare, &[], AtHead::Warn).await?;
     if ctx.json {

@@ -21,6 +21,18 @@ pub struct CompareArgs {
 }
 
 impl CompareArgs {
+    /// The model file compared with.
+    pub fn model_path(&self, ctx: &Context) -> PathBuf {
+        self.model
+            .clone()
+            .unwrap_or_else(|| ctx.settings.model.clone())
+    }
+
+    /// `--database`: the live database is compared.
+    pub fn with_database(&self) -> bool {
+        self.database
+    }
+
     pub fn is_used(&self) -> bool {
         self.database || self.model.is_some()
     }
@@ -49,16 +61,8 @@ pub async fn compare(
     renames: &[Rename],
     at_head: AtHead,
 ) -> anyhow::Result<Comparison> {
-    let model_path = args
-        .model
-        .clone()
-        .unwrap_or_else(|| ctx.settings.model.clone());
-    let text = std::fs::read_to_string(&model_path).with_context(|| {
-        format!(
-            "cannot read the model {} (set `model` in the settings or pass --model FILE)",
-            model_path.display()
-        )
-    })?;
+    let model_path = args.model_path(ctx);
+    let text = read_model(&model_path)?;
     let model = migrate_core::model_sql::parse(&text)
         .map_err(|e| anyhow!("{}:{e}", model_path.display()))?;
 
@@ -123,6 +127,16 @@ pub async fn compare(
         model_path,
         current_label,
         diff,
+    })
+}
+
+/// The model file's text, or an error that says where the file is looked for.
+pub fn read_model(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the model {} (set `model` in the settings or pass --model FILE)",
+            path.display()
+        )
     })
 }
 

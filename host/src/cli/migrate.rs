@@ -1,5 +1,7 @@
 //! `migrate upgrade [TARGET]` and `migrate downgrade TARGET`, online or with `--sql`.
 
+use std::process::ExitCode;
+
 use anyhow::{anyhow, bail};
 use migrate_core::sql::{version_table, Dialect, Statement};
 use migrate_core::target::{self, Destination};
@@ -18,6 +20,8 @@ pub struct UpgradeArgs {
     offline: OfflineArgs,
     #[command(flatten)]
     recovery: RecoveryArgs,
+    #[command(flatten)]
+    fleet: crate::fleet::FleetArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +33,8 @@ pub struct DowngradeArgs {
     offline: OfflineArgs,
     #[command(flatten)]
     recovery: RecoveryArgs,
+    #[command(flatten)]
+    fleet: crate::fleet::FleetArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,7 +56,10 @@ struct OfflineArgs {
     dialect: Option<String>,
 }
 
-pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<()> {
+pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<ExitCode> {
+    if args.fleet.fleet {
+        return fleet(ctx, &args.target, &args.offline, &args.recovery, &args.fleet, Direction::Upgrade).await;
+    }
     migrate(
         ctx,
         &args.target,
@@ -59,9 +68,13 @@ pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<()> {
         Direction::Upgrade,
     )
     .await
+    .map(|()| ExitCode::SUCCESS)
 }
 
-pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<()> {
+pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<ExitCode> {
+    if args.fleet.fleet {
+        return fleet(ctx, &args.target, &args.offline, &args.recovery, &args.fleet, Direction::Downgrade).await;
+    }
     migrate(
         ctx,
         &args.target,
@@ -69,6 +82,36 @@ pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<()>
         &args.recovery,
         Direction::Downgrade,
     )
+    .await
+    .map(|()| ExitCode::SUCCESS)
+}
+
+/// `upgrade --fleet` / `downgrade --fleet`.
+async fn fleet(
+    ctx: &Context,
+    target_text: &str,
+    offline: &OfflineArgs,
+    recovery: &RecoveryArgs,
+    fleet: &crate::fleet::FleetArgs,
+    direction: Direction,
+) -> anyhow::Result<ExitCode> {
+    if offline.sql {
+        bail!("--sql prints one script; --fleet runs on every database of the fleet");
+    }
+    if target_text.contains(':') {
+        bail!("a FROM:TO range is only for --sql");
+    }
+    let project = ctx.project()?;
+    project.require_built()?;
+    let shared = crate::fleet::migrate::Shared::new(ctx, &project);
+    let continue_interrupted = recovery.continue_interrupted || ctx.settings.continue_interrupted;
+    let command = match direction {
+        Direction::Upgrade => "upgrade",
+        Direction::Downgrade => "downgrade",
+    };
+    crate::fleet::drive(ctx, fleet, command, ("FROM", "TO"), |rt, target_ctx, target| {
+        shared.migrate(rt, target_ctx, target, target_text, direction, continue_interrupted)
+    })
     .await
 }
 
@@ -170,7 +213,7 @@ async fn migrate_online(
     }
     let target = target::resolve_destination(graph, target_text, &current)?;
     let steps = plan(graph, &current, &target, direction)?;
-    let (mut schema, checksums) = runner::replay(&mut guests, &current)?;
+    let (schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
     if steps.is_empty() {
         crate::output::progress!(
@@ -180,20 +223,7 @@ async fn migrate_online(
         heads.after = Some(current);
         return db.unlock().await;
     }
-    // What the database has beyond the model (triggers, views, indexes made by `execute` or by
-    // hand): a table rebuild recreates them instead of dropping them with the old table.
-    let known_indexes: Vec<String> = schema
-        .tables
-        .values()
-        .flat_map(|t| t.indexes.iter().map(|i| i.name.clone()))
-        .collect();
-    for object in db.database_objects().await? {
-        if !known_indexes.contains(&object.name) {
-            // The database's own text wins over the one replayed from `execute`.
-            schema.database_objects.retain(|o| o.name != object.name);
-            schema.database_objects.push(object);
-        }
-    }
+    let schema = runner::with_database_objects(schema, db.database_objects().await?);
     let tables = db.tables().clone();
     let ran = runner::run_steps(
         &mut guests,
@@ -241,7 +271,7 @@ async fn heads_for_sql(ctx: &Context) -> anyhow::Result<Vec<String>> {
     db.heads().await
 }
 
-fn plan(
+pub(crate) fn plan(
     graph: &migrate_core::revision::Graph,
     current: &[String],
     destination: &Destination,

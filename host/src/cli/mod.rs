@@ -11,7 +11,7 @@ macro_rules! say {
 
 mod build;
 mod check;
-mod compare;
+pub(crate) mod compare;
 mod init;
 mod inspect;
 mod merge;
@@ -19,7 +19,7 @@ mod migrate;
 mod new;
 mod rebase;
 mod resolve;
-mod stamp;
+pub(crate) mod stamp;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -88,9 +88,9 @@ enum Command {
     /// Revert revisions down to a target.
     Downgrade(migrate::DowngradeArgs),
     /// Show the database's current revision(s); exit 1 if a step is left failed (see `resolve`).
-    Current,
+    Current(crate::fleet::FleetArgs),
     /// Applied and pending revisions, and any failed or half-done step (exit 1 if one needs `resolve`).
-    Status,
+    Status(crate::fleet::FleetArgs),
     /// List the revisions, newest first (or, with --applied, the database's history).
     History(inspect::HistoryArgs),
     /// Show the head revision(s).
@@ -133,6 +133,19 @@ pub struct Context {
 }
 
 impl Context {
+    /// The same settings acting on another database (one target of a fleet).
+    pub fn for_database(&self, url: &str, origin: &str) -> Context {
+        let mut settings = self.settings.clone();
+        settings.database_url = Some(url.to_string());
+        settings.database_url_origin = origin.to_string();
+        settings.overridden = None;
+        Context {
+            settings,
+            migrations_dir: self.migrations_dir.clone(),
+            json: self.json,
+        }
+    }
+
     pub fn project(&self) -> anyhow::Result<Project> {
         Project::load(&self.migrations_dir)
     }
@@ -171,18 +184,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let speaks_json = matches!(
         args.command,
-        Command::Current
-            | Command::Status
+        Command::Current(_)
+            | Command::Status(_)
             | Command::Heads
             | Command::History(_)
             | Command::Show(_)
             | Command::Check(_)
             | Command::Upgrade(_)
             | Command::Downgrade(_)
-    );
+    ) || matches!(&args.command, Command::Stamp(a) if a.is_fleet());
     if ctx.json && !speaks_json {
         anyhow::bail!(
-            "--json is for current, status, heads, history, show, check, upgrade and downgrade"
+            "--json is for current, status, heads, history, show, check, upgrade, downgrade and stamp --fleet"
         );
     }
     match args.command {
@@ -191,14 +204,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Build(a) => build::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
         Command::Rebase(a) => rebase::run(&ctx, a).await,
-        Command::Upgrade(a) => migrate::upgrade(&ctx, a).await,
-        Command::Downgrade(a) => migrate::downgrade(&ctx, a).await,
-        Command::Current => return status::current(&ctx).await,
-        Command::Status => return status::status(&ctx).await,
+        Command::Upgrade(a) => return migrate::upgrade(&ctx, a).await,
+        Command::Downgrade(a) => return migrate::downgrade(&ctx, a).await,
+        Command::Current(a) => return status::current(&ctx, a).await,
+        Command::Status(a) => return status::status(&ctx, a).await,
         Command::History(a) => inspect::history(&ctx, a).await,
         Command::Heads => inspect::heads(&ctx),
         Command::Show(a) => inspect::show(&ctx, a),
-        Command::Stamp(a) => stamp::stamp(&ctx, a).await,
+        Command::Stamp(a) => return stamp::stamp(&ctx, a).await,
         Command::Accept(a) => stamp::accept(&ctx, a).await,
         Command::Resolve(a) => resolve::run(&ctx, a).await,
         Command::Check(a) => return Ok(check::run(&ctx, a).await),
@@ -206,6 +219,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }?;
     Ok(ExitCode::SUCCESS)
 }
+
+pub(crate) use migrate::plan;
 
 /// A connection for a command that changes the version table: the run lock taken, the version
 /// tables there, and no step left half-done by an earlier failure on a non-transactional database.

@@ -16,6 +16,14 @@ pub struct StampArgs {
     /// head, base, a revision id or prefix, +N, -N.
     #[arg(allow_negative_numbers = true)]
     target: String,
+    #[command(flatten)]
+    fleet: crate::fleet::FleetArgs,
+}
+
+impl StampArgs {
+    pub fn is_fleet(&self) -> bool {
+        self.fleet.fleet
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -33,12 +41,32 @@ pub fn bookkeeping_script(statements: Vec<migrate_core::sql::Statement>) -> Step
     }
 }
 
-pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
+pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<std::process::ExitCode> {
+    if args.fleet.fleet {
+        return crate::fleet::drive(ctx, &args.fleet, "stamp", ("FROM", "TO"), |rt, ctx, t| {
+            crate::fleet::stamp::stamp(rt, ctx, &args.target, t)
+        })
+        .await;
+    }
+    let (current, target) = stamp_database(ctx, &args.target).await?;
+    println!(
+        "Stamped the database at {} (was {})",
+        describe_heads(&target),
+        describe_heads(&current)
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Sets the configured database's heads to `target_text`; the heads before and after.
+pub async fn stamp_database(
+    ctx: &Context,
+    target_text: &str,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let project = ctx.project()?;
     let mut db = super::open_for_change(ctx).await?;
     let dialect = db.dialect();
     let current = db.heads().await?;
-    let target = target::resolve(&project.graph, &args.target, &current)?;
+    let target = target::resolve(&project.graph, target_text, &current)?;
     let mut guests = Guests::new(&project, super::runtime(ctx)?);
     guests.set_target(db.target().await?);
     let removed: Vec<String> = current
@@ -101,12 +129,7 @@ pub async fn stamp(ctx: &Context, args: StampArgs) -> anyhow::Result<()> {
     db.run_script(&bookkeeping_script(statements), "stamp")
         .await?;
     db.unlock().await?;
-    println!(
-        "Stamped the database at {} (was {})",
-        describe_heads(&target),
-        describe_heads(&current)
-    );
-    Ok(())
+    Ok((current, target))
 }
 
 pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {

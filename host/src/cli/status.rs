@@ -9,8 +9,11 @@ use super::{Access, Context};
 use crate::db::{Database, Incomplete};
 use crate::project::Project;
 
-pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
     let project = ctx.project_metadata()?;
+    if fleet.fleet {
+        return fleet_position(ctx, &fleet, &project, "status").await;
+    }
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
     let graph = &project.graph;
@@ -68,8 +71,11 @@ pub async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 /// `migrate current`: the heads, and any failed step with exit code 1.
-pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
     let project = ctx.project_metadata()?;
+    if fleet.fleet {
+        return fleet_position(ctx, &fleet, &project, "current").await;
+    }
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
     let graph_heads = project.graph.heads();
@@ -116,6 +122,19 @@ pub async fn current(ctx: &Context) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(code)
+}
+
+/// `current --fleet` / `status --fleet`: each target's heads against the revisions' heads.
+async fn fleet_position(
+    ctx: &Context,
+    fleet: &crate::fleet::FleetArgs,
+    project: &Project,
+    command: &str,
+) -> anyhow::Result<ExitCode> {
+    crate::fleet::drive(ctx, fleet, command, ("CURRENT", "HEAD"), |rt, ctx, target| {
+        crate::fleet::read::position(rt, ctx, project, target)
+    })
+    .await
 }
 
 fn exit_code(healthy: bool) -> ExitCode {

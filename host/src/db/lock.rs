@@ -88,11 +88,20 @@ pub async fn acquire(
             }
         }
         DialectName::Postgresql => {
-            let row = sqlx::query("SELECT current_database() || '.' || current_schema()")
+            let row = sqlx::query("SELECT current_database()::text, current_schema()::text")
                 .fetch_one(&mut *conn)
                 .await
                 .context("reading the database name for the lock")?;
-            let scope: String = row.try_get(0)?;
+            let database: String = row.try_get(0)?;
+            // NULL when no schema on the search_path exists: there is nowhere to migrate.
+            let schema: Option<String> = row.try_get(1)?;
+            let Some(schema) = schema else {
+                anyhow::bail!(
+                    "database {database} has no schema on this connection's search_path \
+                     (a schema named in the URL's options that does not exist?): create the schema first"
+                );
+            };
+            let scope = format!("{database}.{schema}");
             let key = i64::from_be_bytes(
                 Sha256::digest(format!("migrate:{scope}"))[..8]
                     .try_into()

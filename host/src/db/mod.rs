@@ -645,14 +645,21 @@ fn connect_url(url: &str, name: DialectName, access: Access) -> String {
 
 /// Raw SQL in a revision (`op::execute`) runs with the connection's rights; a PostgreSQL
 /// superuser's include running shell commands on the server (`COPY … TO PROGRAM`).
+/// Said once per process: a fleet's hundred schemas on one server are one warning.
 async fn warn_if_superuser(conn: &mut AnyConnection) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if WARNED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let row = sqlx::query(
         "SELECT CASE WHEN rolsuper THEN 1 ELSE 0 END FROM pg_roles WHERE rolname = current_user",
     )
     .fetch_optional(&mut *conn)
     .await;
     if let Ok(Some(row)) = row {
-        if row.try_get::<i32, _>(0).unwrap_or(0) == 1 {
+        if row.try_get::<i32, _>(0).unwrap_or(0) == 1
+            && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             eprintln!(
                 "warning: connected as a PostgreSQL superuser: raw SQL in a revision (op::execute) can do \
                  anything the server can, shell commands included (COPY … TO PROGRAM). Migrate with a role \

@@ -4,7 +4,7 @@
 
 use migrate_core::sql::{self, Dialect, DialectName};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavor {
     Sqlite,
     Postgresql,
@@ -12,7 +12,7 @@ pub enum Flavor {
     Mariadb,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Target {
     pub flavor: Flavor,
     /// None offline (`--sql`): there is no server to ask.
