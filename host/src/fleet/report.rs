@@ -269,7 +269,7 @@ mod tests {
         ];
         assert_eq!(
             table(&reports, "FROM", "TO"),
-            "TARGET                 FROM  TO  RESULT    TIME\n\
+            "TARGET                 FROM  TO  RESULT     TIME\n\
              sqlite://a.db          base  r3  upgraded  12 ms\n\
              sqlite://long-name.db  r1    r1  FAILED     3 ms\n\
              \n\
