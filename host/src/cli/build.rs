@@ -66,9 +66,13 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     });
     let (mut written, mut unchanged) = (0, 0);
     let mut entries = Vec::with_capacity(revisions.len());
+    let mut shipped = std::collections::BTreeMap::new();
     for (meta, outcome) in revisions.iter().zip(packaged) {
         let outcome = outcome?;
         entries.push(outcome.entry.clone());
+        if let Some(recorded) = outcome.recorded {
+            shipped.insert(outcome.entry.blake3.clone(), recorded);
+        }
         if let Some(problem) = outcome.will_not_run {
             eprintln!("warning: revision {} will not run: {problem}", meta.id);
         }
@@ -86,6 +90,7 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     }
     let removed = remove_orphans(&out_dir, &project)?;
     Manifest::new(entries).write(&out_dir)?;
+    crate::wasm::shipped::write(&out_dir, shipped)?;
     println!(
         "{written} revision(s) built, {unchanged} unchanged, {removed} removed, in {}",
         out_dir.display()
@@ -130,6 +135,8 @@ struct Packaged {
     will_not_run: Option<String>,
     /// Its line in build/manifest.toml.
     entry: Entry,
+    /// Its ops, for build/ops.json, when they depend on nothing but its bytes.
+    recorded: Option<crate::wasm::shipped::Recorded>,
 }
 
 /// Turns a revision's built module into its component, metadata embedded, compiles it into the
@@ -162,10 +169,9 @@ fn package(
     component::embed_metadata(&mut bytes, &metadata);
     // Warm the compile cache so the first upgrade does not compile. A component that will not
     // load is reported now and refused, with the same message, when it would run.
-    let will_not_run = runtime
-        .load(&component_key(&bytes), &bytes)
-        .err()
-        .map(|e| format!("{e:#}"));
+    let loaded = runtime.load(&component_key(&bytes), &bytes);
+    let will_not_run = loaded.as_ref().err().map(|e| format!("{e:#}"));
+    let recorded = loaded.ok().and_then(|loaded| record_both_ways(runtime, &loaded));
     let out = project.wasm_path(&meta.id);
     let changed = std::fs::read(&out).ok().as_deref() != Some(bytes.as_slice());
     if changed {
@@ -176,6 +182,30 @@ fn package(
         size: bytes.len(),
         will_not_run,
         entry: Entry::new(meta, &bytes),
+        recorded,
+    })
+}
+
+/// Both directions' ops of a revision that takes no input, to ship in build/ops.json; `None`
+/// for one whose ops depend on the run (clock, catalog, data, target), or that fails (the
+/// failure is reported when it runs for real).
+fn record_both_ways(
+    runtime: &GuestRuntime,
+    loaded: &crate::wasm::runtime::LoadedRevision,
+) -> Option<crate::wasm::shipped::Recorded> {
+    let capabilities = loaded.capabilities;
+    if capabilities.contextual() || capabilities.target {
+        return None;
+    }
+    let target = crate::wasm::target::Target::default();
+    let run = |direction| {
+        runtime
+            .run(loaded, direction, crate::wasm::context::GuestContext::ahead(&target))
+            .ok()
+    };
+    Some(crate::wasm::shipped::Recorded {
+        upgrade: run(crate::wasm::Direction::Upgrade)?,
+        downgrade: run(crate::wasm::Direction::Downgrade)?,
     })
 }
 

@@ -305,9 +305,13 @@ pub fn runtime(ctx: &Context) -> anyhow::Result<crate::wasm::GuestRuntime> {
     let dir = std::env::var_os("MIGRATE_CACHE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| ctx.migrations_dir.join(".cache"));
+    let shipped = crate::wasm::shipped::ShippedOps::in_build_dir(
+        &Project::build_dir(&ctx.migrations_dir),
+        ctx.settings.limits,
+    );
     crate::wasm::GuestRuntime::new(
         ctx.settings.limits,
-        crate::wasm::cache::Cache::new(dir),
+        crate::wasm::cache::Cache::new(dir).with_shipped(shipped),
         ctx.settings.sandbox.clone(),
         ctx.settings.naming_convention.clone(),
     )

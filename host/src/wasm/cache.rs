@@ -26,6 +26,8 @@ const OPS_FORMAT: &str = "ops-v1";
 #[derive(Clone)]
 pub struct Cache {
     dir: Option<PathBuf>,
+    /// Ops recorded by `migrate build` (`build/ops.json`), looked at when this cache misses.
+    shipped: Option<std::sync::Arc<super::shipped::ShippedOps>>,
 }
 
 /// The identity of a component's bytes. BLAKE3, not SHA-256: it is hashed on every run for
@@ -41,6 +43,15 @@ impl Cache {
     pub fn new(dir: PathBuf) -> Cache {
         Cache {
             dir: std::fs::create_dir_all(&dir).ok().map(|_| dir),
+            shipped: None,
+        }
+    }
+
+    /// The same cache, falling back on the ops a build shipped.
+    pub fn with_shipped(self, shipped: super::shipped::ShippedOps) -> Cache {
+        Cache {
+            shipped: Some(std::sync::Arc::new(shipped)),
+            ..self
         }
     }
 
@@ -88,6 +99,7 @@ impl Cache {
     pub fn ops(&self, key: &str, direction: Direction, target: &Target) -> Option<Vec<Op>> {
         self.read_ops(key, direction)
             .or_else(|| self.read_ops(&per_target(key, target), direction))
+            .or_else(|| self.shipped.as_ref()?.get(key, direction))
     }
 
     pub fn store_ops(

@@ -1,6 +1,7 @@
 //! The sandbox: guests run under wasmtime's component model with only the ops and diagnostics
 //! interfaces linked (no WASI), fuel and memory limits, and a cap on recorded ops.
 
+mod budget;
 pub mod cache;
 mod catalog;
 pub mod clock;
@@ -12,6 +13,7 @@ mod data;
 mod recorder;
 pub mod runtime;
 mod shared_code;
+pub mod shipped;
 pub mod target;
 
 /// The generated host side of the `revision` world.

@@ -13,10 +13,8 @@ use super::target::Flavor;
 /// Everything one guest run can touch: its recorded ops and what it said before stopping.
 pub struct Recorder {
     pub ops: Vec<Op>,
-    pub max_ops: usize,
-    /// The recorded ops' canonical size so far, and the most it may reach.
-    pub op_bytes: usize,
-    pub max_op_bytes: usize,
+    /// How many ops, of what weight, it may still record.
+    budget: super::budget::OpBudget,
     pub panic_message: Option<String>,
     pub memory_limit_bytes: usize,
     pub memory_limit_hit: bool,
@@ -39,9 +37,7 @@ impl Recorder {
     pub fn new(limits: &super::Limits, context: GuestContext) -> Recorder {
         Recorder {
             ops: Vec::new(),
-            max_ops: limits.max_ops,
-            op_bytes: 0,
-            max_op_bytes: limits.ops_mib.saturating_mul(1024 * 1024),
+            budget: super::budget::OpBudget::new(limits),
             panic_message: None,
             memory_limit_bytes: limits.memory_mib.saturating_mul(1024 * 1024),
             memory_limit_hit: false,
@@ -58,30 +54,14 @@ impl Recorder {
     /// The ops recorded since the last read, handed over to run before it; what the run may
     /// hold again starts from zero (the limits guard the host's memory, which this frees).
     pub fn take_ops(&mut self) -> Vec<Op> {
-        self.op_bytes = 0;
+        self.budget.reset();
         std::mem::take(&mut self.ops)
     }
 
     fn record(&mut self, op: Op) -> wasmtime::Result<()> {
-        if self.ops.len() >= self.max_ops {
-            return Err(wasmtime::Error::msg(format!(
-                "the revision asked for more than {} operations (the `max_ops` limit)",
-                self.max_ops
-            )));
-        }
         // Counted as the guest calls, so a loop of large ops stops at the first one over the
         // budget instead of when the wall clock runs out.
-        self.op_bytes = self
-            .op_bytes
-            .saturating_add(migrate_core::ops::encoded_len(&op));
-        if self.op_bytes > self.max_op_bytes {
-            return Err(wasmtime::Error::msg(format!(
-                "the revision's operations weigh more than {} MiB (the `ops_mib` limit in [limits]; \
-                 {} operations recorded so far)",
-                self.max_op_bytes / (1024 * 1024),
-                self.ops.len()
-            )));
-        }
+        self.budget.admit(&op).map_err(wasmtime::Error::msg)?;
         self.ops.push(op);
         Ok(())
     }

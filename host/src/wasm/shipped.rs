@@ -1,0 +1,92 @@
+//! Ops recorded by `migrate build` and shipped in `build/ops.json`, so that a fresh deployment
+//! (the binary, `build/` and the settings; no cache) runs no guest it does not have to.
+//!
+//! A revision that takes no input (no clock, catalog, data or target) records the same ops
+//! from the same bytes on every run, so its ops are a function of its component's hash: the
+//! file maps that hash (the key the host computes anyway) to the ops of both directions. A
+//! component rebuilt with other bytes has another hash, so an entry can be stale only by being
+//! unused. The file is trusted exactly as far as the components beside it: whoever can write
+//! `build/` can replace a component too. Its ops still pass every check a guest's ops pass
+//! (`max_ops`, `ops_mib`, the sandbox's rule on raw SQL, rendering's own checks); an entry that
+//! fails them, or a file that does not parse, is ignored and the guest runs instead.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use migrate_core::ops::Op;
+use serde::{Deserialize, Serialize};
+
+use super::budget::OpBudget;
+use super::{Direction, Limits};
+
+/// Bumped with the cache's own `OPS_FORMAT` whenever the serialized form of `Op` changes.
+const FORMAT: &str = "ops-v1";
+const FILE_NAME: &str = "ops.json";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Recorded {
+    pub upgrade: Vec<Op>,
+    pub downgrade: Vec<Op>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct File {
+    format: String,
+    /// Component hash -> its ops.
+    revisions: BTreeMap<String, Recorded>,
+}
+
+/// `build/ops.json`, read on first use.
+pub struct ShippedOps {
+    path: PathBuf,
+    limits: Limits,
+    file: OnceLock<Option<BTreeMap<String, Recorded>>>,
+}
+
+impl ShippedOps {
+    pub fn in_build_dir(build_dir: &Path, limits: Limits) -> ShippedOps {
+        ShippedOps {
+            path: build_dir.join(FILE_NAME),
+            limits,
+            file: OnceLock::new(),
+        }
+    }
+
+    /// The shipped ops of the component `key` in one direction, if shipped and within limits.
+    pub fn get(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
+        let revisions = self.file.get_or_init(|| read(&self.path)).as_ref()?;
+        let recorded = revisions.get(key)?;
+        let ops = match direction {
+            Direction::Upgrade => &recorded.upgrade,
+            Direction::Downgrade => &recorded.downgrade,
+        };
+        let mut budget = OpBudget::new(&self.limits);
+        if ops.iter().try_for_each(|op| budget.admit(op)).is_err() {
+            return None;
+        }
+        Some(ops.clone())
+    }
+}
+
+fn read(path: &Path) -> Option<BTreeMap<String, Recorded>> {
+    let bytes = std::fs::read(path).ok()?;
+    let file: File = serde_json::from_slice(&bytes).ok()?;
+    (file.format == FORMAT).then_some(file.revisions)
+}
+
+/// Writes `build/ops.json` with exactly these revisions' ops (keyed by component hash), when
+/// it would differ from what is there.
+pub fn write(build_dir: &Path, revisions: BTreeMap<String, Recorded>) -> anyhow::Result<()> {
+    let path = build_dir.join(FILE_NAME);
+    let file = File {
+        format: FORMAT.to_string(),
+        revisions,
+    };
+    let bytes = serde_json::to_vec(&file)?;
+    if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+        std::fs::write(&path, bytes)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
