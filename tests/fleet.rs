@@ -220,6 +220,12 @@ fn canary_and_fail_fast_stop_early_and_leave_the_rest_untouched() {
         assert_eq!(result(&json, &format!("{n}.db")), "skipped", "{json:#}");
         assert!(!tenants.join(format!("{n}.db")).exists());
     }
+    // Targets never started have no file: status counts them at base, not as broken.
+    let (code, json) = fleet_json(&project, &["status", "--fleet"]);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(target(&json, "c.db")["detail"], "not created, 3 pending");
+    assert_eq!(target(&json, "a.db")["detail"], "at head");
+    assert!(!tenants.join("c.db").exists());
     // Fail-fast, one at a time: a is up to date, b fails, nothing after it starts.
     let (code, json) = fleet_json(&project, &["upgrade", "--fleet", "--fail-fast", "--jobs", "1"]);
     assert_eq!(code, 1, "{json:#}");

@@ -457,6 +457,49 @@ pub async fn execute_step(
     Ok(())
 }
 
+/// Runs `steps` as one transaction (`transaction_per_migration = false`): all of them and their
+/// version-table updates commit together, or none does. `false` when the database commits DDL
+/// as it runs (MySQL): the caller then runs them one by one.
+pub async fn execute_in_one_transaction(
+    db: &mut Database,
+    steps: &[RenderedStep],
+    direction: Direction,
+    graph: &Graph,
+) -> anyhow::Result<bool> {
+    let scripts: Vec<&StepScript> = steps.iter().map(|s| &s.script).collect();
+    let Some(one) = migrate_core::sql::one_transaction::in_one_transaction(&scripts) else {
+        return Ok(false);
+    };
+    let started = std::time::Instant::now();
+    let last = steps.last().map_or("", |s| s.id.as_str());
+    db.run_script(&one.script, last).await.map_err(|e| {
+        let culprit = e
+            .position
+            .map(|at| one.step_of(at))
+            .or_else(|| one.script.body.iter().position(|s| s.sql == e.sql).map(|at| one.step_of(at)));
+        let label = culprit.map_or_else(|| "the run".to_string(), |i| steps[i].label.clone());
+        anyhow!(
+            "{label}, {} failed; the {} steps of this run were one transaction (transaction_per_migration = false), \
+             which was rolled back: the database is as it was before the run.\n  {e}",
+            direction.function(),
+            steps.len()
+        )
+    })?;
+    // One transaction's time, shared by its steps.
+    let each = started.elapsed().as_millis() / steps.len().max(1) as u128;
+    for step in steps {
+        let meta = graph.get(&step.id).expect("a planned revision exists");
+        crate::output::record_step(crate::output::StepReport {
+            revision: step.id.clone(),
+            direction: recorded(direction).as_str(),
+            parents: meta.down_revisions.clone(),
+            duration_ms: each,
+            statements: Some(step.script.body.len()),
+        });
+    }
+    Ok(true)
+}
+
 /// The schema model with what the database has beyond it (triggers, views, indexes made by
 /// `execute` or by hand): a table rebuild recreates them instead of dropping them with the old
 /// table. The database's own text wins over the one replayed from `execute`.
@@ -564,6 +607,18 @@ pub fn describe_partial_effect(body: &[Statement], failed_sql: &str) -> String {
         text.push_str(&format!("    {}. {}\n", i + 1, statement.sql));
     }
     text
+}
+
+/// The steps' lines, said before they run together (one transaction).
+pub fn announce(direction: Direction, graph: &Graph, steps: &[String]) {
+    for (i, id) in steps.iter().enumerate() {
+        let meta = graph.get(id).expect("a planned revision exists");
+        let shown = step_headline(direction, meta, &crate::output::revision(id));
+        crate::output::progress!(
+            "{}{shown}",
+            crate::output::step_counter(i + 1, steps.len())
+        );
+    }
 }
 
 /// "Running upgrade PARENTS -> REV, message" (Alembic's line; a merge names all its parents),

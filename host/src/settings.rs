@@ -48,6 +48,9 @@ struct SettingsFile {
     /// certain (as `--continue-interrupted`).
     #[serde(default)]
     continue_interrupted: bool,
+    /// Alembic's `transaction_per_migration`: false runs a whole upgrade or downgrade as one
+    /// transaction (where DDL is transactional).
+    transaction_per_migration: Option<bool>,
     /// The databases `--fleet` acts on.
     #[serde(default)]
     fleet: crate::fleet::targets::FleetSettings,
@@ -71,6 +74,8 @@ pub struct Settings {
     pub naming_convention: NamingConvention,
     /// Finish a half-done step whose diagnosis is certain before moving on (MySQL).
     pub continue_interrupted: bool,
+    /// One transaction per revision (true, the default), or one for the whole run.
+    pub transaction_per_migration: bool,
     /// `[fleet]`: the databases and discoveries `--fleet` acts on (SQLite paths anchored).
     pub fleet: crate::fleet::targets::FleetSettings,
     /// The settings file read, if any.
@@ -171,6 +176,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         continue_interrupted: false,
         fleet: Default::default(),
         settings_file: None,
+        transaction_per_migration: true,
     };
     // Candidates for the URL, most deliberate first; the first one present is used.
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -207,6 +213,7 @@ pub fn load(flags: Flags, env: &Environment) -> anyhow::Result<Settings> {
         settings.naming_convention = file.naming_convention;
         settings.continue_interrupted = file.continue_interrupted;
         settings.settings_file = Some(path.clone());
+        settings.transaction_per_migration = file.transaction_per_migration.unwrap_or(true);
         settings.fleet = file.fleet.anchored(|url| relative_sqlite_url(url, &folder));
         validate_limits(&settings.limits, &path)?;
         if let Some(name) = file.version_table {

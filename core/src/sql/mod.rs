@@ -2,6 +2,7 @@
 
 mod common;
 pub mod mysql;
+pub mod one_transaction;
 pub mod plan;
 pub mod postgres;
 pub mod sqlite;

@@ -204,15 +204,7 @@ async fn migrate_online(
     guests.set_target(db.target().await?);
     let current = db.heads().await?;
     heads.before = Some(current.clone());
-    if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
-        bail!(
-            "the database is at revision {unknown}, which is not among the revisions in {}: \
-             are these the right migrations for this database?",
-            project.root.display()
-        );
-    }
-    let target = target::resolve_destination(graph, target_text, &current)?;
-    let steps = plan(graph, &current, &target, direction)?;
+    let steps = steps_from(project, &current, target_text, direction)?;
     let (schema, checksums) = runner::replay(&mut guests, &current)?;
     runner::verify_checksums(&guests, &checksums, &db.recorded_checksums().await?)?;
     if steps.is_empty() {
@@ -225,6 +217,35 @@ async fn migrate_online(
     }
     let schema = runner::with_database_objects(schema, db.database_objects().await?);
     let tables = db.tables().clone();
+    if !ctx.settings.transaction_per_migration && db.dialect().capabilities().transactional_ddl {
+        let rendered = runner::render_steps(
+            &mut guests,
+            &tables,
+            schema.clone(),
+            &current,
+            &steps,
+            direction,
+        )?;
+        match rendered {
+            Some(rendered) => {
+                runner::announce(direction, graph, &steps);
+                let ran =
+                    runner::execute_in_one_transaction(&mut db, &rendered, direction, graph).await;
+                let now = db.heads().await.unwrap_or_default();
+                heads.after = Some(now.clone());
+                ran?;
+                crate::output::progress!(
+                    "Done, in one transaction: the database is at {}",
+                    describe_heads(&now)
+                );
+                return db.unlock().await;
+            }
+            None => eprintln!(
+                "note: transaction_per_migration = false, but a revision of this run reads rows or the \
+                 names the database gave, so each revision runs in its own transaction"
+            ),
+        }
+    }
     let ran = runner::run_steps(
         &mut guests,
         &tables,
@@ -271,7 +292,27 @@ async fn heads_for_sql(ctx: &Context) -> anyhow::Result<Vec<String>> {
     db.heads().await
 }
 
-pub(crate) fn plan(
+/// The steps from the database's `current` heads to `target_text`, refusing heads that are not
+/// among the revisions.
+pub(crate) fn steps_from(
+    project: &crate::project::Project,
+    current: &[String],
+    target_text: &str,
+    direction: Direction,
+) -> anyhow::Result<Vec<String>> {
+    let graph = &project.graph;
+    if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
+        bail!(
+            "the database is at revision {unknown}, which is not among the revisions in {}: \
+             are these the right migrations for this database?",
+            project.root.display()
+        );
+    }
+    let target = target::resolve_destination(graph, target_text, current)?;
+    plan(graph, current, &target, direction)
+}
+
+fn plan(
     graph: &migrate_core::revision::Graph,
     current: &[String],
     destination: &Destination,

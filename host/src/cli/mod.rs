@@ -220,7 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) use migrate::plan;
+pub(crate) use migrate::steps_from;
 
 /// A connection for a command that changes the version table: the run lock taken, the version
 /// tables there, and no step left half-done by an earlier failure on a non-transactional database.

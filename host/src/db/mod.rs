@@ -28,6 +28,26 @@ use sqlite_direct::DirectSqlite;
 pub struct StatementFailed {
     pub sql: String,
     pub message: String,
+    /// Its place among the statements of the transaction it failed in, where one ran: what
+    /// tells which step of a one-transaction run it belongs to (the same SQL may appear twice).
+    pub position: Option<usize>,
+}
+
+impl StatementFailed {
+    pub fn new(sql: impl Into<String>, message: impl Into<String>) -> StatementFailed {
+        StatementFailed {
+            sql: sql.into(),
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    fn at(self, position: usize) -> StatementFailed {
+        StatementFailed {
+            position: Some(position),
+            ..self
+        }
+    }
 }
 
 pub struct HistoryRow {
@@ -397,9 +417,8 @@ impl Database {
             lease
                 .renew(&mut self.conn)
                 .await
-                .map_err(|e| StatementFailed {
-                    sql: "(renewing the run lock's lease)".into(),
-                    message: format!("{e:#}"),
+                .map_err(|e| {
+                    StatementFailed::new("(renewing the run lock's lease)", format!("{e:#}"))
                 })?;
         }
         Ok(())
@@ -610,9 +629,9 @@ impl Target<'_> {
             return outcome;
         }
         let mut tx = conn.begin().await.map_err(|e| failed("BEGIN", e))?;
-        for statement in statements {
+        for (i, statement) in statements.iter().enumerate() {
             // Dropping `tx` on this early return rolls the transaction back.
-            run(&mut tx, statement).await?;
+            run(&mut tx, statement).await.map_err(|e| e.at(i))?;
         }
         tx.commit().await.map_err(|e| failed("COMMIT", e))
     }
@@ -761,7 +780,7 @@ async fn run_marked_batch(
                     Some(statement) => statement.sql.as_str(),
                     None => "COMMIT",
                 };
-                return Err(failed(sql, e));
+                return Err(failed(sql, e).at(at));
             }
         }
     }
@@ -807,10 +826,10 @@ fn expect_no_rows(
     if tables.is_empty() {
         return Ok(());
     }
-    Err(StatementFailed {
-        sql: statement.sql.clone(),
-        message: format!("{problem} (in table(s): {})", tables.join(", ")),
-    })
+    Err(StatementFailed::new(
+        statement.sql.clone(),
+        format!("{problem} (in table(s): {})", tables.join(", ")),
+    ))
 }
 
 fn failed(sql: &str, e: sqlx::Error) -> StatementFailed {
@@ -818,8 +837,5 @@ fn failed(sql: &str, e: sqlx::Error) -> StatementFailed {
         sqlx::Error::Database(db) => with_detail(db.as_ref()),
         other => other.to_string(),
     };
-    StatementFailed {
-        sql: sql.to_string(),
-        message,
-    }
+    StatementFailed::new(sql, message)
 }

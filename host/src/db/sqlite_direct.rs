@@ -57,12 +57,15 @@ impl DirectSqlite {
         self.conn
             .execute_batch("BEGIN")
             .map_err(|e| failed("BEGIN", e))?;
-        for statement in statements {
+        for (i, statement) in statements.iter().enumerate() {
             if let Err(e) = self.run(statement) {
                 // A failed ROLLBACK leaves nothing to undo: SQLite has already ended the
                 // transaction on errors that abort it.
                 let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e);
+                return Err(StatementFailed {
+                    position: Some(i),
+                    ..e
+                });
             }
         }
         self.conn.execute_batch("COMMIT").map_err(|e| {
@@ -88,8 +91,5 @@ fn failed(sql: &str, e: rusqlite::Error) -> StatementFailed {
         rusqlite::Error::SqliteFailure(_, Some(message)) => message,
         other => other.to_string(),
     };
-    StatementFailed {
-        sql: sql.to_string(),
-        message,
-    }
+    StatementFailed::new(sql, message)
 }

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use migrate_core::schema::Schema;
-use migrate_core::target;
 
 use super::report::{Result as Outcome, TargetReport};
 use super::targets::FleetTarget;
@@ -117,14 +116,7 @@ impl<'p> Shared<'p> {
         let current = db.heads().await?;
         *from = Some(current.clone());
         *to = Some(current.clone());
-        if let Some(unknown) = current.iter().find(|h| graph.get(h).is_none()) {
-            bail!(
-                "the database is at revision {unknown}, which is not among the revisions in {}",
-                self.project.root.display()
-            );
-        }
-        let destination = target::resolve_destination(graph, destination, &current)?;
-        let steps = crate::cli::plan(graph, &current, &destination, direction)?;
+        let steps = crate::cli::steps_from(self.project, &current, destination, direction)?;
         if steps.is_empty() {
             db.unlock().await?;
             return Ok(0);
@@ -164,6 +156,16 @@ impl<'p> Shared<'p> {
                 .run_needing_database(&mut db, &db_target, &current, &steps, direction, (to, steps_run))
                 .await;
         };
+        if !ctx.settings.transaction_per_migration {
+            let ran = runner::execute_in_one_transaction(&mut db, &plan, direction, graph).await;
+            if !matches!(ran, Ok(false)) {
+                *to = db.heads().await.ok();
+                ran?;
+                *steps_run = plan.len();
+                db.unlock().await?;
+                return Ok(plan.len());
+            }
+        }
         for step in plan.iter() {
             let meta = graph.get(&step.id).expect("a planned revision exists");
             let ran =

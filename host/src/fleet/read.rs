@@ -19,6 +19,14 @@ pub fn position(
     target: &FleetTarget,
 ) -> TargetReport {
     let graph = &project.graph;
+    // A tenant listed before its first upgrade has no file yet: it is at base, not broken.
+    let url = ctx.settings.database_url.as_deref().unwrap_or_default();
+    if crate::db::sqlite_file(url).is_some_and(|path| !path.exists()) {
+        let pending = graph.in_order().count();
+        return TargetReport::new(target, Outcome::Ok, Duration::ZERO)
+            .word(format!("not created, {pending} pending"))
+            .heads(Some(vec![]), Some(graph.heads()));
+    }
     let read = runtime.block_on(async {
         let mut db = crate::cli::connect(ctx, Access::ReadOnly).await?;
         let heads = db.heads().await?;
