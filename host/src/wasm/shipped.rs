@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use migrate_core::ops::Op;
 use serde::{Deserialize, Serialize};
 
+
 use super::budget::OpBudget;
 use super::{Direction, Limits};
 
@@ -24,24 +25,43 @@ use super::{Direction, Limits};
 const FORMAT: &str = "ops-v1";
 const FILE_NAME: &str = "ops.json";
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Recorded {
     pub upgrade: Vec<Op>,
     pub downgrade: Vec<Op>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct File {
     format: String,
     /// Component hash -> its ops.
     revisions: BTreeMap<String, Recorded>,
 }
 
+/// The file as read: each revision's entry kept as its JSON text and parsed when used, so a
+/// run holds the ops of the revisions it runs, not those of the whole history at once.
+#[derive(Deserialize)]
+struct Stored {
+    format: String,
+    revisions: BTreeMap<String, Box<serde_json::value::RawValue>>,
+}
+
+/// One direction of an entry, parsed alone.
+#[derive(Deserialize)]
+struct Upgrade {
+    upgrade: Vec<Op>,
+}
+
+#[derive(Deserialize)]
+struct Downgrade {
+    downgrade: Vec<Op>,
+}
+
 /// `build/ops.json`, read on first use.
 pub struct ShippedOps {
     path: PathBuf,
     limits: Limits,
-    file: OnceLock<Option<BTreeMap<String, Recorded>>>,
+    file: OnceLock<Option<BTreeMap<String, Box<serde_json::value::RawValue>>>>,
 }
 
 impl ShippedOps {
@@ -56,22 +76,22 @@ impl ShippedOps {
     /// The shipped ops of the component `key` in one direction, if shipped and within limits.
     pub fn get(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
         let revisions = self.file.get_or_init(|| read(&self.path)).as_ref()?;
-        let recorded = revisions.get(key)?;
+        let text = revisions.get(key)?.get();
         let ops = match direction {
-            Direction::Upgrade => &recorded.upgrade,
-            Direction::Downgrade => &recorded.downgrade,
+            Direction::Upgrade => serde_json::from_str::<Upgrade>(text).ok()?.upgrade,
+            Direction::Downgrade => serde_json::from_str::<Downgrade>(text).ok()?.downgrade,
         };
         let mut budget = OpBudget::new(&self.limits);
         if ops.iter().try_for_each(|op| budget.admit(op)).is_err() {
             return None;
         }
-        Some(ops.clone())
+        Some(ops)
     }
 }
 
-fn read(path: &Path) -> Option<BTreeMap<String, Recorded>> {
+fn read(path: &Path) -> Option<BTreeMap<String, Box<serde_json::value::RawValue>>> {
     let bytes = std::fs::read(path).ok()?;
-    let file: File = serde_json::from_slice(&bytes).ok()?;
+    let file: Stored = serde_json::from_slice(&bytes).ok()?;
     (file.format == FORMAT).then_some(file.revisions)
 }
 
