@@ -12,14 +12,7 @@ use serde_json::Value;
 /// r1 creates t, r2 adds t.c2, r3 creates u: a table a tenant may already have by hand.
 fn project() -> TestProject {
     let project = TestProject::init();
-    let revision = |id: &str, up: &str, down: &str| {
-        format!(
-            "#![no_std]\nuse migrate_guest_sdk::prelude::*;\n\
-             fn upgrade() -> Result {{ {up} Ok(()) }}\n\
-             fn downgrade() -> Result {{ {down} Ok(()) }}\n\
-             migrate_guest_sdk::revision!(upgrade, downgrade);\n// {id} fleet\n"
-        )
-    };
+    let revision = |id: &str, up: &str, down: &str| common::guest_both_ways(up, down, &format!("{id} fleet"));
     project.add_revision(
         "fl1",
         "t",

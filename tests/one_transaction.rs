@@ -11,14 +11,7 @@ use predicates::str::contains;
 /// ot1 creates t, ot2 alters t.n's type (a table rebuild on SQLite), ot3 creates u.
 fn project() -> TestProject {
     let project = TestProject::init();
-    let revision = |id: &str, up: &str, down: &str| {
-        format!(
-            "#![no_std]\nuse migrate_guest_sdk::prelude::*;\n\
-             fn upgrade() -> Result {{ {up} Ok(()) }}\n\
-             fn downgrade() -> Result {{ {down} Ok(()) }}\n\
-             migrate_guest_sdk::revision!(upgrade, downgrade);\n// {id} one transaction\n"
-        )
-    };
+    let revision = |id: &str, up: &str, down: &str| common::guest_both_ways(up, down, &format!("{id} one transaction"));
     project.add_revision(
         "ot1",
         "t",

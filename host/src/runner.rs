@@ -193,8 +193,7 @@ pub async fn run_steps(
     mut sink: Sink<'_>,
 ) -> anyhow::Result<()> {
     let graph = guests.project.graph.clone();
-    let mut applied: BTreeSet<String> = graph.with_ancestors(current);
-    let mut heads = graph.heads_of(&applied);
+    let mut walk = Walk::from(&graph, current);
     let ahead = guests.ahead(steps, direction);
     // Revisions that read rows and so could not be printed offline, said at the end.
     let mut not_printed: Vec<String> = vec![];
@@ -207,15 +206,7 @@ pub async fn run_steps(
             model_ops,
             capabilities,
             books,
-        } = prepare_step(
-            guests,
-            tables,
-            &schema,
-            &mut applied,
-            &mut heads,
-            id,
-            direction,
-        )?;
+        } = walk.prepare(guests, tables, &schema, id, direction)?;
         let meta = graph.get(id).expect("a planned revision exists");
         let label = guests.label(id);
         let headline = step_headline(direction, meta, id);
@@ -314,43 +305,56 @@ struct Prepared {
     books: Bookkeeping,
 }
 
-/// Records (or recalls) a step's ops from `schema` and moves `applied`/`heads` across it.
-fn prepare_step(
-    guests: &mut Guests,
-    tables: &VersionTables,
-    schema: &Schema,
-    applied: &mut BTreeSet<String>,
-    heads: &mut Vec<String>,
-    id: &str,
-    direction: Direction,
-) -> anyhow::Result<Prepared> {
-    let dialect = guests.target().dialect();
-    let graph = &guests.project.graph;
-    let model_ops = guests.ops_at(id, direction, schema)?;
-    let capabilities = guests.known_capabilities(id);
-    let sum = guests.checksum_at(id, direction, &model_ops, schema)?;
-    let meta = graph.get(id).expect("a planned revision exists");
-    // The history row of a revision that stamped rows with the run's time records it.
-    let applied_at = capabilities
-        .clock
-        .then(|| clock::as_sql_timestamp(clock::run_started()));
-    let books = bookkeeping(
-        graph,
-        dialect,
-        tables,
-        applied,
-        heads,
-        id,
-        direction,
-        &sum,
-        &meta.message,
-        applied_at.as_deref(),
-    );
-    Ok(Prepared {
-        model_ops,
-        capabilities,
-        books,
-    })
+/// Where a run is in the graph as it goes step by step: what is applied, and the heads.
+struct Walk {
+    applied: BTreeSet<String>,
+    heads: Vec<String>,
+}
+
+impl Walk {
+    fn from(graph: &Graph, current: &[String]) -> Walk {
+        let applied = graph.with_ancestors(current);
+        let heads = graph.heads_of(&applied);
+        Walk { applied, heads }
+    }
+
+    /// Records (or recalls) a step's ops from `schema`, and moves across it.
+    fn prepare(
+        &mut self,
+        guests: &mut Guests,
+        tables: &VersionTables,
+        schema: &Schema,
+        id: &str,
+        direction: Direction,
+    ) -> anyhow::Result<Prepared> {
+        let dialect = guests.target().dialect();
+        let graph = &guests.project.graph;
+        let model_ops = guests.ops_at(id, direction, schema)?;
+        let capabilities = guests.known_capabilities(id);
+        let sum = guests.checksum_at(id, direction, &model_ops, schema)?;
+        let meta = graph.get(id).expect("a planned revision exists");
+        // The history row of a revision that stamped rows with the run's time records it.
+        let applied_at = capabilities
+            .clock
+            .then(|| clock::as_sql_timestamp(clock::run_started()));
+        let books = bookkeeping(
+            graph,
+            dialect,
+            tables,
+            &mut self.applied,
+            &mut self.heads,
+            id,
+            direction,
+            &sum,
+            &meta.message,
+            applied_at.as_deref(),
+        );
+        Ok(Prepared {
+            model_ops,
+            capabilities,
+            books,
+        })
+    }
 }
 
 /// Whether a step needs the names the database gave constraints the revisions left unnamed: to
@@ -382,8 +386,7 @@ pub fn render_steps(
     direction: Direction,
 ) -> anyhow::Result<Option<Vec<RenderedStep>>> {
     let graph = guests.project.graph.clone();
-    let mut applied: BTreeSet<String> = graph.with_ancestors(current);
-    let mut heads = graph.heads_of(&applied);
+    let mut walk = Walk::from(&graph, current);
     guests.record_ahead(steps, direction);
     let mut rendered = Vec::with_capacity(steps.len());
     for id in steps {
@@ -391,15 +394,7 @@ pub fn render_steps(
             model_ops,
             capabilities,
             books,
-        } = prepare_step(
-            guests,
-            tables,
-            &schema,
-            &mut applied,
-            &mut heads,
-            id,
-            direction,
-        )?;
+        } = walk.prepare(guests, tables, &schema, id, direction)?;
         if capabilities.data || needs_database_names(&capabilities, &model_ops) {
             return Ok(None);
         }

@@ -387,3 +387,15 @@ migrate_guest_sdk::revision!(upgrade, downgrade);
 "#
     )
 }
+
+/// A revision's source whose upgrade() and downgrade() run `up` and `down` (SDK calls, without
+/// the final `Ok(())`). `tag` lands in a comment: a revision id shares the guests' target dir
+/// across tests, so two sources for one id must differ in their bytes.
+pub fn guest_both_ways(up: &str, down: &str, tag: &str) -> String {
+    format!(
+        "#![no_std]\nuse migrate_guest_sdk::prelude::*;\n\
+         fn upgrade() -> Result {{ {up} Ok(()) }}\n\
+         fn downgrade() -> Result {{ {down} Ok(()) }}\n\
+         migrate_guest_sdk::revision!(upgrade, downgrade);\n// {tag}\n"
+    )
+}
