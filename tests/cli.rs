@@ -105,3 +105,30 @@ fn revision_folders_keep_their_letters_and_an_empty_message_is_refused() {
             .stderr(contains("the message is empty"));
     }
 }
+
+/// Issue 18: after the first build has fetched the SDK's dependencies, `build` needs no
+/// network: the project keeps its Cargo.lock, and a new revision (a new workspace member with
+/// only path dependencies) builds with cargo forbidden to touch a registry.
+#[test]
+fn build_needs_no_network_after_the_first_time() {
+    let p = common::TestProject::init();
+    p.add_revision("nw_1", "one", &common::guest("Ok(())"));
+    p.build();
+    let lock = p.migrations().join("Cargo.lock");
+    assert!(lock.exists(), "the project keeps its Cargo.lock");
+    let ignored = std::fs::read_to_string(p.migrations().join(".gitignore")).unwrap();
+    assert!(!ignored.contains("Cargo.lock"), "{ignored}");
+    p.add_revision(
+        "nw_2",
+        "two",
+        &common::guest(r#"op::create_table(Table::new("nw").column(Column::new("id", Type::Integer).primary_key())); Ok(())"#),
+    );
+    p.migrate()
+        .arg("build")
+        .env("CARGO_NET_OFFLINE", "true")
+        .assert()
+        .success()
+        .stdout(contains("built nw_2"));
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(p.heads(), ["nw_2"]);
+}
