@@ -344,3 +344,62 @@ fn postgres_schemas_found_by_pattern_each_with_its_own_version_tables() {
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(target(&json, "schema tenant_b")["detail"], "at head");
 }
+
+/// A random name part, so that a pattern finds only this test's databases.
+fn random_tag() -> String {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn targets_found_by_pattern_sqlite_files_and_databases_on_both_servers() {
+    let tag = random_tag();
+    let prefix = format!("fl_{tag}_");
+    let found = |server| {
+        (0..2)
+            .map(|_| ServerDb::create_named(server, &prefix))
+            .collect::<Option<Vec<_>>>()
+    };
+    let (Some(pg), Some(maria)) = (found(Server::Postgres), found(Server::Mysql)) else {
+        return;
+    };
+    let project = project();
+    let tenants = project.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    for name in ["a.db", "b.db", "notes.txt"] {
+        std::fs::File::create(tenants.join(name)).unwrap();
+    }
+    // `_` is a LIKE wildcard: escaped, the pattern is exactly this test's prefix.
+    let like = format!("fl\\\\_{tag}\\\\_%");
+    write_fleet(
+        &project,
+        &format!(
+            "[[fleet.files]]\npattern = \"tenants/*.db\"\n\
+             [[fleet.find_databases]]\nserver_url = \"{}\"\nlike = \"{like}\"\n\
+             [[fleet.find_databases]]\nserver_url = \"{}\"\nlike = \"{like}\"\n",
+            pg[0].url, maria[0].url
+        ),
+    );
+    let (code, json) = fleet_json(&project, &["upgrade", "--fleet"]);
+    assert_eq!(code, 0, "{json:#}");
+    let names: Vec<&str> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names.iter().all(|n| !n.contains("notes.txt")));
+    assert_eq!(json["summary"]["done"], 6);
+    for db in pg.iter().chain(&maria) {
+        assert!(names.iter().any(|n| n.contains(&db.name)), "{} in {names:?}", db.name);
+        assert_eq!(
+            db.query("SELECT revision FROM migrate_version"),
+            [["fl3"]],
+            "{}",
+            db.name
+        );
+    }
+    assert_eq!(sqlite_heads(&tenants.join("b.db")), ["fl3"]);
+}

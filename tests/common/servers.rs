@@ -41,6 +41,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 impl ServerDb {
     /// None (with the reason printed) when the server is not configured and not required.
     pub fn create(server: Server) -> Option<ServerDb> {
+        ServerDb::create_named(server, "migrate_t_")
+    }
+
+    /// `create`, the database's name starting with `prefix` (for tests that find databases by
+    /// a pattern).
+    pub fn create_named(server: Server, prefix: &str) -> Option<ServerDb> {
         sqlx::any::install_default_drivers();
         let Some(admin_url) = std::env::var(server.env()).ok().filter(|s| !s.is_empty()) else {
             if std::env::var_os("MIGRATE_TEST_SERVERS_REQUIRED").is_some() {
@@ -55,7 +61,7 @@ impl ServerDb {
         let mut bytes = [0u8; 6];
         getrandom::fill(&mut bytes).unwrap();
         let name = format!(
-            "migrate_t_{}",
+            "{prefix}{}",
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
         block_on(async {
