@@ -149,3 +149,28 @@ fn shipped_ops_pass_the_sandbox_and_a_damaged_file_costs_only_time() {
         [["so_knows"]]
     );
 }
+
+#[test]
+fn a_rebuild_keeps_unchanged_entries_and_drops_stale_ones() {
+    let p = project();
+    let path = p.migrations().join("build/ops.json");
+    let before = shipped(p.path());
+    let old_key = before["revisions"].as_object().unwrap().keys().next().unwrap().clone();
+    // Marked by hand: a rebuild that reran the guest would overwrite the mark.
+    let mut marked = before.clone();
+    marked["revisions"][&old_key]["downgrade"] =
+        serde_json::json!([{"drop_table": {"name": "marked"}}]);
+    std::fs::write(&path, serde_json::to_vec(&marked).unwrap()).unwrap();
+    p.build();
+    assert_eq!(shipped(p.path()), marked, "an unchanged component keeps its entry");
+    // An edited revision is a new component: a new entry under its new hash, the old one gone.
+    let lib = p.revision_dir("so_plain").join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{source}\n// edited\n")).unwrap();
+    p.build();
+    let after = shipped(p.path());
+    let keys: Vec<&String> = after["revisions"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0], &old_key);
+    assert_eq!(after["revisions"][keys[0]]["downgrade"], serde_json::json!([]));
+}

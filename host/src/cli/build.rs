@@ -61,8 +61,9 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     let revisions: Vec<&RevisionMeta> = project.graph.in_order().collect();
     // Componentizing and compiling (to warm the cache) take milliseconds per revision: on
     // every core, reported in the graph's order.
+    let previous_ops = crate::wasm::shipped::previous(&out_dir);
     let packaged = crate::parallel::map(&revisions, 4, |meta| {
-        package(&project, &target_dir, &runtime, meta)
+        package(&project, &target_dir, &runtime, &previous_ops, meta)
     });
     let (mut written, mut unchanged) = (0, 0);
     let mut entries = Vec::with_capacity(revisions.len());
@@ -70,8 +71,8 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     for (meta, outcome) in revisions.iter().zip(packaged) {
         let outcome = outcome?;
         entries.push(outcome.entry.clone());
-        if let Some(recorded) = outcome.recorded {
-            shipped.insert(outcome.entry.blake3.clone(), recorded);
+        if let Some(ops) = outcome.ops {
+            shipped.insert(outcome.entry.blake3.clone(), ops);
         }
         if let Some(problem) = outcome.will_not_run {
             eprintln!("warning: revision {} will not run: {problem}", meta.id);
@@ -90,7 +91,7 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     }
     let removed = remove_orphans(&out_dir, &project)?;
     Manifest::new(entries).write(&out_dir)?;
-    crate::wasm::shipped::write(&out_dir, shipped)?;
+    crate::wasm::shipped::write(&out_dir, &shipped)?;
     println!(
         "{written} revision(s) built, {unchanged} unchanged, {removed} removed, in {}",
         out_dir.display()
@@ -135,8 +136,8 @@ struct Packaged {
     will_not_run: Option<String>,
     /// Its line in build/manifest.toml.
     entry: Entry,
-    /// Its ops, for build/ops.json, when they depend on nothing but its bytes.
-    recorded: Option<crate::wasm::shipped::Recorded>,
+    /// Its entry in build/ops.json, when its ops depend on nothing but its bytes.
+    ops: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// Turns a revision's built module into its component, metadata embedded, compiles it into the
@@ -145,6 +146,7 @@ fn package(
     project: &Project,
     target_dir: &Path,
     runtime: &GuestRuntime,
+    previous_ops: &std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
     meta: &RevisionMeta,
 ) -> anyhow::Result<Packaged> {
     let source = &project.sources[&meta.id];
@@ -169,9 +171,17 @@ fn package(
     component::embed_metadata(&mut bytes, &metadata);
     // Warm the compile cache so the first upgrade does not compile. A component that will not
     // load is reported now and refused, with the same message, when it would run.
-    let loaded = runtime.load(&component_key(&bytes), &bytes);
+    let key = component_key(&bytes);
+    let loaded = runtime.load(&key, &bytes);
     let will_not_run = loaded.as_ref().err().map(|e| format!("{e:#}"));
-    let recorded = loaded.ok().and_then(|loaded| record_both_ways(runtime, &loaded));
+    // The same bytes record the same ops: the last build's entry stands.
+    let ops = match previous_ops.get(&key) {
+        Some(entry) => Some(entry.clone()),
+        None => loaded
+            .ok()
+            .and_then(|loaded| record_both_ways(runtime, &loaded))
+            .and_then(|recorded| crate::wasm::shipped::entry(&recorded)),
+    };
     let out = project.wasm_path(&meta.id);
     let changed = std::fs::read(&out).ok().as_deref() != Some(bytes.as_slice());
     if changed {
@@ -182,7 +192,7 @@ fn package(
         size: bytes.len(),
         will_not_run,
         entry: Entry::new(meta, &bytes),
-        recorded,
+        ops,
     })
 }
 

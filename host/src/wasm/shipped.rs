@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 
 use migrate_core::ops::Op;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 
 use super::budget::OpBudget;
@@ -32,10 +33,10 @@ pub struct Recorded {
 }
 
 #[derive(Serialize)]
-struct File {
-    format: String,
-    /// Component hash -> its ops.
-    revisions: BTreeMap<String, Recorded>,
+struct File<'a> {
+    format: &'a str,
+    /// Component hash -> its ops (as JSON text: an entry of the last build is kept as it was).
+    revisions: &'a BTreeMap<String, Box<RawValue>>,
 }
 
 /// The file as read: each revision's entry kept as its JSON text and parsed when used, so a
@@ -43,7 +44,7 @@ struct File {
 #[derive(Deserialize)]
 struct Stored {
     format: String,
-    revisions: BTreeMap<String, Box<serde_json::value::RawValue>>,
+    revisions: BTreeMap<String, Box<RawValue>>,
 }
 
 /// One direction of an entry, parsed alone.
@@ -61,7 +62,7 @@ struct Downgrade {
 pub struct ShippedOps {
     path: PathBuf,
     limits: Limits,
-    file: OnceLock<Option<BTreeMap<String, Box<serde_json::value::RawValue>>>>,
+    file: OnceLock<Option<BTreeMap<String, Box<RawValue>>>>,
 }
 
 impl ShippedOps {
@@ -89,18 +90,29 @@ impl ShippedOps {
     }
 }
 
-fn read(path: &Path) -> Option<BTreeMap<String, Box<serde_json::value::RawValue>>> {
+fn read(path: &Path) -> Option<BTreeMap<String, Box<RawValue>>> {
     let bytes = std::fs::read(path).ok()?;
     let file: Stored = serde_json::from_slice(&bytes).ok()?;
     (file.format == FORMAT).then_some(file.revisions)
 }
 
-/// Writes `build/ops.json` with exactly these revisions' ops (keyed by component hash), when
-/// it would differ from what is there.
-pub fn write(build_dir: &Path, revisions: BTreeMap<String, Recorded>) -> anyhow::Result<()> {
+/// The entries `build/ops.json` holds now, by component hash: a rebuild keeps the entry of a
+/// component whose bytes did not change instead of running its guest again.
+pub fn previous(build_dir: &Path) -> BTreeMap<String, Box<RawValue>> {
+    read(&build_dir.join(FILE_NAME)).unwrap_or_default()
+}
+
+/// An entry for `build/ops.json`.
+pub fn entry(recorded: &Recorded) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(recorded).ok()
+}
+
+/// Writes `build/ops.json` with exactly these entries (keyed by component hash), when it would
+/// differ from what is there.
+pub fn write(build_dir: &Path, revisions: &BTreeMap<String, Box<RawValue>>) -> anyhow::Result<()> {
     let path = build_dir.join(FILE_NAME);
     let file = File {
-        format: FORMAT.to_string(),
+        format: FORMAT,
         revisions,
     };
     let bytes = serde_json::to_vec(&file)?;
