@@ -12,7 +12,8 @@ use serde_json::Value;
 /// r1 creates t, r2 adds t.c2, r3 creates u: a table a tenant may already have by hand.
 fn project() -> TestProject {
     let project = TestProject::init();
-    let revision = |id: &str, up: &str, down: &str| common::guest_both_ways(up, down, &format!("{id} fleet"));
+    let revision =
+        |id: &str, up: &str, down: &str| common::guest_both_ways(up, down, &format!("{id} fleet"));
     project.add_revision(
         "fl1",
         "t",
@@ -81,10 +82,13 @@ fn result(json: &Value, needle: &str) -> String {
 }
 
 fn sqlite_heads(path: &std::path::Path) -> Vec<String> {
-    query_sqlite(path, "SELECT revision FROM migrate_version ORDER BY revision")
-        .into_iter()
-        .map(|r| r[0].clone())
-        .collect()
+    query_sqlite(
+        path,
+        "SELECT revision FROM migrate_version ORDER BY revision",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect()
 }
 
 #[test]
@@ -118,10 +122,7 @@ jobs = 2
     // fl1 and fl2 stay applied; fl3 rolled back; the tenant's own table untouched.
     assert_eq!(failed["to"], serde_json::json!(["fl2"]));
     assert_eq!(sqlite_heads(&c), ["fl2"]);
-    assert_eq!(
-        query_sqlite(&c, "SELECT id, note FROM u"),
-        [["7", "kept"]]
-    );
+    assert_eq!(query_sqlite(&c, "SELECT id, note FROM u"), [["7", "kept"]]);
     assert_eq!(json["summary"]["failed"], 1);
     assert_eq!(json["summary"]["done"], 3);
     // Four targets, one starting point: the steps were rendered once.
@@ -139,7 +140,10 @@ jobs = 2
         "{table}"
     );
     let c_line = table.lines().find(|l| l.contains("c.db")).unwrap();
-    assert!(c_line.contains("fl2") && c_line.contains("1 pending"), "{table}");
+    assert!(
+        c_line.contains("fl2") && c_line.contains("1 pending"),
+        "{table}"
+    );
     assert_eq!(output.status.code(), Some(0), "{table}");
 
     // The fix: the tenant's table moves aside. The rerun touches only c.
@@ -162,7 +166,11 @@ jobs = 2
     assert_eq!(json["summary"]["done"], 4);
     for db in ["a.db", "b.db", "c.db", "d.db"] {
         assert_eq!(sqlite_heads(&tenants.join(db)), ["fl1"]);
-        assert!(query_sqlite(&tenants.join(db), "SELECT name FROM sqlite_master WHERE name = 'u'").is_empty());
+        assert!(query_sqlite(
+            &tenants.join(db),
+            "SELECT name FROM sqlite_master WHERE name = 'u'"
+        )
+        .is_empty());
     }
     std::fs::write(
         project.path().join("schema.sql"),
@@ -174,15 +182,20 @@ jobs = 2
     assert_eq!(result(&json, "a.db"), "ok");
     // c still has the tenant's own table, which the model does not.
     assert_eq!(result(&json, "c.db"), "attention");
-    assert!(target(&json, "c.db")["error"].as_str().unwrap().contains("u_legacy"));
+    assert!(target(&json, "c.db")["error"]
+        .as_str()
+        .unwrap()
+        .contains("u_legacy"));
     let (code, json) = fleet_json(&project, &["stamp", "fl2", "--fleet"]);
     assert_eq!(code, 0, "{json:#}");
     for db in ["a.db", "b.db", "c.db", "d.db"] {
         assert_eq!(sqlite_heads(&tenants.join(db)), ["fl2"]);
         // Stamped, not run: t has no c2.
-        assert!(!query_sqlite(&tenants.join(db), "SELECT name FROM pragma_table_info('t')")
-            .iter()
-            .any(|r| r[0] == "c2"));
+        assert!(
+            !query_sqlite(&tenants.join(db), "SELECT name FROM pragma_table_info('t')")
+                .iter()
+                .any(|r| r[0] == "c2")
+        );
     }
     let (code, json) = fleet_json(&project, &["current", "--fleet"]);
     assert_eq!(code, 0, "{json:#}");
@@ -202,10 +215,16 @@ fn canary_and_fail_fast_stop_early_and_leave_the_rest_untouched() {
         .iter()
         .map(|n| format!("\"sqlite://tenants/{n}.db\""))
         .collect();
-    write_fleet(&project, &format!("[fleet]\ndatabases = [{}]\n", list.join(", ")));
+    write_fleet(
+        &project,
+        &format!("[fleet]\ndatabases = [{}]\n", list.join(", ")),
+    );
 
     // Two canaries, the second fails: the other three are not started.
-    let (code, json) = fleet_json(&project, &["upgrade", "--fleet", "--canary", "2", "--jobs", "3"]);
+    let (code, json) = fleet_json(
+        &project,
+        &["upgrade", "--fleet", "--canary", "2", "--jobs", "3"],
+    );
     assert_eq!(code, 1, "{json:#}");
     assert_eq!(result(&json, "a.db"), "done");
     assert_eq!(result(&json, "b.db"), "failed");
@@ -220,7 +239,10 @@ fn canary_and_fail_fast_stop_early_and_leave_the_rest_untouched() {
     assert_eq!(target(&json, "a.db")["detail"], "at head");
     assert!(!tenants.join("c.db").exists());
     // Fail-fast, one at a time: a is up to date, b fails, nothing after it starts.
-    let (code, json) = fleet_json(&project, &["upgrade", "--fleet", "--fail-fast", "--jobs", "1"]);
+    let (code, json) = fleet_json(
+        &project,
+        &["upgrade", "--fleet", "--fail-fast", "--jobs", "1"],
+    );
     assert_eq!(code, 1, "{json:#}");
     assert_eq!(result(&json, "a.db"), "up_to_date");
     assert_eq!(result(&json, "b.db"), "failed");
@@ -269,10 +291,15 @@ fn postgres_databases_and_a_sqlite_file_in_one_fleet() {
         return;
     };
     let project = project();
-    dbs[1].run_script("CREATE TABLE u (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO u VALUES (1, 'hand')");
+    dbs[1].run_script(
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO u VALUES (1, 'hand')",
+    );
     let mut urls: Vec<String> = dbs.iter().map(|d| format!("\"{}\"", d.url)).collect();
     urls.push("\"sqlite://tenant.db\"".into());
-    write_fleet(&project, &format!("[fleet]\ndatabases = [{}]\n", urls.join(", ")));
+    write_fleet(
+        &project,
+        &format!("[fleet]\ndatabases = [{}]\n", urls.join(", ")),
+    );
     let (code, json) = fleet_json(&project, &["upgrade", "--fleet"]);
     assert_eq!(code, 1, "{json:#}");
     assert_eq!(result(&json, &dbs[0].name), "done");
@@ -393,7 +420,11 @@ fn targets_found_by_pattern_sqlite_files_and_databases_on_both_servers() {
     assert!(names.iter().all(|n| !n.contains("notes.txt")));
     assert_eq!(json["summary"]["done"], 6);
     for db in pg.iter().chain(&maria) {
-        assert!(names.iter().any(|n| n.contains(&db.name)), "{} in {names:?}", db.name);
+        assert!(
+            names.iter().any(|n| n.contains(&db.name)),
+            "{} in {names:?}",
+            db.name
+        );
         assert_eq!(
             db.query("SELECT revision FROM migrate_version"),
             [["fl3"]],

@@ -11,7 +11,9 @@ use predicates::str::contains;
 /// ot1 creates t, ot2 alters t.n's type (a table rebuild on SQLite), ot3 creates u.
 fn project() -> TestProject {
     let project = TestProject::init();
-    let revision = |id: &str, up: &str, down: &str| common::guest_both_ways(up, down, &format!("{id} one transaction"));
+    let revision = |id: &str, up: &str, down: &str| {
+        common::guest_both_ways(up, down, &format!("{id} one transaction"))
+    };
     project.add_revision(
         "ot1",
         "t",
@@ -82,16 +84,26 @@ fn sqlite_a_failure_in_the_last_revision_takes_the_whole_run_back() {
     assert_eq!(json["steps"].as_array().unwrap().len(), 3, "{json:#}");
     assert_eq!(project.heads(), ["ot3"]);
     assert_eq!(
-        query_sqlite(&db, "SELECT type FROM pragma_table_info('t') WHERE name = 'n'"),
+        query_sqlite(
+            &db,
+            "SELECT type FROM pragma_table_info('t') WHERE name = 'n'"
+        ),
         [["BIGINT"]]
     );
     // History keeps one row per revision, in order, as a run per revision would.
     assert_eq!(
-        query_sqlite(&db, "SELECT revision FROM migrate_history WHERE direction = 'upgrade' ORDER BY seq"),
+        query_sqlite(
+            &db,
+            "SELECT revision FROM migrate_history WHERE direction = 'upgrade' ORDER BY seq"
+        ),
         [["ot1"], ["ot2"], ["ot3"]]
     );
     // Down, in one transaction too.
-    project.migrate().args(["downgrade", "base"]).assert().success();
+    project
+        .migrate()
+        .args(["downgrade", "base"])
+        .assert()
+        .success();
     assert!(project.heads().is_empty());
 }
 
@@ -152,7 +164,10 @@ fn a_fleet_target_that_fails_is_left_at_base() {
         .code(1)
         .stdout(contains("b.db"));
     assert_eq!(
-        query_sqlite(&tenants.join("a.db"), "SELECT revision FROM migrate_version"),
+        query_sqlite(
+            &tenants.join("a.db"),
+            "SELECT revision FROM migrate_version"
+        ),
         [["ot3"]]
     );
     assert!(query_sqlite(&b, "SELECT revision FROM migrate_version").is_empty());

@@ -70,7 +70,10 @@ fn a_fresh_deployment_runs_only_the_guests_that_need_input() {
     // Only the plain revision: the other asks for its database, so its ops depend on it.
     assert_eq!(revisions.len(), 1, "{file:#}");
     let plain = revisions.values().next().unwrap();
-    assert_eq!(plain["upgrade"][0]["create_table"]["name"], "plain", "{file:#}");
+    assert_eq!(
+        plain["upgrade"][0]["create_table"]["name"], "plain",
+        "{file:#}"
+    );
     assert_eq!(plain["downgrade"], serde_json::json!([]));
 
     let site = deploy(&p);
@@ -86,14 +89,21 @@ fn a_fresh_deployment_runs_only_the_guests_that_need_input() {
         [["so_knows"]]
     );
     assert_eq!(
-        query_sqlite(&db, "SELECT name FROM sqlite_master WHERE name IN ('plain', 'target_info') ORDER BY name"),
+        query_sqlite(
+            &db,
+            "SELECT name FROM sqlite_master WHERE name IN ('plain', 'target_info') ORDER BY name"
+        ),
         [["plain"], ["target_info"]]
     );
     // One component compiled: the revision that asks; the plain one's ops came from build/.
     assert_eq!(compiled_components(&cache), 1);
     // Its checksum is the one a guest run records: a deployment with the cache agrees.
     p.migrate()
-        .args(["--database-url", &format!("sqlite://{}", db.display()), "upgrade"])
+        .args([
+            "--database-url",
+            &format!("sqlite://{}", db.display()),
+            "upgrade",
+        ])
         .assert()
         .success()
         .stderr(contains("Nothing to do"));
@@ -106,7 +116,12 @@ fn shipped_ops_pass_the_sandbox_and_a_damaged_file_costs_only_time() {
     let ops_path = site.path().join("migrations/build/ops.json");
     // Someone who can write build/ slips raw SQL into the plain revision's shipped ops.
     let mut file = shipped(site.path());
-    let entry = file["revisions"].as_object_mut().unwrap().values_mut().next().unwrap();
+    let entry = file["revisions"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
     entry["upgrade"]
         .as_array_mut()
         .unwrap()
@@ -124,11 +139,14 @@ fn shipped_ops_pass_the_sandbox_and_a_damaged_file_costs_only_time() {
         .failure()
         .stderr(contains("revision so_plain"))
         .stderr(contains("which the settings forbid"));
-    assert!(!site.path().join("app.db").exists() || query_sqlite(
-        &site.path().join("app.db"),
-        "SELECT name FROM sqlite_master WHERE name = 'sneaky'"
-    )
-    .is_empty());
+    assert!(
+        !site.path().join("app.db").exists()
+            || query_sqlite(
+                &site.path().join("app.db"),
+                "SELECT name FROM sqlite_master WHERE name = 'sneaky'"
+            )
+            .is_empty()
+    );
 
     // A file that does not parse is ignored: the guests run, and the result is the same.
     std::fs::write(&ops_path, b"{ not json").unwrap();
@@ -145,7 +163,10 @@ fn shipped_ops_pass_the_sandbox_and_a_damaged_file_costs_only_time() {
         .success();
     assert_eq!(compiled_components(&cache), 2);
     assert_eq!(
-        query_sqlite(&site.path().join("app.db"), "SELECT revision FROM migrate_version"),
+        query_sqlite(
+            &site.path().join("app.db"),
+            "SELECT revision FROM migrate_version"
+        ),
         [["so_knows"]]
     );
 }
@@ -155,14 +176,24 @@ fn a_rebuild_keeps_unchanged_entries_and_drops_stale_ones() {
     let p = project();
     let path = p.migrations().join("build/ops.json");
     let before = shipped(p.path());
-    let old_key = before["revisions"].as_object().unwrap().keys().next().unwrap().clone();
+    let old_key = before["revisions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
     // Marked by hand: a rebuild that reran the guest would overwrite the mark.
     let mut marked = before.clone();
     marked["revisions"][&old_key]["downgrade"] =
         serde_json::json!([{"drop_table": {"name": "marked"}}]);
     std::fs::write(&path, serde_json::to_vec(&marked).unwrap()).unwrap();
     p.build();
-    assert_eq!(shipped(p.path()), marked, "an unchanged component keeps its entry");
+    assert_eq!(
+        shipped(p.path()),
+        marked,
+        "an unchanged component keeps its entry"
+    );
     // An edited revision is a new component: a new entry under its new hash, the old one gone.
     let lib = p.revision_dir("so_plain").join("src/lib.rs");
     let source = std::fs::read_to_string(&lib).unwrap();
@@ -172,5 +203,8 @@ fn a_rebuild_keeps_unchanged_entries_and_drops_stale_ones() {
     let keys: Vec<&String> = after["revisions"].as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 1);
     assert_ne!(keys[0], &old_key);
-    assert_eq!(after["revisions"][keys[0]]["downgrade"], serde_json::json!([]));
+    assert_eq!(
+        after["revisions"][keys[0]]["downgrade"],
+        serde_json::json!([])
+    );
 }

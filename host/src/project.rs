@@ -51,7 +51,8 @@ impl Project {
             let ids: Vec<&String> = project.built.keys().collect();
             // Each component's bytes are dropped once checked: held all at once, a thousand
             // of them were 9 MiB of a fresh deployment's peak memory.
-            let checks = crate::parallel::map(&ids, 16, |id| project.read_component(id).map(|_| ()));
+            let checks =
+                crate::parallel::map(&ids, 16, |id| project.read_component(id).map(|_| ()));
             for checked in checks {
                 checked?;
             }

@@ -609,10 +609,7 @@ pub fn announce(direction: Direction, graph: &Graph, steps: &[String]) {
     for (i, id) in steps.iter().enumerate() {
         let meta = graph.get(id).expect("a planned revision exists");
         let shown = step_headline(direction, meta, &crate::output::revision(id));
-        crate::output::progress!(
-            "{}{shown}",
-            crate::output::step_counter(i + 1, steps.len())
-        );
+        crate::output::progress!("{}{shown}", crate::output::step_counter(i + 1, steps.len()));
     }
 }
 

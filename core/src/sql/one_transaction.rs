@@ -83,10 +83,25 @@ mod tests {
 
     #[test]
     fn steps_and_their_bookkeeping_run_in_order_in_one_transaction() {
-        let (a, b) = (step(&["CREATE TABLE a (x INT)"], "v1"), step(&["ALTER TABLE a ADD y INT", "CREATE INDEX i ON a (y)"], "v2"));
+        let (a, b) = (
+            step(&["CREATE TABLE a (x INT)"], "v1"),
+            step(
+                &["ALTER TABLE a ADD y INT", "CREATE INDEX i ON a (y)"],
+                "v2",
+            ),
+        );
         let one = in_one_transaction(&[&a, &b]).unwrap();
         let sql: Vec<&str> = one.script.body.iter().map(|s| s.sql.as_str()).collect();
-        assert_eq!(sql, ["CREATE TABLE a (x INT)", "v1", "ALTER TABLE a ADD y INT", "CREATE INDEX i ON a (y)", "v2"]);
+        assert_eq!(
+            sql,
+            [
+                "CREATE TABLE a (x INT)",
+                "v1",
+                "ALTER TABLE a ADD y INT",
+                "CREATE INDEX i ON a (y)",
+                "v2"
+            ]
+        );
         assert!(one.script.bookkeeping.is_empty() && one.script.transactional);
         assert_eq!(one.step_starts, [0, 2]);
         assert_eq!((one.step_of(1), one.step_of(2), one.step_of(4)), (0, 1, 1));

@@ -210,7 +210,11 @@ fn record_both_ways(
     let target = crate::wasm::target::Target::default();
     let run = |direction| {
         runtime
-            .run(loaded, direction, crate::wasm::context::GuestContext::ahead(&target))
+            .run(
+                loaded,
+                direction,
+                crate::wasm::context::GuestContext::ahead(&target),
+            )
             .ok()
     };
     Some(crate::wasm::shipped::Recorded {

@@ -58,7 +58,15 @@ struct OfflineArgs {
 
 pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<ExitCode> {
     if args.fleet.fleet {
-        return fleet(ctx, &args.target, &args.offline, &args.recovery, &args.fleet, Direction::Upgrade).await;
+        return fleet(
+            ctx,
+            &args.target,
+            &args.offline,
+            &args.recovery,
+            &args.fleet,
+            Direction::Upgrade,
+        )
+        .await;
     }
     migrate(
         ctx,
@@ -73,7 +81,15 @@ pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<ExitCod
 
 pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<ExitCode> {
     if args.fleet.fleet {
-        return fleet(ctx, &args.target, &args.offline, &args.recovery, &args.fleet, Direction::Downgrade).await;
+        return fleet(
+            ctx,
+            &args.target,
+            &args.offline,
+            &args.recovery,
+            &args.fleet,
+            Direction::Downgrade,
+        )
+        .await;
     }
     migrate(
         ctx,
@@ -109,9 +125,22 @@ async fn fleet(
         Direction::Upgrade => "upgrade",
         Direction::Downgrade => "downgrade",
     };
-    crate::fleet::drive(ctx, fleet, command, ("FROM", "TO"), |rt, target_ctx, target| {
-        shared.migrate(rt, target_ctx, target, target_text, direction, continue_interrupted)
-    })
+    crate::fleet::drive(
+        ctx,
+        fleet,
+        command,
+        ("FROM", "TO"),
+        |rt, target_ctx, target| {
+            shared.migrate(
+                rt,
+                target_ctx,
+                target,
+                target_text,
+                direction,
+                continue_interrupted,
+            )
+        },
+    )
     .await
 }
 

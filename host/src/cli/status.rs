@@ -131,9 +131,13 @@ async fn fleet_position(
     project: &Project,
     command: &str,
 ) -> anyhow::Result<ExitCode> {
-    crate::fleet::drive(ctx, fleet, command, ("CURRENT", "HEAD"), |rt, ctx, target| {
-        crate::fleet::read::position(rt, ctx, project, target)
-    })
+    crate::fleet::drive(
+        ctx,
+        fleet,
+        command,
+        ("CURRENT", "HEAD"),
+        |rt, ctx, target| crate::fleet::read::position(rt, ctx, project, target),
+    )
     .await
 }
 

@@ -414,12 +414,9 @@ impl Database {
     /// Renews a Galera lease before a step; elsewhere nothing.
     async fn renew_lease(&mut self) -> Result<(), StatementFailed> {
         if let Some(lock::RunLock::Lease(lease)) = &self.lock {
-            lease
-                .renew(&mut self.conn)
-                .await
-                .map_err(|e| {
-                    StatementFailed::new("(renewing the run lock's lease)", format!("{e:#}"))
-                })?;
+            lease.renew(&mut self.conn).await.map_err(|e| {
+                StatementFailed::new("(renewing the run lock's lease)", format!("{e:#}"))
+            })?;
         }
         Ok(())
     }

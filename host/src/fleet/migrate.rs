@@ -35,12 +35,15 @@ pub struct Shared<'p> {
     state: Mutex<State<'p>>,
 }
 
+/// The schema model at a set of heads, and the applied revisions' checksums.
+type Replayed = (Schema, BTreeMap<String, String>);
+
 #[derive(Default)]
 struct State<'p> {
     /// One set of guests per database kind and version (what revisions that ask are told).
     guests: Vec<(Target, Guests<'p>)>,
     /// The model and applied checksums at a set of heads.
-    replays: HashMap<(Target, Vec<String>), Arc<(Schema, BTreeMap<String, String>)>>,
+    replays: HashMap<(Target, Vec<String>), Arc<Replayed>>,
     /// Rendered steps; `None` when the steps need each database at their turn.
     plans: HashMap<PlanKey, Option<Arc<Vec<RenderedStep>>>>,
 }
@@ -87,12 +90,12 @@ impl<'p> Shared<'p> {
         ));
         let report = match outcome {
             Ok(0) => TargetReport::new(target, Outcome::UpToDate, started.elapsed()),
-            Ok(_) => TargetReport::new(target, Outcome::Done, started.elapsed()).word(
-                match direction {
+            Ok(_) => {
+                TargetReport::new(target, Outcome::Done, started.elapsed()).word(match direction {
                     Direction::Upgrade => "upgraded",
                     Direction::Downgrade => "downgraded",
-                },
-            ),
+                })
+            }
             Err(e) => TargetReport::failed(target, &e),
         };
         TargetReport {
@@ -108,7 +111,11 @@ impl<'p> Shared<'p> {
         destination: &str,
         direction: Direction,
         continue_interrupted: bool,
-        (from, to, steps_run): (&mut Option<Vec<String>>, &mut Option<Vec<String>>, &mut usize),
+        (from, to, steps_run): (
+            &mut Option<Vec<String>>,
+            &mut Option<Vec<String>>,
+            &mut usize,
+        ),
     ) -> anyhow::Result<usize> {
         let graph = &self.project.graph;
         let mut db = crate::cli::open_for_change_continuing(ctx, continue_interrupted).await?;
@@ -143,7 +150,12 @@ impl<'p> Shared<'p> {
                     PLANS_RENDERED.fetch_add(1, Ordering::Relaxed);
                     let guests = state.guests(self, &db_target)?;
                     let rendered = runner::render_steps(
-                        guests, &tables, schema.clone(), &current, &steps, direction,
+                        guests,
+                        &tables,
+                        schema.clone(),
+                        &current,
+                        &steps,
+                        direction,
                     )?
                     .map(Arc::new);
                     state.plans.insert(key, rendered.clone());
@@ -153,7 +165,14 @@ impl<'p> Shared<'p> {
         };
         let Some(plan) = plan else {
             return self
-                .run_needing_database(&mut db, &db_target, &current, &steps, direction, (to, steps_run))
+                .run_needing_database(
+                    &mut db,
+                    &db_target,
+                    &current,
+                    &steps,
+                    direction,
+                    (to, steps_run),
+                )
                 .await;
         };
         if !ctx.settings.transaction_per_migration {
@@ -168,9 +187,15 @@ impl<'p> Shared<'p> {
         }
         for step in plan.iter() {
             let meta = graph.get(&step.id).expect("a planned revision exists");
-            let ran =
-                runner::execute_step(&mut db, &step.script, &step.id, &step.label, direction, meta)
-                    .await;
+            let ran = runner::execute_step(
+                &mut db,
+                &step.script,
+                &step.id,
+                &step.label,
+                direction,
+                meta,
+            )
+            .await;
             if let Err(e) = ran {
                 *to = db.heads().await.ok();
                 return Err(e);
@@ -226,8 +251,7 @@ impl<'p> State<'p> {
         let at = match self.guests.iter().position(|(t, _)| t == target) {
             Some(at) => at,
             None => {
-                let mut guests =
-                    Guests::new(shared.project, crate::cli::runtime(shared.ctx)?);
+                let mut guests = Guests::new(shared.project, crate::cli::runtime(shared.ctx)?);
                 guests.set_target(target.clone());
                 self.guests.push((target.clone(), guests));
                 self.guests.len() - 1

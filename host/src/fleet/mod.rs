@@ -74,7 +74,10 @@ where
             targets.len(),
             jobs.min(targets.len()),
             if options.canary > 0 {
-                format!(", the first {} as canaries", options.canary.min(targets.len()))
+                format!(
+                    ", the first {} as canaries",
+                    options.canary.min(targets.len())
+                )
             } else {
                 String::new()
             }

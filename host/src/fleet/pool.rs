@@ -39,7 +39,10 @@ where
     let mut reports: Vec<Option<TargetReport>> = vec![None; targets.len()];
     let stop = AtomicBool::new(false);
     let batches: Vec<(usize, usize, &str)> = if canary > 0 && canary < targets.len() {
-        vec![(0, canary, "a canary target failed"), (canary, targets.len(), "")]
+        vec![
+            (0, canary, "a canary target failed"),
+            (canary, targets.len(), ""),
+        ]
     } else {
         vec![(0, targets.len(), "")]
     };
@@ -77,8 +80,10 @@ where
         .into_iter()
         .zip(targets)
         .map(|(report, target)| {
-            report.unwrap_or_else(|| TargetReport::new(target, Outcome::Skipped, Duration::ZERO)
-                .with_error(skip_reason.to_string()))
+            report.unwrap_or_else(|| {
+                TargetReport::new(target, Outcome::Skipped, Duration::ZERO)
+                    .with_error(skip_reason.to_string())
+            })
         })
         .collect()
 }
@@ -127,7 +132,9 @@ fn run_batch<W>(
                         }
                     }
                     progress.done(&report);
-                    done.lock().expect("no job panics holding it").push((i, report));
+                    done.lock()
+                        .expect("no job panics holding it")
+                        .push((i, report));
                 }
             });
         }

@@ -50,7 +50,10 @@ pub fn position(
         ))
     } else {
         let applied = graph.with_ancestors(&heads);
-        let pending = graph.in_order().filter(|m| !applied.contains(&m.id)).count();
+        let pending = graph
+            .in_order()
+            .filter(|m| !applied.contains(&m.id))
+            .count();
         let word = if pending == 0 {
             "at head".to_string()
         } else {

@@ -141,10 +141,7 @@ pub fn table(reports: &[TargetReport], from_title: &str, to_title: &str) -> Stri
     for row in &rows {
         text.push_str(&line(row));
     }
-    let failures: Vec<&TargetReport> = reports
-        .iter()
-        .filter(|r| r.result.is_failure())
-        .collect();
+    let failures: Vec<&TargetReport> = reports.iter().filter(|r| r.result.is_failure()).collect();
     if !failures.is_empty() {
         text.push_str("\nFailures:\n");
         for report in failures {
@@ -260,12 +257,20 @@ mod tests {
     #[test]
     fn the_table_lines_up_and_lists_failures_after_it() {
         let reports = vec![
-            TargetReport::new(&target("sqlite://a.db"), Result::Done, Duration::from_millis(12))
-                .word("upgraded")
-                .heads(Some(vec![]), Some(vec!["r3".into()])),
-            TargetReport::new(&target("sqlite://long-name.db"), Result::Failed, Duration::from_millis(3))
-                .with_error("r2, upgrade() failed\n  table x exists".into())
-                .heads(Some(vec!["r1".into()]), Some(vec!["r1".into()])),
+            TargetReport::new(
+                &target("sqlite://a.db"),
+                Result::Done,
+                Duration::from_millis(12),
+            )
+            .word("upgraded")
+            .heads(Some(vec![]), Some(vec!["r3".into()])),
+            TargetReport::new(
+                &target("sqlite://long-name.db"),
+                Result::Failed,
+                Duration::from_millis(3),
+            )
+            .with_error("r2, upgrade() failed\n  table x exists".into())
+            .heads(Some(vec!["r1".into()]), Some(vec!["r1".into()])),
         ];
         assert_eq!(
             table(&reports, "FROM", "TO"),

@@ -127,7 +127,10 @@ pub async fn resolve(settings: &FleetSettings, origin: &str) -> anyhow::Result<V
     for discovery in &settings.schemas {
         for schema in discover_schemas(discovery).await? {
             targets.push(FleetTarget {
-                name: format!("{} schema {schema}", crate::db::redact(&discovery.database_url)),
+                name: format!(
+                    "{} schema {schema}",
+                    crate::db::redact(&discovery.database_url)
+                ),
                 url: with_search_path(&discovery.database_url, &schema),
             });
         }
@@ -180,7 +183,12 @@ async fn discover_schemas(discovery: &SchemaDiscovery) -> anyhow::Result<Vec<Str
     .bind(&discovery.like)
     .fetch_all(&mut conn)
     .await
-    .with_context(|| format!("[[fleet.schemas]]: listing the schemas like {:?}", discovery.like))?;
+    .with_context(|| {
+        format!(
+            "[[fleet.schemas]]: listing the schemas like {:?}",
+            discovery.like
+        )
+    })?;
     let _ = conn.close().await;
     rows.iter()
         .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
@@ -194,7 +202,9 @@ async fn discover_databases(discovery: &DatabaseDiscovery) -> anyhow::Result<Vec
     use sqlx::{Connection as _, Row as _};
     let url = &discovery.server_url;
     let shown = crate::db::redact(url);
-    let cannot = |e: sqlx::Error| anyhow!("[[fleet.find_databases]]: cannot read the databases of {shown}: {e}");
+    let cannot = |e: sqlx::Error| {
+        anyhow!("[[fleet.find_databases]]: cannot read the databases of {shown}: {e}")
+    };
     let names: Vec<String> = match DialectName::from_url(url) {
         Some(DialectName::Postgresql) => {
             let mut conn = sqlx::PgConnection::connect(url).await.map_err(cannot)?;
@@ -227,7 +237,9 @@ async fn discover_databases(discovery: &DatabaseDiscovery) -> anyhow::Result<Vec
 
 /// `scheme://user@host:port/old?query` with `name` as the database.
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let server = match base[authority_end..].find('/') {
         Some(slash) => &base[..authority_end + slash],
@@ -255,7 +267,10 @@ fn matching_files(pattern: &str) -> anyhow::Result<Vec<std::path::PathBuf>> {
         bail!("[[fleet.files]] pattern {pattern:?}: `*` and `?` are for the file name, not its folders");
     }
     let entries = std::fs::read_dir(&folder).with_context(|| {
-        format!("[[fleet.files]] pattern {pattern:?}: reading {}", folder.display())
+        format!(
+            "[[fleet.files]] pattern {pattern:?}: reading {}",
+            folder.display()
+        )
     })?;
     let mut found = vec![];
     for entry in entries {

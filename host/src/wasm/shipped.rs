@@ -18,7 +18,6 @@ use migrate_core::ops::Op;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-
 use super::budget::OpBudget;
 use super::{Direction, Limits};
 
