@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(short, long, global = true)]
     verbose: bool,
     /// One JSON document on stdout instead of lines (current, status, heads, history, show,
-    /// check, upgrade, downgrade); shapes in docs/json.md.
+    /// check, upgrade, downgrade, and stamp with --fleet); shapes in docs/json.md.
     #[arg(long, global = true)]
     json: bool,
     /// The migrations folder (else `migrations` in the settings, else ./migrations).
