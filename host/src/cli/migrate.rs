@@ -57,49 +57,56 @@ struct OfflineArgs {
 }
 
 pub async fn upgrade(ctx: &Context, args: UpgradeArgs) -> anyhow::Result<ExitCode> {
-    if args.fleet.fleet {
-        return fleet(
-            ctx,
-            &args.target,
-            &args.offline,
-            &args.recovery,
-            &args.fleet,
-            Direction::Upgrade,
-        )
-        .await;
-    }
-    migrate(
+    let UpgradeArgs {
+        target,
+        offline,
+        recovery,
+        fleet,
+    } = args;
+    run(
         ctx,
-        &args.target,
-        &args.offline,
-        &args.recovery,
+        &target,
+        &offline,
+        &recovery,
+        &fleet,
         Direction::Upgrade,
     )
     .await
-    .map(|()| ExitCode::SUCCESS)
 }
 
 pub async fn downgrade(ctx: &Context, args: DowngradeArgs) -> anyhow::Result<ExitCode> {
-    if args.fleet.fleet {
-        return fleet(
-            ctx,
-            &args.target,
-            &args.offline,
-            &args.recovery,
-            &args.fleet,
-            Direction::Downgrade,
-        )
-        .await;
-    }
-    migrate(
+    let DowngradeArgs {
+        target,
+        offline,
+        recovery,
+        fleet,
+    } = args;
+    run(
         ctx,
-        &args.target,
-        &args.offline,
-        &args.recovery,
+        &target,
+        &offline,
+        &recovery,
+        &fleet,
         Direction::Downgrade,
     )
     .await
-    .map(|()| ExitCode::SUCCESS)
+}
+
+/// Either direction, on the one database or (`--fleet`) on each of the fleet's.
+async fn run(
+    ctx: &Context,
+    target_text: &str,
+    offline: &OfflineArgs,
+    recovery: &RecoveryArgs,
+    fleet_args: &crate::fleet::FleetArgs,
+    direction: Direction,
+) -> anyhow::Result<ExitCode> {
+    if fleet_args.fleet {
+        return fleet(ctx, target_text, offline, recovery, fleet_args, direction).await;
+    }
+    migrate(ctx, target_text, offline, recovery, direction)
+        .await
+        .map(|()| ExitCode::SUCCESS)
 }
 
 /// `upgrade --fleet` / `downgrade --fleet`.
