@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::servers::query_url;
+use common::servers::{query_url, query_url_after};
 use common::{guest, TestProject};
 
 /// One database of its own on the cluster, as a URL per node; dropped at the end.
@@ -51,8 +51,12 @@ impl ClusterDb {
         Some(ClusterDb { urls, admin, name })
     }
 
+    /// Runs `sql` on one node after it has applied every write the cluster committed before
+    /// (Galera applies other nodes' writes asynchronously: without the wait, a row another node
+    /// just deleted can still be there, as a CI run once saw).
     fn query(&self, node: usize, sql: &str) -> Vec<Vec<String>> {
-        query_url(&self.urls[node], sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        query_url_after(&self.urls[node], &["SET SESSION wsrep_sync_wait = 15"], sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 

@@ -249,9 +249,23 @@ impl Drop for ServerDb {
 }
 
 pub fn query_url(url: &str, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    query_url_after(url, &[], sql)
+}
+
+/// As `query_url`, on a connection first readied by `setup` (e.g. a session variable).
+pub fn query_url_after(
+    url: &str,
+    setup: &[&str],
+    sql: &str,
+) -> Result<Vec<Vec<String>>, sqlx::Error> {
     sqlx::any::install_default_drivers();
     block_on(async {
         let mut conn = AnyConnection::connect(url).await?;
+        for statement in setup {
+            sqlx::raw_sql(AssertSqlSafe(statement.to_string()))
+                .execute(&mut conn)
+                .await?;
+        }
         let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
             .fetch_all(&mut conn)
             .await?;

@@ -34,11 +34,14 @@ pub async fn is_galera(conn: &mut AnyConnection) -> bool {
     matches!(on.and_then(|row| row.try_get::<i64, _>(0)), Ok(1))
 }
 
-/// Readies the connection and the lease table, once per run: reads see every write the
-/// cluster committed before them, and the table exists (DDL on Galera is cluster-wide, so not
+/// Readies the connection and the lease table, once per run: reads and writes see every write
+/// the cluster committed before them, and the table exists (DDL on Galera is cluster-wide, so not
 /// repeated on every attempt).
 pub async fn prepare(conn: &mut AnyConnection, tables: &VersionTables) -> anyhow::Result<()> {
-    run(conn, "SET SESSION wsrep_sync_wait = 1").await?;
+    // 15: reads, UPDATE/DELETE and INSERT all wait until this node has applied what the
+    // cluster committed before them (other nodes' writes are applied asynchronously), so an
+    // INSERT taking the lease never trips over a row another node already deleted.
+    run(conn, "SET SESSION wsrep_sync_wait = 15").await?;
     run(
         conn,
         &format!(
