@@ -349,7 +349,7 @@ fn model_errors_point_at_line_and_column() {
     let err = parse("CREATE TABLE t (id INTEGER);\n\nDROP TABLE t;").unwrap_err();
     assert_eq!(err.line, 3, "{err}");
     assert!(
-        err.message.contains("only CREATE TABLE and CREATE INDEX"),
+        err.message.contains("only CREATE TABLE, CREATE INDEX"),
         "{err}"
     );
 

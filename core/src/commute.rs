@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::ops::Op;
 use crate::schema::Schema;
-use crate::types::TableConstraint;
+use crate::types::{DataType, TableConstraint};
 
 /// One revision of a branch and the ops its upgrade records.
 pub struct BranchRevision<'a> {
@@ -23,6 +23,8 @@ pub enum Object {
     Column(String, String),
     Index(String),
     Constraint(String, String),
+    /// An enum type, which every column of it shares.
+    Enum(String),
 }
 
 impl std::fmt::Display for Object {
@@ -32,6 +34,7 @@ impl std::fmt::Display for Object {
             Object::Column(t, c) => write!(f, "column {t:?}.{c:?}"),
             Object::Index(i) => write!(f, "index {i:?}"),
             Object::Constraint(t, c) => write!(f, "constraint {c:?} on {t:?}"),
+            Object::Enum(e) => write!(f, "enum {e:?}"),
         }
     }
 }
@@ -187,6 +190,25 @@ fn touches(branch: &[BranchRevision]) -> BTreeMap<Object, (String, Touch, String
 
 fn op_touches(op: &Op) -> Vec<(Object, Touch)> {
     use Touch::*;
+    let mut out = direct_touches(op);
+    // A column of an enum relies on the enum's values.
+    let types: Vec<&DataType> = match op {
+        Op::CreateTable(t) => t.columns.iter().map(|c| &c.data_type).collect(),
+        Op::AddColumn { column, .. } => vec![&column.data_type],
+        Op::AlterColumn(change) => change.new_type.iter().collect(),
+        _ => vec![],
+    };
+    out.extend(
+        types
+            .into_iter()
+            .filter_map(DataType::as_enum)
+            .map(|(name, _)| (Object::Enum(name.to_string()), Uses)),
+    );
+    out
+}
+
+fn direct_touches(op: &Op) -> Vec<(Object, Touch)> {
+    use Touch::*;
     let table = |t: &str| Object::Table(t.to_string());
     let column = |t: &str, c: &str| Object::Column(t.to_string(), c.to_string());
     let columns = |t: &str, cs: &[String], how: Touch| -> Vec<(Object, Touch)> {
@@ -295,6 +317,7 @@ fn op_touches(op: &Op) -> Vec<(Object, Touch)> {
             out
         }
         Op::Execute { .. } => vec![],
+        Op::AlterEnum { name, .. } => vec![(Object::Enum(name.clone()), Changes)],
     }
 }
 

@@ -256,6 +256,7 @@ fn changes(from: &Schema, to: &Schema, compare: Compare, warnings: &mut Vec<Stri
     ops.append(&mut drop_other);
     ops.append(&mut drop_tables);
     ops.append(&mut create_tables);
+    ops.extend(enum_changes(from, to, compare));
     ops.append(&mut columns);
     ops.append(&mut add_other);
     ops.append(&mut add_keys);
@@ -617,10 +618,30 @@ fn fold_unique_indexes(schema: &Schema) -> Schema {
     schema
 }
 
+/// Enums on both sides whose values differ: `alter_enum`, which every column of it follows.
+/// Where the database keeps no enum names (MySQL), a column's values are its type instead.
+fn enum_changes(from: &Schema, to: &Schema, compare: Compare) -> Vec<Op> {
+    if compare.native.is_some_and(|d| !d.capabilities().enum_names) {
+        return vec![];
+    }
+    let before = crate::enums::used(from);
+    crate::enums::used(to)
+        .into_iter()
+        .filter(|(name, values)| before.get(name).is_some_and(|old| old != values))
+        .map(|(name, values)| Op::AlterEnum { name, values })
+        .collect()
+}
+
 fn same_type(a: &DataType, b: &DataType, compare: Compare) -> bool {
-    match compare.native {
-        Some(d) => d.data_type(a) == d.data_type(b),
-        None => a == b,
+    match (a.as_enum(), b.as_enum(), compare.native) {
+        (Some(_), Some((_, b_values)), Some(d)) if !d.capabilities().enum_names => {
+            a.as_enum().is_some_and(|(_, values)| values == b_values)
+        }
+        // Values that differ are `enum_changes`' business.
+        (Some((a_name, _)), Some((b_name, _)), _) => a_name == b_name,
+        (Some(_), None, _) | (None, Some(_), _) => false,
+        (None, None, Some(d)) => d.data_type(a) == d.data_type(b),
+        (None, None, None) => a == b,
     }
 }
 

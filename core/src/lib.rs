@@ -4,6 +4,7 @@
 pub mod commute;
 pub mod constraint_names;
 pub mod diff;
+pub mod enums;
 pub mod expression;
 pub mod graph_drawing;
 pub mod model_sql;

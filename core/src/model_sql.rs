@@ -65,7 +65,30 @@ impl ModelError {
 
 /// Parses a model file into a schema. Only `CREATE TABLE` and `CREATE INDEX` are allowed: the
 /// model says what the schema is, not how to get there.
+///
+/// Enums are declared as on PostgreSQL, `CREATE TYPE mood AS ENUM ('sad', 'ok')`, before or
+/// after the tables whose columns are of type `mood`.
 pub fn parse(sql: &str) -> Result<Schema, ModelError> {
+    parse_with(sql, Reading::Model)
+}
+
+/// Parses the DDL SQLite keeps for its tables: as `parse`, and a column's CHECK that migrate
+/// renders for an enum (`"c" TEXT CONSTRAINT "mood" CHECK ("c" IN ('a', 'b'))`) is read back
+/// as that enum.
+pub fn parse_sqlite_catalog(sql: &str) -> Result<Schema, ModelError> {
+    parse_with(sql, Reading::SqliteCatalog)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Model,
+    SqliteCatalog,
+}
+
+/// The enum types a model declares, by name.
+type EnumTypes = std::collections::BTreeMap<String, Vec<String>>;
+
+fn parse_with(sql: &str, reading: Reading) -> Result<Schema, ModelError> {
     let dialect = GenericDialect {};
     let mut parser = Parser::new(&dialect)
         .try_with_sql(sql)
@@ -73,6 +96,7 @@ pub fn parse(sql: &str) -> Result<Schema, ModelError> {
     let mut schema = Schema::default();
     let mut pending_indexes = vec![];
     let mut starts = std::collections::BTreeMap::new();
+    let mut statements = vec![];
     loop {
         while parser.consume_token(&Token::SemiColon) {}
         let next = parser.peek_token();
@@ -80,10 +104,41 @@ pub fn parse(sql: &str) -> Result<Schema, ModelError> {
             break;
         }
         let start = next.span.start;
-        let statement = parser.parse_statement().map_err(ModelError::from_parser)?;
+        statements.push((
+            parser.parse_statement().map_err(ModelError::from_parser)?,
+            start,
+        ));
+    }
+    // Types first: a table may come before the enum its column uses.
+    let mut enums = EnumTypes::new();
+    for (statement, start) in &statements {
+        if let Statement::CreateType {
+            name,
+            representation,
+        } = statement
+        {
+            let name = object_name(name, *start)?;
+            let Some(ast::UserDefinedTypeRepresentation::Enum { labels }) = representation else {
+                return Err(ModelError::at(
+                    *start,
+                    format!("type {name:?}: only enum types (CREATE TYPE {name} AS ENUM (...)) belong in the model"),
+                ));
+            };
+            let values: Vec<String> = labels.iter().map(|l| l.value.clone()).collect();
+            crate::enums::enum_ok(&name, &values).map_err(|e| ModelError::at(*start, e))?;
+            if enums.insert(name.clone(), values).is_some() {
+                return Err(ModelError::at(
+                    *start,
+                    format!("type {name:?} is declared twice"),
+                ));
+            }
+        }
+    }
+    for (statement, start) in statements {
         match statement {
+            Statement::CreateType { .. } => {}
             Statement::CreateTable(create) => {
-                let table = table(&create, start)?;
+                let table = table(&create, start, &enums, reading)?;
                 if schema.tables.contains_key(&table.name) {
                     return Err(ModelError::at(
                         start,
@@ -108,7 +163,7 @@ pub fn parse(sql: &str) -> Result<Schema, ModelError> {
                 return Err(ModelError::at(
                     start,
                     format!(
-                        "only CREATE TABLE and CREATE INDEX belong in the model, not `{first_words}…`"
+                        "only CREATE TABLE, CREATE INDEX and CREATE TYPE … AS ENUM belong in the model, not `{first_words}…`"
                     ),
                 ));
             }
@@ -154,13 +209,18 @@ pub fn parse(sql: &str) -> Result<Schema, ModelError> {
     Ok(schema)
 }
 
-fn table(create: &CreateTable, start: Location) -> Result<Table, ModelError> {
+fn table(
+    create: &CreateTable,
+    start: Location,
+    enums: &EnumTypes,
+    reading: Reading,
+) -> Result<Table, ModelError> {
     let name = object_name(&create.name, start)?;
     let mut columns = vec![];
     let mut constraints = vec![];
     for def in &create.columns {
         let at = def.name.span.start;
-        let (data_type, serial) = portable_type(&def.data_type)
+        let (data_type, serial) = column_type(&def.data_type, enums)
             .map_err(|e| ModelError::at(at, format!("column {:?}: {e}", def.name.value)))?;
         let mut column = Column {
             autoincrement: serial,
@@ -203,6 +263,17 @@ fn table(create: &CreateTable, start: Location) -> Result<Table, ModelError> {
                         on_delete: fk.on_delete.map(action),
                         on_update: fk.on_update.map(action),
                     }))
+                }
+                ColumnOption::Check(check)
+                    if reading == Reading::SqliteCatalog
+                        && column.data_type == DataType::Text
+                        && enum_check(&check.expr, &column.name).is_some()
+                        && named.is_some() =>
+                {
+                    column.data_type = DataType::Enum {
+                        name: named.clone().unwrap_or_default(),
+                        values: enum_check(&check.expr, &column.name).unwrap_or_default(),
+                    };
                 }
                 ColumnOption::Check(check) => {
                     constraints.push(TableConstraint::Check(CheckConstraint {
@@ -420,6 +491,62 @@ fn server_default(expr: &Expr) -> ServerDefault {
     }
 }
 
+/// A column's type: an enum the model declares, or a portable type.
+fn column_type(t: &SqlType, enums: &EnumTypes) -> Result<(DataType, bool), String> {
+    if let SqlType::Custom(name, modifiers) = t {
+        let name = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+        let unquoted = name.trim_matches('"').trim_matches('`');
+        if let (Some(values), true) = (enums.get(unquoted), modifiers.is_empty()) {
+            return Ok((
+                DataType::Enum {
+                    name: unquoted.to_string(),
+                    values: values.clone(),
+                },
+                false,
+            ));
+        }
+    }
+    if let SqlType::Enum(..) = t {
+        return Err(format!(
+            "`{t}`: give the enum a name, as PostgreSQL needs one: declare `CREATE TYPE <name> AS ENUM (...)`              and use <name> as the column's type"
+        ));
+    }
+    portable_type(t)
+}
+
+/// The values of `column IN ('a', 'b', …)`, the CHECK that stands for an enum on SQLite.
+fn enum_check(expr: &Expr, column: &str) -> Option<Vec<String>> {
+    let Expr::Nested(inner) = expr else {
+        return enum_check_list(expr, column);
+    };
+    enum_check_list(inner, column)
+}
+
+fn enum_check_list(expr: &Expr, column: &str) -> Option<Vec<String>> {
+    let Expr::In {
+        expr,
+        target: ast::InTarget::List(list),
+        negated: false,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    match &**expr {
+        Expr::Identifier(ident) if ident.value == column => {}
+        _ => return None,
+    }
+    list.iter()
+        .map(|item| match item {
+            Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(text) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// Maps a SQL type, as people write it for any of the three databases, to a portable type. The
 /// flag says the type implies an auto-incrementing column (`SERIAL`).
 pub fn portable_type(t: &SqlType) -> Result<(DataType, bool), String> {
@@ -490,7 +617,28 @@ fn unsupported(t: &SqlType) -> String {
     format!(
         "type `{t}` has no portable equivalent; use INTEGER, BIGINT, SMALLINT, BOOLEAN, TEXT, \
          VARCHAR(n), REAL, DOUBLE PRECISION, NUMERIC(p, s), DATE, TIME, TIMESTAMP, TIMESTAMPTZ, \
-         BLOB, JSON or UUID"
+         BLOB, JSON, UUID, or an enum declared with CREATE TYPE <name> AS ENUM (...)"
+    )
+}
+
+/// The values of an inline `ENUM('a', 'b')` type, as MySQL's catalog reports an enum column.
+pub fn inline_enum_values(text: &str) -> Option<Vec<String>> {
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let t = Parser::new(&dialect)
+        .try_with_sql(text)
+        .ok()?
+        .parse_data_type()
+        .ok()?;
+    let SqlType::Enum(members, _) = t else {
+        return None;
+    };
+    Some(
+        members
+            .into_iter()
+            .map(|m| match m {
+                ast::EnumMember::Name(v) | ast::EnumMember::NamedValue(v, _) => v,
+            })
+            .collect(),
     )
 }
 

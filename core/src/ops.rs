@@ -63,6 +63,12 @@ pub enum Op {
         columns: Vec<String>,
         rows: Vec<Vec<Value>>,
     },
+    /// Gives the enum type `name` these values (added, removed or reordered); every column of
+    /// that enum follows (see `enums`).
+    AlterEnum {
+        name: String,
+        values: Vec<String>,
+    },
 }
 
 /// An index's parts: names where they are columns, SQL where they are expressions, options
@@ -188,6 +194,7 @@ impl Op {
             Op::UpdateRows { table, rows, .. } => {
                 format!("update_rows {} rows of {table:?}", rows.len())
             }
+            Op::AlterEnum { name, .. } => format!("alter_enum {name:?}"),
         }
     }
 
@@ -208,7 +215,8 @@ impl Op {
             | Op::RenameTable { .. }
             | Op::Execute { .. }
             | Op::BulkInsert { .. }
-            | Op::UpdateRows { .. } => None,
+            | Op::UpdateRows { .. }
+            | Op::AlterEnum { .. } => None,
         }
     }
 
@@ -377,6 +385,7 @@ impl Op {
                 }
                 Ok(())
             }
+            Op::AlterEnum { name, values } => crate::enums::enum_ok(name, values).or_else(fail),
         }
     }
 }
@@ -404,6 +413,7 @@ fn type_ok(t: &DataType) -> Result<(), String> {
         DataType::Numeric { precision, scale } if *precision == 0 || scale > precision => Err(
             format!("numeric({precision}, {scale}) needs 1 <= precision and scale <= precision"),
         ),
+        DataType::Enum { name, values } => crate::enums::enum_ok(name, values),
         _ => Ok(()),
     }
 }

@@ -139,6 +139,14 @@ impl Schema {
                         t.columns.len()
                     )));
                 }
+                let mut known = None;
+                for (i, c) in t.columns.iter().enumerate() {
+                    if c.data_type.as_enum().is_some() {
+                        let known = known.get_or_insert_with(|| crate::enums::used(self));
+                        known.extend(crate::enums::used_by(&t.columns[..i]));
+                        crate::enums::consistent_with(known, &c.data_type).map_err(fail)?;
+                    }
+                }
                 self.tables.insert(
                     t.name.clone(),
                     TableModel {
@@ -189,6 +197,7 @@ impl Schema {
                 self.tables.insert(new_name.clone(), model);
             }
             Op::AddColumn { table, column } => {
+                self.enum_fits(&column.data_type).map_err(fail)?;
                 let t = self.table_mut(table).map_err(fail)?;
                 if t.table.columns.len() >= MAX_COLUMNS {
                     return Err(fail(format!(
@@ -226,6 +235,9 @@ impl Schema {
                 }
             }
             Op::AlterColumn(change) => {
+                if let Some(new_type) = &change.new_type {
+                    self.enum_fits(new_type).map_err(fail)?;
+                }
                 let t = self.table_mut(&change.table).map_err(fail)?;
                 let col = t
                     .table
@@ -379,6 +391,14 @@ impl Schema {
                     return Err(fail(format!("table {table:?} has no column {missing:?}")));
                 }
             }
+            Op::AlterEnum { name, values } => {
+                if crate::enums::columns_using(self, name).is_empty() {
+                    return Err(fail(format!(
+                        "no column uses enum {name:?} (an enum exists while a column uses it)"
+                    )));
+                }
+                crate::enums::set_values(self, name, values);
+            }
         }
         Ok(())
     }
@@ -390,6 +410,14 @@ impl Schema {
             Err(_) if self.has_opaque_changes => Ok(()),
             other => other,
         }
+    }
+
+    /// Refuses a type naming an enum that columns already use with other values.
+    fn enum_fits(&self, data_type: &DataType) -> Result<(), String> {
+        if data_type.as_enum().is_none() {
+            return Ok(());
+        }
+        crate::enums::consistent_with(&crate::enums::used(self), data_type)
     }
 
     fn table_mut(&mut self, name: &str) -> Result<&mut TableModel, String> {
@@ -562,7 +590,7 @@ impl Schema {
                 columns(table, key)?;
                 columns(table, names)
             }
-            Op::Execute { .. } => Ok(()),
+            Op::Execute { .. } | Op::AlterEnum { .. } => Ok(()),
         }
     }
 }

@@ -15,7 +15,10 @@ pub enum DataType {
     Varchar(u32),
     Float,
     Double,
-    Numeric { precision: u8, scale: u8 },
+    Numeric {
+        precision: u8,
+        scale: u8,
+    },
     Date,
     Time,
     Timestamp,
@@ -23,9 +26,24 @@ pub enum DataType {
     Blob,
     Json,
     Uuid,
+    /// A named enumerated type: one of `values`, in this order. PostgreSQL makes it a type of
+    /// its own (`CREATE TYPE name AS ENUM`), MySQL an `ENUM(...)` column, SQLite a CHECK on a
+    /// TEXT column. Every column naming the same enum holds the same values (see `enums`).
+    Enum {
+        name: String,
+        values: Vec<String>,
+    },
 }
 
 impl DataType {
+    /// The enum's name and values, if this is one.
+    pub fn as_enum(&self) -> Option<(&str, &[String])> {
+        match self {
+            DataType::Enum { name, values } => Some((name, values)),
+            _ => None,
+        }
+    }
+
     pub fn is_integer(&self) -> bool {
         matches!(
             self,

@@ -24,6 +24,9 @@ impl From<Type> for w::DataType {
             Type::Blob => w::DataType::Blob,
             Type::Json => w::DataType::Json,
             Type::Uuid => w::DataType::Uuid,
+            // A placeholder: an enum column goes through the `enums` interface (see `op`),
+            // which gives the host its type.
+            Type::Enum { .. } => w::DataType::Text,
         }
     }
 }
@@ -177,5 +180,16 @@ impl From<AlterColumn> for w::ColumnChange {
                 None => w::CommentChange::Drop,
             }),
         }
+    }
+}
+
+/// An enum type for the `enums` interface, if `t` is one.
+pub(crate) fn enum_type(t: &Type) -> Option<crate::wit::migrate::schema::enums::EnumType> {
+    match t {
+        Type::Enum { name, values } => Some(crate::wit::migrate::schema::enums::EnumType {
+            name: name.clone(),
+            values: values.clone(),
+        }),
+        _ => None,
     }
 }

@@ -47,6 +47,29 @@ pub enum Type {
     Json,
     /// A UUID: `UUID` (SQLite, PostgreSQL), `CHAR(36)` (MySQL), in the hyphenated form.
     Uuid,
+    /// A named enum: one of `values`. PostgreSQL makes it a type (`CREATE TYPE name AS ENUM`,
+    /// created with its first column and dropped after its last), MySQL an `ENUM(...)` column,
+    /// SQLite a TEXT column with a CHECK named after the enum. Every column of one enum holds
+    /// the same values: change them with `op::alter_enum`. Build it with `Type::enumeration`.
+    Enum {
+        /// The type's name (PostgreSQL's type; SQLite's CHECK constraint).
+        name: String,
+        /// The values, in order (PostgreSQL and MySQL sort by this order).
+        values: Vec<String>,
+    },
+}
+
+impl Type {
+    /// `Type::enumeration("mood", ["sad", "ok", "happy"])`.
+    pub fn enumeration<I: IntoIterator<Item = S>, S: Into<String>>(
+        name: impl Into<String>,
+        values: I,
+    ) -> Type {
+        Type::Enum {
+            name: name.into(),
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// A literal value, for `op::bulk_insert` rows and literal defaults.

@@ -1,15 +1,32 @@
 //! The operations a revision asks for, named as in Alembic's `op`. Each call is recorded by the
 //! host and run, in order, after `upgrade()` or `downgrade()` returns.
 
+use crate::convert::enum_type;
 use crate::model::*;
+use crate::wit::migrate::schema::enums;
 use crate::wit::migrate::schema::ops as host;
 use crate::wit::migrate::schema::types as w;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-/// Creates a table (Alembic's `op.create_table`).
+/// Creates a table (Alembic's `op.create_table`). A table with enum columns goes through the
+/// `enums` interface, which only such a revision imports.
 pub fn create_table(table: Table) {
-    host::create_table(&table.into());
+    let enums: Vec<enums::EnumColumn> = table
+        .columns
+        .iter()
+        .filter_map(|c| {
+            enum_type(&c.data_type).map(|e| enums::EnumColumn {
+                column: c.name.clone(),
+                enum_: e,
+            })
+        })
+        .collect();
+    if enums.is_empty() {
+        host::create_table(&table.into());
+    } else {
+        enums::create_table_with_enums(&table.into(), &enums);
+    }
 }
 
 /// Drops a table. Refused, naming them, while other tables refer to it.
@@ -24,7 +41,10 @@ pub fn rename_table(old_name: &str, new_name: &str) {
 
 /// Adds a column to a table.
 pub fn add_column(table: &str, column: Column) {
-    host::add_column(table, &column.into());
+    match enum_type(&column.data_type) {
+        Some(e) => enums::add_column_with_enum(table, &column.into(), &e),
+        None => host::add_column(table, &column.into()),
+    }
 }
 
 /// Drops a column; indexes and constraints that use it go with it.
@@ -34,7 +54,19 @@ pub fn drop_column(table: &str, column: &str) {
 
 /// `op::alter_column(AlterColumn::new("user", "email").set_type(Type::Text).nullable(false))`
 pub fn alter_column(change: AlterColumn) {
-    host::alter_column(&change.into());
+    match change.new_type.as_ref().and_then(enum_type) {
+        Some(e) => enums::alter_column_to_enum(&change.into(), &e),
+        None => host::alter_column(&change.into()),
+    }
+}
+
+/// Gives the enum `name` these values, for every column of it:
+/// `op::alter_enum("mood", ["sad", "ok", "happy"])`. Added values are added in place
+/// (PostgreSQL: `ALTER TYPE … ADD VALUE`, usable from the next revision on); removing or
+/// reordering values makes the type anew, and fails (rolling back) while a row holds a removed one.
+pub fn alter_enum<I: IntoIterator<Item = S>, S: Into<String>>(name: &str, values: I) {
+    let values: Vec<String> = values.into_iter().map(Into::into).collect();
+    enums::alter_enum(name, &values);
 }
 
 /// `op::create_index(Index::new("ix_user_email", "user", ["email"]))`; with options (DESC,

@@ -115,6 +115,9 @@ fn statement(op: &Op) -> String {
             }
             fit(0, "op::alter_column(", &chain, ");")
         }
+        Op::AlterEnum { name, values } => {
+            format!("op::alter_enum({}, {});", q(name), string_array(values))
+        }
         Op::CreateIndex(index) => fit(0, "op::create_index(", &index_expr(index), ");"),
         Op::DropIndex { table, name } => format!("op::drop_index({}, {});", q(name), q(table)),
         Op::AddConstraint { table, constraint } => match constraint {
@@ -276,6 +279,14 @@ fn value_expr(v: &Value) -> String {
     }
 }
 
+/// `["a", "b"]`.
+fn string_array(items: &[String]) -> String {
+    format!(
+        "[{}]",
+        items.iter().map(|i| q(i)).collect::<Vec<_>>().join(", ")
+    )
+}
+
 fn type_expr(t: &DataType) -> String {
     match t {
         DataType::Integer => "Type::Integer".into(),
@@ -296,6 +307,9 @@ fn type_expr(t: &DataType) -> String {
         DataType::Blob => "Type::Blob".into(),
         DataType::Json => "Type::Json".into(),
         DataType::Uuid => "Type::Uuid".into(),
+        DataType::Enum { name, values } => {
+            format!("Type::enumeration({}, {})", q(name), string_array(values))
+        }
     }
 }
 

@@ -52,7 +52,22 @@ fn column_definition_keyed(
     if c.unique {
         sql.push_str(" UNIQUE");
     }
+    if let Some((name, values)) = c.data_type.as_enum() {
+        sql.push_str(&d.enum_column_suffix(&c.name, name, values));
+    }
     Ok(sql)
+}
+
+/// An enum's values as a list of literals: `'a', 'b'`.
+pub fn enum_values(d: &dyn Dialect, values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| {
+            d.literal(&Value::Text(v.clone()))
+                .expect("text always has a literal")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ident_list(d: &dyn Dialect, names: &[String]) -> String {

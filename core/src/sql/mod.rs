@@ -5,6 +5,7 @@ pub mod mysql;
 pub mod one_transaction;
 pub mod plan;
 pub mod postgres;
+mod postgres_enums;
 pub mod sqlite;
 pub mod version_table;
 
@@ -46,6 +47,9 @@ pub struct Capabilities {
     pub transactional_ddl: bool,
     /// Column and table comments are stored.
     pub comments: bool,
+    /// An enum's name is kept (PostgreSQL's type, SQLite's CHECK constraint), so a schema read
+    /// back from the database names its enums; MySQL's `ENUM(...)` has values only.
+    pub enum_names: bool,
 }
 
 /// Which database a URL or flag names.
@@ -86,6 +90,11 @@ pub trait Dialect: Sync {
     /// A literal the database reads back as exactly this value.
     fn literal(&self, value: &Value) -> Result<String, String>;
     fn data_type(&self, data_type: &DataType) -> String;
+    /// What follows an enum column's definition where the type alone does not hold the values
+    /// (SQLite's CHECK constraint).
+    fn enum_column_suffix(&self, _column: &str, _name: &str, _values: &[String]) -> String {
+        String::new()
+    }
     /// The type `CAST(x AS …)` turns a value into text with.
     fn text_cast_type(&self) -> &'static str;
     /// One row, one text column: the server's version string (MariaDB's says "MariaDB").

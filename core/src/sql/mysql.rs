@@ -24,6 +24,7 @@ impl Dialect for Mysql {
         Capabilities {
             transactional_ddl: false,
             comments: true,
+            enum_names: false,
         }
     }
 
@@ -63,6 +64,7 @@ impl Dialect for Mysql {
             DataType::Blob => "LONGBLOB".into(),
             DataType::Json => "JSON".into(),
             DataType::Uuid => "CHAR(36)".into(),
+            DataType::Enum { values, .. } => format!("ENUM({})", common::enum_values(self, values)),
         }
     }
 
@@ -209,6 +211,7 @@ impl Dialect for Mysql {
                 columns,
                 rows,
             } => common::update_rows(self, table, key, columns, rows)?,
+            Op::AlterEnum { name, .. } => self.alter_enum(op, name, schema)?,
         };
         Ok(Rendered::plain(
             statements.into_iter().map(Statement::plain).collect(),
@@ -217,6 +220,23 @@ impl Dialect for Mysql {
 }
 
 impl Mysql {
+    /// An enum is a column type here: every column of it is restated with the new values
+    /// (MySQL converts each row's value by its text, and refuses one no longer listed).
+    fn alter_enum(&self, op: &Op, name: &str, schema: &Schema) -> Result<Vec<String>, String> {
+        let mut after = schema.clone();
+        after.apply(op).map_err(|e| e.problem)?;
+        crate::enums::columns_using(&after, name)
+            .into_iter()
+            .map(|(table, column)| {
+                Ok(format!(
+                    "ALTER TABLE {} MODIFY COLUMN {}",
+                    self.quote_ident(table),
+                    self.column_definition(column, false)?
+                ))
+            })
+            .collect()
+    }
+
     /// A column definition with its comment inline; `with_keys` false leaves out PRIMARY KEY and
     /// UNIQUE, which `MODIFY COLUMN` must not repeat.
     fn column_definition(&self, c: &Column, with_keys: bool) -> Result<String, String> {
@@ -386,6 +406,8 @@ fn key_bytes(t: &DataType) -> usize {
         // DECIMAL: 4 bytes per 9 digits, and at most 4 for the rest.
         DataType::Numeric { precision, .. } => (*precision as usize).div_ceil(9) * 4,
         DataType::Text | DataType::Blob | DataType::Json => 0,
+        // One or two bytes: the value's position in the list.
+        DataType::Enum { .. } => 2,
     }
 }
 

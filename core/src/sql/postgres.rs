@@ -2,6 +2,7 @@
 //! is one or a few statements. Comments are separate `COMMENT ON` statements.
 
 use super::common;
+use super::postgres_enums;
 use super::{Capabilities, Dialect, DialectName, Rendered, Statement};
 use crate::ops::Op;
 use crate::schema::Schema;
@@ -53,6 +54,7 @@ impl Dialect for Postgres {
         Capabilities {
             transactional_ddl: true,
             comments: true,
+            enum_names: true,
         }
     }
 
@@ -93,6 +95,7 @@ impl Dialect for Postgres {
             DataType::Blob => "BYTEA".into(),
             DataType::Json => "JSONB".into(),
             DataType::Uuid => "UUID".into(),
+            DataType::Enum { name, .. } => self.quote_ident(name),
         }
     }
 
@@ -105,8 +108,24 @@ impl Dialect for Postgres {
     }
 
     fn render(&self, op: &Op, schema: &Schema) -> Result<Rendered, String> {
+        let (types_before, types_after) = postgres_enums::around(self, op, schema)?;
+        let statements = self.render_op(op, schema)?;
+        Ok(Rendered::plain(
+            types_before
+                .into_iter()
+                .chain(statements)
+                .chain(types_after)
+                .map(Statement::plain)
+                .collect(),
+        ))
+    }
+}
+
+impl Postgres {
+    /// The op's own statements, without the enum types it makes or leaves unused.
+    fn render_op(&self, op: &Op, schema: &Schema) -> Result<Vec<String>, String> {
         let q = |n: &str| self.quote_ident(n);
-        let statements: Vec<String> = match op {
+        Ok(match op {
             Op::CreateTable(t) => {
                 let mut out = vec![common::create_table(self, t, IDENTITY)?];
                 if let Some(comment) = &t.comment {
@@ -143,7 +162,7 @@ impl Dialect for Postgres {
                 q(table),
                 q(column)
             )],
-            Op::AlterColumn(change) => self.alter_column(change)?,
+            Op::AlterColumn(change) => self.alter_column(change, schema)?,
             Op::CreateIndex(i) => vec![common::create_index(self, i)],
             Op::DropIndex { name, .. } => vec![format!("DROP INDEX {}", q(name))],
             Op::AddConstraint { table, constraint } => {
@@ -154,7 +173,7 @@ impl Dialect for Postgres {
                 )]
             }
             Op::DropConstraintOn { .. } => {
-                return self.render(&common::named_drop(self, op, schema)?, schema)
+                return self.render_op(&common::named_drop(self, op, schema)?, schema)
             }
             Op::DropConstraint { table, name, .. } => {
                 vec![format!(
@@ -175,14 +194,12 @@ impl Dialect for Postgres {
                 columns,
                 rows,
             } => common::update_rows(self, table, key, columns, rows)?,
-        };
-        Ok(Rendered::plain(
-            statements.into_iter().map(Statement::plain).collect(),
-        ))
+            Op::AlterEnum { name, values } => {
+                postgres_enums::alter_enum(self, name, values, schema)?
+            }
+        })
     }
-}
 
-impl Postgres {
     fn comment_on_table(&self, table: &str, comment: Option<&str>) -> String {
         format!(
             "COMMENT ON TABLE {} IS {}",
@@ -205,16 +222,24 @@ impl Postgres {
     }
 
     /// One statement per change, the rename last so the others can use the old name.
-    fn alter_column(&self, c: &ColumnChange) -> Result<Vec<String>, String> {
+    fn alter_column(&self, c: &ColumnChange, schema: &Schema) -> Result<Vec<String>, String> {
         let q = |n: &str| self.quote_ident(n);
         let prefix = format!("ALTER TABLE {} ALTER COLUMN {}", q(&c.table), q(&c.column));
         let mut out = Vec::new();
         if let Some(t) = &c.new_type {
-            let native = self.data_type(t);
-            out.push(format!(
-                "{prefix} TYPE {native} USING {}::{native}",
-                q(&c.column)
-            ));
+            // The column as it is (its type and default), where earlier revisions defined it.
+            let before = schema
+                .table(&c.table)
+                .and_then(|m| m.table.columns.iter().find(|col| col.name == c.column))
+                .cloned()
+                .unwrap_or_else(|| Column::new(c.column.clone(), DataType::Text));
+            out.extend(postgres_enums::retype_column(
+                self,
+                &c.table,
+                &before,
+                t,
+                c.server_default.as_ref(),
+            )?);
         }
         match c.nullable {
             Some(true) => out.push(format!("{prefix} DROP NOT NULL")),

@@ -23,6 +23,7 @@ impl Dialect for Sqlite {
         Capabilities {
             transactional_ddl: true,
             comments: false,
+            enum_names: true,
         }
     }
 
@@ -59,7 +60,19 @@ impl Dialect for Sqlite {
             DataType::Blob => "BLOB".into(),
             DataType::Json => "JSON".into(),
             DataType::Uuid => "UUID".into(),
+            DataType::Enum { .. } => "TEXT".into(),
         }
+    }
+
+    /// SQLite has no enum type: a CHECK on the column, named after the enum (so the schema read
+    /// back names it, and a refused value says which enum refused it).
+    fn enum_column_suffix(&self, column: &str, name: &str, values: &[String]) -> String {
+        format!(
+            " CONSTRAINT {} CHECK ({} IN ({}))",
+            self.quote_ident(name),
+            self.quote_ident(column),
+            common::enum_values(self, values)
+        )
     }
 
     fn text_cast_type(&self) -> &'static str {
@@ -103,6 +116,25 @@ impl Dialect for Sqlite {
         if let Some(table) = self.rebuilds_table(op, schema) {
             return self.rebuild(table, std::slice::from_ref(op), schema);
         }
+        if let Op::AlterEnum { name, .. } = op {
+            // The values are in each column's CHECK: every table using the enum is rebuilt.
+            let mut tables: Vec<&str> = crate::enums::columns_using(schema, name)
+                .into_iter()
+                .map(|(table, _)| table)
+                .collect();
+            tables.dedup();
+            let mut statements = vec![];
+            for table in tables {
+                statements.extend(
+                    self.rebuild(table, std::slice::from_ref(op), schema)?
+                        .statements,
+                );
+            }
+            return Ok(Rendered {
+                statements,
+                needs_foreign_keys_off: true,
+            });
+        }
         let q = |n: &str| self.quote_ident(n);
         let plain = |sql: String| Ok(Rendered::plain(vec![Statement::plain(sql)]));
         match op {
@@ -142,7 +174,10 @@ impl Dialect for Sqlite {
             )),
             Op::CreateIndex(i) => plain(common::create_index(self, i)),
             Op::DropIndex { name, .. } => plain(format!("DROP INDEX {}", q(name))),
-            Op::AddConstraint { .. } | Op::DropConstraint { .. } | Op::DropConstraintOn { .. } => {
+            Op::AddConstraint { .. }
+            | Op::DropConstraint { .. }
+            | Op::DropConstraintOn { .. }
+            | Op::AlterEnum { .. } => {
                 unreachable!("SQLite makes every constraint change by a rebuild")
             }
             Op::Execute { sql } => {

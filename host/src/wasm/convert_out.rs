@@ -29,6 +29,9 @@ impl From<&core::DataType> for w::DataType {
             core::DataType::Blob => w::DataType::Blob,
             core::DataType::Json => w::DataType::Json,
             core::DataType::Uuid => w::DataType::Uuid,
+            // The catalog's types predate enums: a guest sees an enum column as the text it
+            // holds (its values are in the revision that made it).
+            core::DataType::Enum { .. } => w::DataType::Text,
         }
     }
 }

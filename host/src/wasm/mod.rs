@@ -10,6 +10,7 @@ pub mod context;
 mod convert;
 mod convert_out;
 mod data;
+mod enums;
 mod recorder;
 pub mod runtime;
 mod shared_code;

@@ -58,7 +58,7 @@ impl Recorder {
         std::mem::take(&mut self.ops)
     }
 
-    fn record(&mut self, op: Op) -> wasmtime::Result<()> {
+    pub(super) fn record(&mut self, op: Op) -> wasmtime::Result<()> {
         // Counted as the guest calls, so a loop of large ops stops at the first one over the
         // budget instead of when the wall clock runs out.
         self.budget.admit(&op).map_err(wasmtime::Error::msg)?;

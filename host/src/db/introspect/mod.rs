@@ -167,8 +167,14 @@ fn assemble(
         .into_iter()
         .filter(|c| !own.all().contains(&c.table.as_str()))
     {
-        let (data_type, serial) = portable_type(&c.native_type)
+        let (mut data_type, serial) = portable_type(&c.native_type)
             .map_err(|e| anyhow!("column {:?}.{:?}: {e}", c.table, c.name))?;
+        if let DataType::Enum { name, .. } = &mut data_type {
+            if name.is_empty() {
+                // A database that keeps no enum names (MySQL): one enum per column.
+                *name = format!("{}_{}", c.table, c.name);
+            }
+        }
         let model = tables.entry(c.table.clone()).or_insert_with(|| TableModel {
             table: Table {
                 name: c.table.clone(),

@@ -1,6 +1,6 @@
 //! MySQL / MariaDB: information_schema, for the connection's database.
 
-use migrate_core::model_sql::parse_type;
+use migrate_core::model_sql::{inline_enum_values, parse_type};
 use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
@@ -161,6 +161,18 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
 /// MySQL lacks (BOOLEAN is TINYINT(1), UUID is CHAR(36), JSON on MariaDB is LONGTEXT).
 pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
     let lower = native.to_ascii_lowercase();
+    if lower.starts_with("enum(") {
+        // MySQL keeps no enum name: `assemble` names it after its table and column.
+        let values = inline_enum_values(native)
+            .ok_or_else(|| format!("the enum type {native:?} does not parse"))?;
+        return Ok((
+            DataType::Enum {
+                name: String::new(),
+                values,
+            },
+            false,
+        ));
+    }
     let mapped = match lower.as_str() {
         "tinyint(1)" => "BOOLEAN".to_string(),
         "char(36)" => "UUID".to_string(),

@@ -10,13 +10,18 @@ use super::{
 };
 
 const COLUMNS: &str = "
-SELECT cl.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+SELECT cl.relname::text, a.attname::text,
+       CASE WHEN ty.typtype = 'e'
+            THEN 'enum:' || ty.typname::text || chr(31) || array_to_string(ARRAY(
+                     SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = ty.oid ORDER BY e.enumsortorder), chr(31))
+            ELSE format_type(a.atttypid, a.atttypmod) END,
        CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END,
        pg_get_expr(d.adbin, d.adrelid),
        CASE WHEN a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%' THEN 'YES' ELSE 'NO' END
 FROM pg_attribute a
 JOIN pg_class cl ON cl.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = cl.relnamespace
+JOIN pg_type ty ON ty.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = current_schema() AND cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY cl.relname, a.attnum";
@@ -122,7 +127,19 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
     Ok(catalog)
 }
 
-/// `format_type` spellings (`character varying(80)`, `timestamp without time zone`).
+/// `format_type` spellings (`character varying(80)`, `timestamp without time zone`), and
+/// `enum:<name>␟<value>␟…` for an enum type (see COLUMNS).
 pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
+    if let Some(spelled) = native.strip_prefix("enum:") {
+        let mut parts = split_list(spelled).into_iter();
+        let name = parts.next().unwrap_or_default();
+        return Ok((
+            DataType::Enum {
+                name,
+                values: parts.collect(),
+            },
+            false,
+        ));
+    }
     parse_type(native)
 }

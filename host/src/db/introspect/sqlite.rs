@@ -33,7 +33,7 @@ pub(super) async fn schema(
         text.push_str(&sql);
         text.push_str(";\n");
     }
-    model_sql::parse(&text).map_err(|e| {
+    model_sql::parse_sqlite_catalog(&text).map_err(|e| {
         let culprit = starts
             .iter()
             .rev()
