@@ -80,16 +80,21 @@ proptest! {
         table in "\\PC{0,10}", column in "\\PC{0,10}", text in "\\PC{0,20}",
         length in 0u32..300, precision in 0u8..40, scale in 0u8..40, number in any::<i64>(), float in any::<f64>(),
     ) {
-        let types = [DataType::Varchar(length), DataType::Numeric { precision, scale }, DataType::Text, DataType::Boolean];
+        let types = [
+            DataType::Varchar(length), DataType::Numeric { precision, scale }, DataType::Text, DataType::Boolean,
+            DataType::Enum { name: text.clone(), values: vec![text.clone(), column.clone()] },
+        ];
         for data_type in types {
             let col = Column {
-                name: column.clone(), data_type, nullable: true, primary_key: false, autoincrement: false,
-                unique: false, server_default: Some(ServerDefault::Literal(Value::Text(text.clone()))), comment: Some(text.clone()),
+                server_default: Some(ServerDefault::Literal(Value::Text(text.clone()))), comment: Some(text.clone()),
+                native_types: vec![NativeType { dialect: TypeDialect::Mysql, sql: text.clone() }],
+                ..Column::new(column.clone(), data_type)
             };
             let ops = vec![
                 Op::CreateTable(Table { name: table.clone(), columns: vec![col.clone()], constraints: vec![], comment: None }),
                 Op::BulkInsert { table: table.clone(), columns: vec![column.clone()], rows: vec![vec![Value::Text(text.clone())], vec![Value::Integer(number)], vec![Value::Float(float)]] },
-                Op::AlterColumn(ColumnChange { table: table.clone(), column: column.clone(), new_type: Some(DataType::Text), nullable: Some(false), server_default: None, new_name: None, comment: None }),
+                Op::AlterColumn(ColumnChange { table: table.clone(), column: column.clone(), new_type: Some(DataType::Text), nullable: Some(false), server_default: None, new_name: None, comment: None, new_native_types: vec![] }),
+                Op::AlterEnum { name: text.clone(), values: vec![column.clone()] },
             ];
             for name in [DialectName::Sqlite, DialectName::Postgresql, DialectName::Mysql] {
                 let dialect = sql::dialect(name).unwrap();

@@ -11,6 +11,24 @@ fn col(name: &str, data_type: DataType) -> Column {
     Column::new(name, data_type)
 }
 
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn enumeration(name: &str, values: &[&str]) -> DataType {
+    DataType::Enum {
+        name: name.into(),
+        values: strings(values),
+    }
+}
+
+fn native(dialect: TypeDialect, sql: &str) -> NativeType {
+    NativeType {
+        dialect,
+        sql: sql.into(),
+    }
+}
+
 fn every_op() -> Vec<Op> {
     let id = Column {
         primary_key: true,
@@ -113,6 +131,7 @@ fn every_op() -> Vec<Op> {
             )))),
             new_name: None,
             comment: None,
+            new_native_types: vec![],
         }),
         Op::AlterColumn(ColumnChange {
             table: "user".into(),
@@ -122,6 +141,7 @@ fn every_op() -> Vec<Op> {
             server_default: None,
             new_name: Some("handle".into()),
             comment: Some(CommentChange::Set("unique-ish".into())),
+            new_native_types: vec![],
         }),
         Op::AlterColumn(ColumnChange {
             table: "user".into(),
@@ -131,6 +151,7 @@ fn every_op() -> Vec<Op> {
             server_default: Some(DefaultChange::Drop),
             new_name: None,
             comment: None,
+            new_native_types: vec![],
         }),
         Op::CreateIndex(Index {
             name: "ix_user_handle_email".into(),
@@ -251,6 +272,94 @@ fn every_op() -> Vec<Op> {
             table: "user".into(),
             column: "email".into(),
         },
+        // Enums: made with the first column, values added and removed, a column moved to
+        // another enum, the type dropped with the last column.
+        Op::AddColumn {
+            table: "user".into(),
+            column: Column {
+                nullable: false,
+                server_default: Some(ServerDefault::Literal(Value::Text("active".into()))),
+                ..col(
+                    "status",
+                    enumeration("account_status", &["active", "banned"]),
+                )
+            },
+        },
+        Op::AlterEnum {
+            name: "account_status".into(),
+            values: strings(&["active", "suspended", "banned"]),
+        },
+        Op::AlterEnum {
+            name: "account_status".into(),
+            values: strings(&["active", "banned"]),
+        },
+        Op::AlterColumn(ColumnChange {
+            table: "user".into(),
+            column: "status".into(),
+            new_type: Some(enumeration("account_state", &["active", "banned", "gone"])),
+            nullable: None,
+            server_default: None,
+            new_name: None,
+            comment: None,
+            new_native_types: vec![],
+        }),
+        Op::DropColumn {
+            table: "user".into(),
+            column: "status".into(),
+        },
+        // Native types for one database, the portable type elsewhere.
+        Op::AddColumn {
+            table: "user".into(),
+            column: Column {
+                native_types: vec![native(TypeDialect::Mysql, "MEDIUMTEXT")],
+                ..col("bio", DataType::Text)
+            },
+        },
+        Op::AddColumn {
+            table: "user".into(),
+            column: Column {
+                native_types: vec![native(TypeDialect::Postgresql, "INET")],
+                ..col("last_ip", DataType::Text)
+            },
+        },
+        Op::AlterColumn(ColumnChange {
+            table: "user".into(),
+            column: "bio".into(),
+            new_type: Some(DataType::Text),
+            nullable: None,
+            server_default: None,
+            new_name: None,
+            comment: None,
+            new_native_types: vec![native(TypeDialect::Mysql, "LONGTEXT")],
+        }),
+        // A stored generated column (SQLite adds one by a rebuild).
+        Op::AddColumn {
+            table: "user".into(),
+            column: Column {
+                generated: Some(Generated {
+                    expression: "age * 12".into(),
+                    stored: true,
+                }),
+                ..col("age_months", DataType::Integer)
+            },
+        },
+        // Identity options.
+        Op::CreateTable(Table {
+            name: "ledger".into(),
+            columns: vec![
+                Column {
+                    identity: Some(Identity {
+                        always: false,
+                        start: Some(1000),
+                        increment: None,
+                    }),
+                    ..id.clone()
+                },
+                col("note", DataType::Text),
+            ],
+            constraints: vec![],
+            comment: None,
+        }),
         Op::RenameTable {
             old_name: "order".into(),
             new_name: "purchase".into(),

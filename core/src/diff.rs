@@ -332,6 +332,17 @@ impl TableDiff<'_> {
                     table: table.clone(),
                     column: column.clone(),
                 }),
+                // A column computed another way is made anew: its values are computed anyway.
+                Some(old) if !same_generation(old, column, self.compare) => {
+                    ops.push(Op::DropColumn {
+                        table: table.clone(),
+                        column: column.name.clone(),
+                    });
+                    ops.push(Op::AddColumn {
+                        table: table.clone(),
+                        column: column.clone(),
+                    });
+                }
                 Some(old) => {
                     if let Some(change) = self.column_change(old, column) {
                         ops.push(Op::AlterColumn(change));
@@ -351,8 +362,7 @@ impl TableDiff<'_> {
     }
 
     fn column_change(&self, old: &Column, new: &Column) -> Option<ColumnChange> {
-        let new_type = (!same_type(&old.data_type, &new.data_type, self.compare))
-            .then(|| new.data_type.clone());
+        let new_type = (!same_column_type(old, new, self.compare)).then(|| new.data_type.clone());
         // A primary key column is NOT NULL whatever the declaration says.
         let nullable_of = |c: &Column, model: &TableModel| {
             c.nullable && !model.primary_key_columns().any(|k| k == &c.name)
@@ -371,6 +381,7 @@ impl TableDiff<'_> {
         if new_type.is_none() && nullable.is_none() && server_default.is_none() {
             return None;
         }
+        let new_type_set = new_type.is_some();
         Some(ColumnChange {
             table: self.name.clone(),
             column: new.name.clone(),
@@ -379,6 +390,11 @@ impl TableDiff<'_> {
             server_default,
             new_name: None,
             comment: None,
+            new_native_types: if new_type_set {
+                new.native_types.clone()
+            } else {
+                vec![]
+            },
         })
     }
 
@@ -630,6 +646,49 @@ fn enum_changes(from: &Schema, to: &Schema, compare: Compare) -> Vec<Op> {
         .filter(|(name, values)| before.get(name).is_some_and(|old| old != values))
         .map(|(name, values)| Op::AlterEnum { name, values })
         .collect()
+}
+
+/// Whether both columns are computed the same way (or neither is). Against a database the
+/// expression is compared by its presence only, as databases rewrite it (as index expressions
+/// and check constraints are).
+fn same_generation(a: &Column, b: &Column, compare: Compare) -> bool {
+    match (&a.generated, &b.generated) {
+        (None, None) => true,
+        (Some(x), Some(y)) => {
+            x.stored == y.stored
+                && (compare.native.is_some() || squeeze(&x.expression) == squeeze(&y.expression))
+        }
+        _ => false,
+    }
+}
+
+/// A column's type as the comparison sees it: against a database, the type it has there (its
+/// native type where one is given); offline, the portable type and every native type.
+fn same_column_type(a: &Column, b: &Column, compare: Compare) -> bool {
+    let normal = |sql: &str| squeeze(&sql.to_ascii_lowercase());
+    match compare.native {
+        Some(d) => {
+            let here = d.name().type_dialect();
+            match (a.native_type(here), b.native_type(here)) {
+                (None, None) => same_type(&a.data_type, &b.data_type, compare),
+                _ => {
+                    normal(&crate::sql::column_type(d, a)) == normal(&crate::sql::column_type(d, b))
+                }
+            }
+        }
+        None => {
+            let natives = |c: &Column| {
+                let mut all: Vec<(TypeDialect, String)> = c
+                    .native_types
+                    .iter()
+                    .map(|n| (n.dialect, normal(&n.sql)))
+                    .collect();
+                all.sort();
+                all
+            };
+            same_type(&a.data_type, &b.data_type, compare) && natives(a) == natives(b)
+        }
+    }
 }
 
 fn same_type(a: &DataType, b: &DataType, compare: Compare) -> bool {

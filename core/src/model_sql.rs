@@ -220,10 +220,17 @@ fn table(
     let mut constraints = vec![];
     for def in &create.columns {
         let at = def.name.span.start;
-        let (data_type, serial) = column_type(&def.data_type, enums)
-            .map_err(|e| ModelError::at(at, format!("column {:?}: {e}", def.name.value)))?;
+        let (data_type, serial, native_types) = match native_only(&def.data_type) {
+            Some((fallback, native)) => (fallback, false, vec![native]),
+            None => {
+                let (data_type, serial) = column_type(&def.data_type, enums)
+                    .map_err(|e| ModelError::at(at, format!("column {:?}: {e}", def.name.value)))?;
+                (data_type, serial, vec![])
+            }
+        };
         let mut column = Column {
             autoincrement: serial,
+            native_types,
             ..Column::new(def.name.value.clone(), data_type)
         };
         for option in &def.options {
@@ -290,9 +297,39 @@ fn table(
                 {
                     column.autoincrement = true
                 }
-                ColumnOption::Generated { .. } | ColumnOption::Identity(_) => {
-                    column.autoincrement = true
+                ColumnOption::Generated {
+                    generation_expr: Some(expr),
+                    generation_expr_mode,
+                    ..
+                } => {
+                    column.generated = Some(Generated {
+                        expression: expr.to_string(),
+                        // Stored unless said VIRTUAL: PostgreSQL has only STORED, and
+                        // migrate's own DDL always says which.
+                        stored: !matches!(
+                            generation_expr_mode,
+                            Some(ast::GeneratedExpressionMode::Virtual)
+                        ),
+                    })
                 }
+                ColumnOption::Generated {
+                    generated_as,
+                    sequence_options,
+                    ..
+                } => {
+                    column.autoincrement = true;
+                    let identity = identity(generated_as, sequence_options.as_deref());
+                    if identity
+                        != (Identity {
+                            always: false,
+                            start: None,
+                            increment: None,
+                        })
+                    {
+                        column.identity = Some(identity);
+                    }
+                }
+                ColumnOption::Identity(_) => column.autoincrement = true,
                 other => {
                     return Err(ModelError::at(
                         at,
@@ -491,6 +528,50 @@ fn server_default(expr: &Expr) -> ServerDefault {
     }
 }
 
+/// An identity column's options (`GENERATED ALWAYS AS IDENTITY (START WITH 100)`).
+fn identity(generated_as: &ast::GeneratedAs, options: Option<&[ast::SequenceOptions]>) -> Identity {
+    let number = |e: &Expr| e.to_string().parse::<i64>().ok();
+    let mut identity = Identity {
+        always: matches!(generated_as, ast::GeneratedAs::Always),
+        start: None,
+        increment: None,
+    };
+    for option in options.unwrap_or_default() {
+        match option {
+            ast::SequenceOptions::StartWith(e, _) => identity.start = number(e).filter(|s| *s != 1),
+            ast::SequenceOptions::IncrementBy(e, _) => {
+                identity.increment = number(e).filter(|i| *i != 1)
+            }
+            _ => {}
+        }
+    }
+    identity
+}
+
+/// Type names one database has and the others do not: a column of one is that native type
+/// there and its portable fallback elsewhere (`MEDIUMTEXT` is TEXT beyond MySQL).
+fn native_only(t: &SqlType) -> Option<(DataType, NativeType)> {
+    let spelled = t.to_string();
+    let native = |dialect| NativeType {
+        dialect,
+        sql: spelled.to_ascii_uppercase(),
+    };
+    match t {
+        SqlType::Array(_) => Some((DataType::Json, native(TypeDialect::Postgresql))),
+        SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
+            match name.to_string().to_ascii_lowercase().as_str() {
+                "mediumtext" | "tinytext" => Some((DataType::Text, native(TypeDialect::Mysql))),
+                "mediumblob" | "tinyblob" => Some((DataType::Blob, native(TypeDialect::Mysql))),
+                "inet" | "cidr" | "macaddr" | "macaddr8" | "citext" | "tsvector" | "xml" => {
+                    Some((DataType::Text, native(TypeDialect::Postgresql)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// A column's type: an enum the model declares, or a portable type.
 fn column_type(t: &SqlType, enums: &EnumTypes) -> Result<(DataType, bool), String> {
     if let SqlType::Custom(name, modifiers) = t {
@@ -604,8 +685,8 @@ pub fn portable_type(t: &SqlType) -> Result<(DataType, bool), String> {
                 "serial" | "serial4" => Ok((DataType::Integer, true)),
                 "bigserial" | "serial8" => Ok((DataType::Bigint, true)),
                 "smallserial" | "serial2" => Ok((DataType::Smallint, true)),
-                "longtext" | "mediumtext" => plain(DataType::Text),
-                "longblob" | "mediumblob" => plain(DataType::Blob),
+                "longtext" => plain(DataType::Text),
+                "longblob" => plain(DataType::Blob),
                 _ => Err(unsupported(t)),
             }
         }
@@ -619,6 +700,49 @@ fn unsupported(t: &SqlType) -> String {
          VARCHAR(n), REAL, DOUBLE PRECISION, NUMERIC(p, s), DATE, TIME, TIMESTAMP, TIMESTAMPTZ, \
          BLOB, JSON, UUID, or an enum declared with CREATE TYPE <name> AS ENUM (...)"
     )
+}
+
+/// A column's type as a catalog reports it: a portable type, or the native type of one
+/// database with its portable fallback (`inet`, `mediumtext`, `text[]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogType {
+    pub data_type: DataType,
+    /// The type implies an autoincrement column (`serial`).
+    pub serial: bool,
+    pub native_types: Vec<NativeType>,
+}
+
+impl CatalogType {
+    pub fn portable(data_type: DataType) -> CatalogType {
+        CatalogType {
+            data_type,
+            serial: false,
+            native_types: vec![],
+        }
+    }
+}
+
+/// Parses a type as catalogs report them, the native types of one database included.
+pub fn parse_catalog_type(text: &str) -> Result<CatalogType, String> {
+    let dialect = GenericDialect {};
+    let t = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| format!("type {text:?}: {e}"))?
+        .parse_data_type()
+        .map_err(|e| format!("type {text:?}: {e}"))?;
+    if let Some((fallback, native)) = native_only(&t) {
+        return Ok(CatalogType {
+            data_type: fallback,
+            serial: false,
+            native_types: vec![native],
+        });
+    }
+    let (data_type, serial) = portable_type(&t)?;
+    Ok(CatalogType {
+        data_type,
+        serial,
+        native_types: vec![],
+    })
 }
 
 /// The values of an inline `ENUM('a', 'b')` type, as MySQL's catalog reports an enum column.

@@ -290,6 +290,10 @@ impl Op {
                 if let Some(t) = &c.new_type {
                     type_ok(t).or_else(fail)?;
                 }
+                native_types_ok(&c.new_native_types).or_else(fail)?;
+                if c.new_type.is_none() && !c.new_native_types.is_empty() {
+                    return fail("native types come with a new type (`set_type`)".into());
+                }
                 if c.new_type.is_none()
                     && c.nullable.is_none()
                     && c.server_default.is_none()
@@ -407,6 +411,20 @@ fn columns_ok(columns: &[String]) -> Result<(), String> {
     columns.iter().try_for_each(|c| name_ok(c, "column"))
 }
 
+/// At most one native type per database, each one piece of SQL.
+fn native_types_ok(natives: &[NativeType]) -> Result<(), String> {
+    for (i, n) in natives.iter().enumerate() {
+        sql_fragment_ok(&n.sql, "a native type")?;
+        if natives[..i].iter().any(|m| m.dialect == n.dialect) {
+            return Err(format!(
+                "two native types for {:?}: give at most one per database",
+                n.dialect
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn type_ok(t: &DataType) -> Result<(), String> {
     match t {
         DataType::Varchar(0) => Err("varchar length must be at least 1".into()),
@@ -438,6 +456,39 @@ fn autoincrement_key_ok(c: &Column, table_key: Option<&[String]>) -> Result<(), 
 fn column_ok(c: &Column) -> Result<(), String> {
     name_ok(&c.name, "column")?;
     type_ok(&c.data_type)?;
+    native_types_ok(&c.native_types).map_err(|e| format!("column {:?}: {e}", c.name))?;
+    if let Some(g) = &c.generated {
+        sql_fragment_ok(&g.expression, "a generated column's expression")?;
+        let conflict = if c.server_default.is_some() {
+            Some("a server default")
+        } else if c.primary_key {
+            Some("a primary key")
+        } else if c.autoincrement {
+            Some("autoincrement")
+        } else {
+            None
+        };
+        if let Some(conflict) = conflict {
+            return Err(format!(
+                "column {:?} is generated and cannot also have {conflict}",
+                c.name
+            ));
+        }
+    }
+    if let Some(identity) = &c.identity {
+        if !c.autoincrement {
+            return Err(format!(
+                "column {:?}: identity options are for an autoincrement column (`.identity(..)` makes it one)",
+                c.name
+            ));
+        }
+        if identity.increment == Some(0) {
+            return Err(format!(
+                "column {:?}: an identity's increment cannot be 0",
+                c.name
+            ));
+        }
+    }
     if c.autoincrement && !c.data_type.is_integer() {
         return Err(format!(
             "column {:?}: autoincrement needs an integer type (Integer, Bigint or Smallint), not {:?}",

@@ -252,6 +252,7 @@ impl Schema {
                     })?;
                 if let Some(ty) = &change.new_type {
                     col.data_type = ty.clone();
+                    col.native_types = change.new_native_types.clone();
                 }
                 if let Some(n) = change.nullable {
                     col.nullable = n;

@@ -103,9 +103,64 @@ pub struct Column {
     pub unique: bool,
     pub server_default: Option<ServerDefault>,
     pub comment: Option<String>,
+    /// The type some databases get instead of the portable one (`MEDIUMTEXT` on MySQL, `INET`
+    /// on PostgreSQL), at most one per database. Empty (and then left out of the recorded form,
+    /// so earlier revisions keep their checksums) for most columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub native_types: Vec<NativeType>,
+    /// A generated (computed) column's expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
+    /// Options of an autoincrement column's identity (PostgreSQL's ALWAYS, START, INCREMENT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+}
+
+/// Which database a native type is for (MariaDB is `Mysql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeDialect {
+    Sqlite,
+    Postgresql,
+    Mysql,
+}
+
+/// A type as one database spells it, used there in place of the column's portable type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeType {
+    pub dialect: TypeDialect,
+    pub sql: String,
+}
+
+/// A column computed from others: `GENERATED ALWAYS AS (expression) STORED|VIRTUAL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generated {
+    pub expression: String,
+    /// Stored in the row (computed on write), or virtual (computed on read).
+    pub stored: bool,
+}
+
+/// How an autoincrement column's values are made, where the database lets it be said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Values are always generated: an INSERT may not give one (PostgreSQL's ALWAYS).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub always: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub increment: Option<i64>,
 }
 
 impl Column {
+    /// The native type this column has on `dialect`, if one is given for it.
+    pub fn native_type(&self, dialect: TypeDialect) -> Option<&str> {
+        self.native_types
+            .iter()
+            .find(|n| n.dialect == dialect)
+            .map(|n| n.sql.as_str())
+    }
+
     /// A nullable column with nothing else set, as the SDK's `Column::new` makes it.
     pub fn new(name: impl Into<String>, data_type: DataType) -> Column {
         Column {
@@ -117,6 +172,9 @@ impl Column {
             unique: false,
             server_default: None,
             comment: None,
+            native_types: vec![],
+            generated: None,
+            identity: None,
         }
     }
 }
@@ -304,6 +362,10 @@ pub struct ColumnChange {
     pub server_default: Option<DefaultChange>,
     pub new_name: Option<String>,
     pub comment: Option<CommentChange>,
+    /// With `new_type`: the column's native types from now on (none: the portable type
+    /// everywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_native_types: Vec<NativeType>,
 }
 
 impl ColumnChange {
@@ -317,6 +379,7 @@ impl ColumnChange {
             server_default: None,
             new_name: Some(new_name.into()),
             comment: None,
+            new_native_types: vec![],
         }
     }
 }

@@ -1,7 +1,10 @@
 //! SDK values into the generated WIT types, at the one place they meet.
 
 use crate::model::*;
+use crate::wit::migrate::schema::columns as c;
 use crate::wit::migrate::schema::types as w;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 impl From<Type> for w::DataType {
     fn from(t: Type) -> w::DataType {
@@ -183,13 +186,63 @@ impl From<AlterColumn> for w::ColumnChange {
     }
 }
 
-/// An enum type for the `enums` interface, if `t` is one.
-pub(crate) fn enum_type(t: &Type) -> Option<crate::wit::migrate::schema::enums::EnumType> {
+/// An enum type for the `columns` interface, if `t` is one.
+fn enum_type(t: &Type) -> Option<c::EnumType> {
     match t {
-        Type::Enum { name, values } => Some(crate::wit::migrate::schema::enums::EnumType {
+        Type::Enum { name, values } => Some(c::EnumType {
             name: name.clone(),
             values: values.clone(),
         }),
         _ => None,
     }
+}
+
+fn natives(list: &[(crate::target::Dialect, String)]) -> Vec<c::NativeType> {
+    use crate::target::Dialect;
+    list.iter()
+        .map(|(dialect, sql)| c::NativeType {
+            dialect: match dialect {
+                Dialect::Sqlite => c::Dialect::Sqlite,
+                Dialect::Postgresql => c::Dialect::Postgresql,
+                Dialect::Mysql | Dialect::Mariadb => c::Dialect::Mysql,
+            },
+            sql: sql.clone(),
+        })
+        .collect()
+}
+
+/// What the `columns` interface carries for a column beyond `w::Column`.
+pub(crate) fn column_options(column: &Column) -> c::ColumnOptions {
+    c::ColumnOptions {
+        column: column.name.clone(),
+        enum_: enum_type(&column.data_type),
+        native_types: natives(&column.native_types),
+        generated: column
+            .generated
+            .as_ref()
+            .map(|(expression, stored)| c::Generated {
+                expression: expression.clone(),
+                stored: *stored,
+            }),
+        identity: column.identity.as_ref().map(|i| c::Identity {
+            always: i.always,
+            start: i.start,
+            increment: i.increment,
+        }),
+    }
+}
+
+/// The options of an `alter_column` whose new type needs the `columns` interface, if it does.
+pub(crate) fn change_options(change: &AlterColumn) -> Option<c::ColumnOptions> {
+    let enum_ = change.new_type.as_ref().and_then(enum_type);
+    if enum_.is_none() && change.new_native_types.is_empty() {
+        return None;
+    }
+    Some(c::ColumnOptions {
+        column: change.column.clone(),
+        enum_,
+        native_types: natives(&change.new_native_types),
+        generated: None,
+        identity: None,
+    })
 }

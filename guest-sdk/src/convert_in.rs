@@ -67,6 +67,10 @@ impl From<w::Column> for Column {
                 w::ServerDefault::Expression(e) => ServerDefault::Expression(e),
             }),
             comment: c.comment,
+            // The catalog speaks the portable types only.
+            native_types: alloc::vec::Vec::new(),
+            generated: None,
+            identity: None,
         }
     }
 }

@@ -150,6 +150,51 @@ pub struct Column {
     pub(crate) unique: bool,
     pub(crate) default: Option<ServerDefault>,
     pub(crate) comment: Option<String>,
+    pub(crate) native_types: Vec<(crate::target::Dialect, String)>,
+    pub(crate) generated: Option<(String, bool)>,
+    pub(crate) identity: Option<Identity>,
+}
+
+/// An autoincrement column's identity: `Identity::always().start(1000)`. PostgreSQL keeps all
+/// of it (`GENERATED ALWAYS AS IDENTITY (START WITH 1000 INCREMENT BY 1)`); MySQL and SQLite
+/// keep a start (`AUTO_INCREMENT = n`, `sqlite_sequence`) and refuse ALWAYS or another step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub(crate) always: bool,
+    pub(crate) start: Option<i64>,
+    pub(crate) increment: Option<i64>,
+}
+
+impl Identity {
+    /// Values are always generated: an INSERT may not give one (PostgreSQL).
+    pub fn always() -> Identity {
+        Identity {
+            always: true,
+            start: None,
+            increment: None,
+        }
+    }
+
+    /// Values are generated unless an INSERT gives one (every database's autoincrement).
+    pub fn by_default() -> Identity {
+        Identity {
+            always: false,
+            start: None,
+            increment: None,
+        }
+    }
+
+    /// The first value.
+    pub fn start(mut self, first: i64) -> Identity {
+        self.start = Some(first);
+        self
+    }
+
+    /// The step between values (PostgreSQL).
+    pub fn increment(mut self, step: i64) -> Identity {
+        self.increment = Some(step);
+        self
+    }
 }
 
 impl Column {
@@ -164,7 +209,47 @@ impl Column {
             unique: false,
             default: None,
             comment: None,
+            native_types: Vec::new(),
+            generated: None,
+            identity: None,
         }
+    }
+
+    /// The type this database gets instead of the portable one, which the others keep:
+    /// `.native(Dialect::Mysql, "MEDIUMTEXT")`, `.native(Dialect::Postgresql, "INET")` (on a
+    /// `Type::Text` column, the fallback elsewhere). `Dialect::Mariadb` is the same as `Mysql`.
+    pub fn native(mut self, dialect: crate::target::Dialect, sql: impl Into<String>) -> Column {
+        self.native_types.push((dialect, sql.into()));
+        self
+    }
+
+    /// A generated column stored in the row: `.generated_stored("price * quantity")`.
+    pub fn generated_stored(mut self, expression: impl Into<String>) -> Column {
+        self.generated = Some((expression.into(), true));
+        self
+    }
+
+    /// A generated column computed when read (MySQL, MariaDB, SQLite; PostgreSQL before 18
+    /// refuses it).
+    pub fn generated_virtual(mut self, expression: impl Into<String>) -> Column {
+        self.generated = Some((expression.into(), false));
+        self
+    }
+
+    /// An autoincrement column with these identity options (implies `.autoincrement()`).
+    pub fn identity(mut self, identity: Identity) -> Column {
+        self.identity = Some(identity);
+        self.autoincrement = true;
+        self
+    }
+
+    /// Whether the column needs the `columns` interface: an enum, native types, a generation,
+    /// identity options.
+    pub(crate) fn has_options(&self) -> bool {
+        matches!(self.data_type, Type::Enum { .. })
+            || !self.native_types.is_empty()
+            || self.generated.is_some()
+            || self.identity.is_some()
     }
 
     /// NOT NULL.
@@ -509,6 +594,7 @@ pub struct AlterColumn {
     pub(crate) default: Option<Option<ServerDefault>>,
     pub(crate) new_name: Option<String>,
     pub(crate) comment: Option<Option<String>>,
+    pub(crate) new_native_types: Vec<(crate::target::Dialect, String)>,
 }
 
 impl AlterColumn {
@@ -522,12 +608,23 @@ impl AlterColumn {
             default: None,
             new_name: None,
             comment: None,
+            new_native_types: Vec::new(),
         }
     }
 
-    /// Changes the column's type.
+    /// Changes the column's type (its native types go unless `native` gives them again).
     pub fn set_type(mut self, data_type: Type) -> AlterColumn {
         self.new_type = Some(data_type);
+        self
+    }
+
+    /// With `set_type`: the type this database gets instead, as `Column::native`.
+    pub fn native(
+        mut self,
+        dialect: crate::target::Dialect,
+        sql: impl Into<String>,
+    ) -> AlterColumn {
+        self.new_native_types.push((dialect, sql.into()));
         self
     }
 

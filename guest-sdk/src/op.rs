@@ -1,31 +1,28 @@
 //! The operations a revision asks for, named as in Alembic's `op`. Each call is recorded by the
 //! host and run, in order, after `upgrade()` or `downgrade()` returns.
 
-use crate::convert::enum_type;
+use crate::convert::{change_options, column_options};
 use crate::model::*;
-use crate::wit::migrate::schema::enums;
+use crate::wit::migrate::schema::columns;
 use crate::wit::migrate::schema::ops as host;
 use crate::wit::migrate::schema::types as w;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-/// Creates a table (Alembic's `op.create_table`). A table with enum columns goes through the
-/// `enums` interface, which only such a revision imports.
+/// Creates a table (Alembic's `op.create_table`). A table whose columns have options (an enum,
+/// native types, a generation, identity options) goes through the `columns` interface, which
+/// only such a revision imports.
 pub fn create_table(table: Table) {
-    let enums: Vec<enums::EnumColumn> = table
+    let options: Vec<columns::ColumnOptions> = table
         .columns
         .iter()
-        .filter_map(|c| {
-            enum_type(&c.data_type).map(|e| enums::EnumColumn {
-                column: c.name.clone(),
-                enum_: e,
-            })
-        })
+        .filter(|c| c.has_options())
+        .map(column_options)
         .collect();
-    if enums.is_empty() {
+    if options.is_empty() {
         host::create_table(&table.into());
     } else {
-        enums::create_table_with_enums(&table.into(), &enums);
+        columns::create_table_with(&table.into(), &options);
     }
 }
 
@@ -41,9 +38,11 @@ pub fn rename_table(old_name: &str, new_name: &str) {
 
 /// Adds a column to a table.
 pub fn add_column(table: &str, column: Column) {
-    match enum_type(&column.data_type) {
-        Some(e) => enums::add_column_with_enum(table, &column.into(), &e),
-        None => host::add_column(table, &column.into()),
+    if column.has_options() {
+        let options = column_options(&column);
+        columns::add_column_with(table, &column.into(), &options);
+    } else {
+        host::add_column(table, &column.into());
     }
 }
 
@@ -54,8 +53,8 @@ pub fn drop_column(table: &str, column: &str) {
 
 /// `op::alter_column(AlterColumn::new("user", "email").set_type(Type::Text).nullable(false))`
 pub fn alter_column(change: AlterColumn) {
-    match change.new_type.as_ref().and_then(enum_type) {
-        Some(e) => enums::alter_column_to_enum(&change.into(), &e),
+    match change_options(&change) {
+        Some(options) => columns::alter_column_with(&change.into(), &options),
         None => host::alter_column(&change.into()),
     }
 }
@@ -66,7 +65,7 @@ pub fn alter_column(change: AlterColumn) {
 /// reordering values makes the type anew, and fails (rolling back) while a row holds a removed one.
 pub fn alter_enum<I: IntoIterator<Item = S>, S: Into<String>>(name: &str, values: I) {
     let values: Vec<String> = values.into_iter().map(Into::into).collect();
-    enums::alter_enum(name, &values);
+    columns::alter_enum(name, &values);
 }
 
 /// `op::create_index(Index::new("ix_user_email", "user", ["email"]))`; with options (DESC,

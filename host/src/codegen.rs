@@ -96,6 +96,7 @@ fn statement(op: &Op) -> String {
             )];
             if let Some(t) = &change.new_type {
                 chain.push(format!(".set_type({})", type_expr(t)));
+                chain.extend(native_calls(&change.new_native_types));
             }
             if let Some(n) = change.nullable {
                 chain.push(format!(".nullable({n})"));
@@ -245,8 +246,19 @@ fn column_expr(c: &Column) -> Chain {
     } else if !c.nullable {
         chain.push(".not_null()".into());
     }
-    if c.autoincrement {
-        chain.push(".autoincrement()".into());
+    match &c.identity {
+        Some(identity) => chain.push(format!(".identity({})", identity_expr(identity))),
+        None if c.autoincrement => chain.push(".autoincrement()".into()),
+        None => {}
+    }
+    chain.extend(native_calls(&c.native_types));
+    if let Some(g) = &c.generated {
+        let call = if g.stored {
+            "generated_stored"
+        } else {
+            "generated_virtual"
+        };
+        chain.push(format!(".{call}({})", q(&g.expression)));
     }
     if c.unique {
         chain.push(".unique()".into());
@@ -258,6 +270,37 @@ fn column_expr(c: &Column) -> Chain {
         chain.push(format!(".comment({})", q(comment)));
     }
     chain
+}
+
+/// `.native(Dialect::Mysql, "MEDIUMTEXT")`, one per native type.
+fn native_calls(natives: &[NativeType]) -> Vec<String> {
+    natives
+        .iter()
+        .map(|n| {
+            let dialect = match n.dialect {
+                TypeDialect::Sqlite => "Sqlite",
+                TypeDialect::Postgresql => "Postgresql",
+                TypeDialect::Mysql => "Mysql",
+            };
+            format!(".native(Dialect::{dialect}, {})", q(&n.sql))
+        })
+        .collect()
+}
+
+/// `Identity::always().start(100).increment(10)`.
+fn identity_expr(identity: &Identity) -> String {
+    let mut out = if identity.always {
+        "Identity::always()".to_string()
+    } else {
+        "Identity::by_default()".to_string()
+    };
+    if let Some(start) = identity.start {
+        out.push_str(&format!(".start({start})"));
+    }
+    if let Some(increment) = identity.increment {
+        out.push_str(&format!(".increment({increment})"));
+    }
+    out
 }
 
 fn default_call(d: &ServerDefault) -> String {

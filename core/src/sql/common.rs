@@ -17,22 +17,39 @@ pub fn server_default<D: Dialect + ?Sized>(
 }
 
 /// `"name" TYPE [NOT NULL] [DEFAULT …] [PRIMARY KEY [AUTOINCREMENT]] [UNIQUE]`
-pub fn column_definition(
-    d: &dyn Dialect,
-    c: &Column,
-    autoincrement_suffix: &str,
-) -> Result<String, String> {
-    column_definition_keyed(d, c, autoincrement_suffix, None)
+pub fn column_definition(d: &dyn Dialect, c: &Column) -> Result<String, String> {
+    column_definition_keyed(d, c, None)
+}
+
+/// The column's type on this database: its native type there, or its portable type.
+pub fn column_type(d: &dyn Dialect, c: &Column) -> String {
+    match c.native_type(d.name().type_dialect()) {
+        Some(native) => native.to_string(),
+        None => d.data_type(&c.data_type),
+    }
+}
+
+/// ` GENERATED ALWAYS AS (expr) STORED|VIRTUAL`, which all three databases read (MySQL and
+/// MariaDB take the GENERATED ALWAYS too).
+fn generated_clause(d: &dyn Dialect, g: &Generated) -> Result<String, String> {
+    d.generated_ok(g)?;
+    Ok(format!(
+        " GENERATED ALWAYS AS ({}) {}",
+        g.expression,
+        if g.stored { "STORED" } else { "VIRTUAL" }
+    ))
 }
 
 /// `column_definition`, its PRIMARY KEY named `key_name` (`CONSTRAINT "pk_x" PRIMARY KEY`).
 fn column_definition_keyed(
     d: &dyn Dialect,
     c: &Column,
-    autoincrement_suffix: &str,
     key_name: Option<&str>,
 ) -> Result<String, String> {
-    let mut sql = format!("{} {}", d.quote_ident(&c.name), d.data_type(&c.data_type));
+    let mut sql = format!("{} {}", d.quote_ident(&c.name), column_type(d, c));
+    if let Some(g) = &c.generated {
+        sql.push_str(&generated_clause(d, g)?);
+    }
     if !c.nullable {
         sql.push_str(" NOT NULL");
     }
@@ -46,7 +63,7 @@ fn column_definition_keyed(
         }
         sql.push_str(" PRIMARY KEY");
         if c.autoincrement {
-            sql.push_str(autoincrement_suffix);
+            sql.push_str(&d.autoincrement_clause(c)?);
         }
     }
     if c.unique {
@@ -125,16 +142,12 @@ pub fn constraint_clause(d: &dyn Dialect, c: &TableConstraint) -> String {
     }
 }
 
-pub fn create_table(
-    d: &dyn Dialect,
-    t: &Table,
-    autoincrement_suffix: &str,
-) -> Result<String, String> {
+pub fn create_table(d: &dyn Dialect, t: &Table) -> Result<String, String> {
     let (t, key_name) = autoincrement_key_on_column(t);
     let mut parts = Vec::with_capacity(t.columns.len() + t.constraints.len());
     for c in &t.columns {
         let name = key_name.as_deref().filter(|_| c.primary_key);
-        parts.push(column_definition_keyed(d, c, autoincrement_suffix, name)?);
+        parts.push(column_definition_keyed(d, c, name)?);
     }
     parts.extend(t.constraints.iter().map(|c| constraint_clause(d, c)));
     Ok(format!(
@@ -312,4 +325,53 @@ pub fn named_drop(d: &dyn Dialect, op: &Op, schema: &Schema) -> Result<Op, Strin
         name,
         kind: *kind,
     })
+}
+
+/// Refuses identity options a database without them cannot keep: ALWAYS, and an increment
+/// other than 1; a start only where `start_ok`.
+pub fn identity_without(
+    identity: &Identity,
+    column: &str,
+    database: &str,
+    start_ok: bool,
+) -> Result<(), String> {
+    if identity.always {
+        return Err(format!(
+            "column {column:?}: {database} cannot refuse a given id (identity ALWAYS is PostgreSQL's);              leave it BY DEFAULT"
+        ));
+    }
+    if identity.increment.is_some_and(|i| i != 1) {
+        return Err(format!(
+            "column {column:?}: {database} steps an autoincrement by 1 (or by a server-wide setting),              not by the increment asked"
+        ));
+    }
+    if identity.start.is_some() && !start_ok {
+        return Err(format!(
+            "column {column:?}: {database} cannot set the identity's start"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `change` changes the column's type as this database has it: a native type given
+/// for another database alone changes nothing here. (An enum's values live beyond the type's
+/// name on some databases, so any change to an enum counts.)
+pub fn changes_type_here(d: &dyn Dialect, change: &ColumnChange, schema: &Schema) -> bool {
+    let Some(new_type) = &change.new_type else {
+        return false;
+    };
+    let Some(before) = schema
+        .table(&change.table)
+        .and_then(|t| t.table.columns.iter().find(|c| c.name == change.column))
+    else {
+        return true;
+    };
+    let after = Column {
+        data_type: new_type.clone(),
+        native_types: change.new_native_types.clone(),
+        ..before.clone()
+    };
+    column_type(d, before) != column_type(d, &after)
+        || ((before.data_type.as_enum().is_some() || new_type.as_enum().is_some())
+            && before.data_type != *new_type)
 }

@@ -9,6 +9,7 @@ mod postgres_enums;
 pub mod sqlite;
 pub mod version_table;
 
+pub use common::column_type;
 pub use plan::{render_step, render_step_within, RenderError, StepScript, DEFAULT_MAX_SQL_BYTES};
 
 use crate::ops::Op;
@@ -70,6 +71,15 @@ impl DialectName {
         }
     }
 
+    /// Which database a column's native type must name to be used here.
+    pub fn type_dialect(self) -> crate::types::TypeDialect {
+        match self {
+            DialectName::Sqlite => crate::types::TypeDialect::Sqlite,
+            DialectName::Postgresql => crate::types::TypeDialect::Postgresql,
+            DialectName::Mysql => crate::types::TypeDialect::Mysql,
+        }
+    }
+
     /// The dialect of a sqlx-style URL (`sqlite://…`, `postgres://…`, `mysql://…`).
     pub fn from_url(url: &str) -> Option<DialectName> {
         let scheme = url.split_once(':')?.0;
@@ -90,6 +100,13 @@ pub trait Dialect: Sync {
     /// A literal the database reads back as exactly this value.
     fn literal(&self, value: &Value) -> Result<String, String>;
     fn data_type(&self, data_type: &DataType) -> String;
+    /// What follows `PRIMARY KEY` on an autoincrement column (its identity options said, or
+    /// refused where the database cannot keep them).
+    fn autoincrement_clause(&self, column: &crate::types::Column) -> Result<String, String>;
+    /// Refuses a generated column the database cannot make.
+    fn generated_ok(&self, _generated: &crate::types::Generated) -> Result<(), String> {
+        Ok(())
+    }
     /// What follows an enum column's definition where the type alone does not hold the values
     /// (SQLite's CHECK constraint).
     fn enum_column_suffix(&self, _column: &str, _name: &str, _values: &[String]) -> String {

@@ -13,8 +13,6 @@ use crate::types::*;
 
 pub struct Mysql;
 
-const AUTO_INCREMENT: &str = " AUTO_INCREMENT";
-
 impl Dialect for Mysql {
     fn name(&self) -> DialectName {
         DialectName::Mysql
@@ -88,6 +86,15 @@ impl Dialect for Mysql {
         })
     }
 
+    /// AUTO_INCREMENT accepts a given value (no ALWAYS) and steps by the server's
+    /// `auto_increment_increment`; a start is the table's `AUTO_INCREMENT = n`.
+    fn autoincrement_clause(&self, column: &Column) -> Result<String, String> {
+        if let Some(identity) = &column.identity {
+            common::identity_without(identity, &column.name, "MySQL", true)?;
+        }
+        Ok(" AUTO_INCREMENT".into())
+    }
+
     fn keeps_prefix_lengths(&self) -> bool {
         true
     }
@@ -115,6 +122,13 @@ impl Dialect for Mysql {
                     q(&t.name),
                     parts.join(",\n    ")
                 );
+                if let Some(start) = t
+                    .columns
+                    .iter()
+                    .find_map(|c| c.identity.as_ref().and_then(|i| i.start))
+                {
+                    sql.push_str(&format!(" AUTO_INCREMENT = {start}"));
+                }
                 if let Some(comment) = &t.comment {
                     sql.push_str(&format!(" COMMENT = {}", string_literal(comment)));
                 }
@@ -123,6 +137,14 @@ impl Dialect for Mysql {
             Op::DropTable { name } => vec![format!("DROP TABLE {}", q(name))],
             Op::RenameTable { old_name, new_name } => {
                 vec![format!("RENAME TABLE {} TO {}", q(old_name), q(new_name))]
+            }
+            Op::AddColumn { column, .. }
+                if column.identity.as_ref().is_some_and(|i| i.start.is_some()) =>
+            {
+                return Err(format!(
+                    "column {:?}: MySQL sets an autoincrement's start only with its table (create_table)",
+                    column.name
+                ))
             }
             Op::AddColumn { table, column } => {
                 if column.primary_key || column.unique {
@@ -245,9 +267,9 @@ impl Mysql {
             column.primary_key = false;
             column.unique = false;
         }
-        let mut sql = common::column_definition(self, &column, AUTO_INCREMENT)?;
+        let mut sql = common::column_definition(self, &column)?;
         if !with_keys && c.autoincrement {
-            sql.push_str(AUTO_INCREMENT);
+            sql.push_str(&self.autoincrement_clause(c)?);
         }
         if let Some(comment) = &c.comment {
             sql.push_str(&format!(" COMMENT {}", string_literal(comment)));

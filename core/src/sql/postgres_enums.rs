@@ -129,7 +129,11 @@ pub(super) fn alter_enum(
         values: values.to_vec(),
     };
     for (table, column) in enums::columns_using(schema, name) {
-        out.extend(retype_column(d, table, column, &new_type, None)?);
+        let after = Column {
+            data_type: new_type.clone(),
+            ..column.clone()
+        };
+        out.extend(retype_column(d, table, column, &after, None)?);
     }
     out.push(format!("DROP TYPE {}", q(&retired)));
     Ok(out)
@@ -142,12 +146,13 @@ pub(super) fn retype_column(
     d: &Postgres,
     table: &str,
     column: &Column,
-    new_type: &DataType,
+    after: &Column,
     new_default: Option<&DefaultChange>,
 ) -> Result<Vec<String>, String> {
     let q = |n: &str| d.quote_ident(n);
     let prefix = format!("ALTER TABLE {} ALTER COLUMN {}", q(table), q(&column.name));
-    let native = d.data_type(new_type);
+    let new_type = &after.data_type;
+    let native = common::column_type(d, after);
     let through_text = new_type.as_enum().is_some() || column.data_type.as_enum().is_some();
     let using = if through_text {
         format!("{}::text::{native}", q(&column.name))

@@ -10,7 +10,6 @@ use crate::types::*;
 
 pub struct Sqlite;
 
-const AUTOINCREMENT: &str = " AUTOINCREMENT";
 /// The temporary name a table has while it is rebuilt.
 const REBUILD_PREFIX: &str = "_migrate_rebuild_";
 
@@ -64,6 +63,15 @@ impl Dialect for Sqlite {
         }
     }
 
+    /// SQLite's AUTOINCREMENT never reuses an id; it cannot refuse a given one (ALWAYS) or step
+    /// by more than one. A start is set through `sqlite_sequence` after the table is made.
+    fn autoincrement_clause(&self, column: &Column) -> Result<String, String> {
+        if let Some(identity) = &column.identity {
+            common::identity_without(identity, &column.name, "SQLite", true)?;
+        }
+        Ok(" AUTOINCREMENT".into())
+    }
+
     /// SQLite has no enum type: a CHECK on the column, named after the enum (so the schema read
     /// back names it, and a refused value says which enum refused it).
     fn enum_column_suffix(&self, column: &str, name: &str, values: &[String]) -> String {
@@ -91,7 +99,9 @@ impl Dialect for Sqlite {
                 .table(table)
                 .is_some_and(|t| column_is_used(t, column)),
             Op::AlterColumn(c) => {
-                c.new_type.is_some() || c.nullable.is_some() || c.server_default.is_some()
+                common::changes_type_here(self, c, schema)
+                    || c.nullable.is_some()
+                    || c.server_default.is_some()
             }
             Op::AddConstraint { .. } | Op::DropConstraint { .. } | Op::DropConstraintOn { .. } => {
                 true
@@ -138,17 +148,30 @@ impl Dialect for Sqlite {
         let q = |n: &str| self.quote_ident(n);
         let plain = |sql: String| Ok(Rendered::plain(vec![Statement::plain(sql)]));
         match op {
-            Op::CreateTable(t) => plain(common::create_table(self, &rowid_safe(t), AUTOINCREMENT)?),
+            Op::CreateTable(t) => {
+                let mut statements =
+                    vec![Statement::plain(common::create_table(self, &rowid_safe(t))?)];
+                statements.extend(identity_start(t).map(Statement::plain));
+                Ok(Rendered::plain(statements))
+            }
             Op::DropTable { name } => plain(format!("DROP TABLE {}", q(name))),
             Op::RenameTable { old_name, new_name } => plain(format!(
                 "ALTER TABLE {} RENAME TO {}",
                 q(old_name),
                 q(new_name)
             )),
+            Op::AddColumn { column, .. }
+                if column.identity.as_ref().is_some_and(|i| i.start.is_some()) =>
+            {
+                Err(format!(
+                    "column {:?}: SQLite sets an identity's start only with its table (create_table)",
+                    column.name
+                ))
+            }
             Op::AddColumn { table, column } => plain(format!(
                 "ALTER TABLE {} ADD COLUMN {}",
                 q(table),
-                common::column_definition(self, column, AUTOINCREMENT)?
+                common::column_definition(self, column)?
             )),
             Op::DropColumn { table, column } => plain(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
@@ -317,6 +340,9 @@ impl Sqlite {
             let Some(source) = before_columns.get(col.name.as_str()) else {
                 continue; // a new column: it takes its default
             };
+            if col.generated.is_some() {
+                continue; // computed by the new table itself
+            }
             if !carried_over.contains(col.name.as_str()) {
                 continue; // dropped and added back under the same name in this run: new
             }
@@ -361,7 +387,7 @@ impl Sqlite {
             })
             .collect();
         statements.extend([
-            Statement::plain(common::create_table(self, &new_shape, AUTOINCREMENT)?),
+            Statement::plain(common::create_table(self, &new_shape)?),
             Statement::plain(format!(
                 "INSERT INTO {} ({}) SELECT {} FROM {}",
                 q(&temp),
@@ -398,8 +424,13 @@ impl Sqlite {
     }
 }
 
+/// What SQLite's ADD COLUMN can make: no key, NOT NULL only with a default, and no STORED
+/// generated column (a VIRTUAL one it can add).
 fn add_column_is_native(column: &Column) -> bool {
-    !column.primary_key && !column.unique && (column.nullable || column.server_default.is_some())
+    !column.primary_key
+        && !column.unique
+        && (column.nullable || column.server_default.is_some())
+        && !column.generated.as_ref().is_some_and(|g| g.stored)
 }
 
 /// SQLite's AUTOINCREMENT works only on a column typed exactly INTEGER (the rowid alias).
@@ -408,9 +439,24 @@ fn rowid_safe(t: &Table) -> Table {
     for c in &mut t.columns {
         if c.autoincrement {
             c.data_type = DataType::Integer;
+            c.native_types.retain(|n| n.dialect != TypeDialect::Sqlite);
         }
     }
     t
+}
+
+/// An identity's start, set where SQLite keeps AUTOINCREMENT's last value: the next id is one
+/// more than it.
+fn identity_start(t: &Table) -> Option<String> {
+    let start = t
+        .columns
+        .iter()
+        .find_map(|c| c.identity.as_ref().and_then(|i| i.start))?;
+    Some(format!(
+        "INSERT INTO sqlite_sequence (name, seq) VALUES ({}, {})",
+        super::single_quoted(&t.name),
+        start.saturating_sub(1)
+    ))
 }
 
 /// Whether SQLite's native DROP COLUMN would refuse: the column is in a key, constraint or index.

@@ -72,7 +72,7 @@ const SDK_FILES: &[(&str, &str)] = &[
     ("wit/catalog.wit", include_str!("../../../wit/catalog.wit")),
     ("wit/data.wit", include_str!("../../../wit/data.wit")),
     ("wit/indexes.wit", include_str!("../../../wit/indexes.wit")),
-    ("wit/enums.wit", include_str!("../../../wit/enums.wit")),
+    ("wit/columns.wit", include_str!("../../../wit/columns.wit")),
     (
         "Cargo.toml",
         include_str!("../../templates/workspace.Cargo.toml"),

@@ -86,6 +86,10 @@ impl From<w::Column> for core::Column {
             unique: c.unique,
             server_default: c.server_default.map(Into::into),
             comment: c.comment,
+            // What `types.column` cannot say comes through `columns.wit` (see `columns`).
+            native_types: vec![],
+            generated: None,
+            identity: None,
         }
     }
 }
@@ -166,6 +170,7 @@ impl From<w::ColumnChange> for core::ColumnChange {
                 w::CommentChange::Set(s) => core::CommentChange::Set(s),
                 w::CommentChange::Drop => core::CommentChange::Drop,
             }),
+            new_native_types: vec![],
         }
     }
 }

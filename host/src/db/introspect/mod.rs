@@ -10,6 +10,7 @@ mod sqlite;
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Context};
+use migrate_core::model_sql::CatalogType;
 use migrate_core::schema::{Schema, TableModel};
 use migrate_core::sql::version_table::VersionTables;
 use migrate_core::sql::DialectName;
@@ -75,7 +76,8 @@ async fn text_rows(
 }
 
 /// Columns from a catalog query whose rows are (table, column, native type, nullable YES/NO,
-/// default, autoincrement marker); `autoincrement` reads the marker.
+/// default, autoincrement marker, generated STORED/VIRTUAL/empty, generation expression,
+/// identity ALWAYS/empty, identity start, identity increment); `autoincrement` reads the marker.
 async fn column_rows(
     conn: &mut AnyConnection,
     sql: &str,
@@ -86,13 +88,35 @@ async fn column_rows(
         .into_iter()
         .map(|row| {
             let text = |i: usize| row[i].clone().unwrap_or_default();
+            let number = |i: usize| text(i).parse::<i64>().ok();
+            let generated = match text(6).as_str() {
+                "STORED" | "VIRTUAL" => Some(Generated {
+                    expression: text(7),
+                    stored: text(6) == "STORED",
+                }),
+                _ => None,
+            };
+            let autoincrement = autoincrement(&text(5));
+            let identity = Identity {
+                always: text(8) == "ALWAYS",
+                start: number(9).filter(|s| *s != 1),
+                increment: number(10).filter(|i| *i != 1),
+            };
+            let plain_identity = Identity {
+                always: false,
+                start: None,
+                increment: None,
+            };
             CatalogColumn {
                 table: text(0),
                 name: text(1),
                 native_type: text(2),
                 nullable: text(3) == "YES",
-                default: row[4].clone(),
-                autoincrement: autoincrement(&text(5)),
+                // A generated column's expression is not a default (PostgreSQL keeps it there).
+                default: row[4].clone().filter(|_| generated.is_none()),
+                autoincrement,
+                generated,
+                identity: (autoincrement && identity != plain_identity).then_some(identity),
             }
         })
         .collect())
@@ -115,6 +139,8 @@ pub(crate) struct CatalogColumn {
     nullable: bool,
     default: Option<String>,
     autoincrement: bool,
+    generated: Option<Generated>,
+    identity: Option<Identity>,
 }
 
 pub(crate) enum CatalogKind {
@@ -158,7 +184,7 @@ pub(crate) struct Catalog {
 /// Flat catalog rows -> the schema model; types through the database's own type mapping.
 fn assemble(
     catalog: Catalog,
-    portable_type: fn(&str) -> Result<(DataType, bool), String>,
+    portable_type: fn(&str) -> Result<CatalogType, String>,
     own: &VersionTables,
 ) -> anyhow::Result<Schema> {
     let mut tables: BTreeMap<String, TableModel> = BTreeMap::new();
@@ -167,7 +193,11 @@ fn assemble(
         .into_iter()
         .filter(|c| !own.all().contains(&c.table.as_str()))
     {
-        let (mut data_type, serial) = portable_type(&c.native_type)
+        let CatalogType {
+            mut data_type,
+            serial,
+            native_types,
+        } = portable_type(&c.native_type)
             .map_err(|e| anyhow!("column {:?}.{:?}: {e}", c.table, c.name))?;
         if let DataType::Enum { name, .. } = &mut data_type {
             if name.is_empty() {
@@ -193,6 +223,9 @@ fn assemble(
                 .default
                 .filter(|_| !autoincrement)
                 .map(ServerDefault::Expression),
+            native_types,
+            generated: c.generated,
+            identity: c.identity,
             ..Column::new(c.name, data_type)
         });
     }

@@ -1,6 +1,6 @@
 //! MySQL / MariaDB: information_schema, for the connection's database.
 
-use migrate_core::model_sql::{inline_enum_values, parse_type};
+use migrate_core::model_sql::{inline_enum_values, parse_catalog_type, CatalogType};
 use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
@@ -11,7 +11,10 @@ use super::{
 
 const COLUMNS: &str = "
 SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR),
-       CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR)
+       CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR),
+       CASE WHEN EXTRA LIKE '%STORED GENERATED%' THEN 'STORED'
+            WHEN EXTRA LIKE '%VIRTUAL GENERATED%' THEN 'VIRTUAL' ELSE '' END,
+       CAST(GENERATION_EXPRESSION AS CHAR), '', NULL, NULL
 FROM information_schema.COLUMNS c
 WHERE TABLE_SCHEMA = DATABASE()
   AND EXISTS (SELECT 1 FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = c.TABLE_SCHEMA
@@ -159,19 +162,16 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
 
 /// MySQL's COLUMN_TYPE spellings, including those migrate's MySQL dialect renders for types
 /// MySQL lacks (BOOLEAN is TINYINT(1), UUID is CHAR(36), JSON on MariaDB is LONGTEXT).
-pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
+pub(super) fn portable_type(native: &str) -> Result<CatalogType, String> {
     let lower = native.to_ascii_lowercase();
     if lower.starts_with("enum(") {
         // MySQL keeps no enum name: `assemble` names it after its table and column.
         let values = inline_enum_values(native)
             .ok_or_else(|| format!("the enum type {native:?} does not parse"))?;
-        return Ok((
-            DataType::Enum {
-                name: String::new(),
-                values,
-            },
-            false,
-        ));
+        return Ok(CatalogType::portable(DataType::Enum {
+            name: String::new(),
+            values,
+        }));
     }
     let mapped = match lower.as_str() {
         "tinyint(1)" => "BOOLEAN".to_string(),
@@ -190,5 +190,5 @@ pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
             _ => other.to_string(),
         },
     };
-    parse_type(&mapped)
+    parse_catalog_type(&mapped)
 }

@@ -1,6 +1,6 @@
 //! PostgreSQL: pg_catalog, for the current schema.
 
-use migrate_core::model_sql::parse_type;
+use migrate_core::model_sql::{parse_catalog_type, CatalogType};
 use migrate_core::types::DataType;
 use sqlx::AnyConnection;
 
@@ -17,7 +17,14 @@ SELECT cl.relname::text, a.attname::text,
             ELSE format_type(a.atttypid, a.atttypmod) END,
        CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END,
        pg_get_expr(d.adbin, d.adrelid),
-       CASE WHEN a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%' THEN 'YES' ELSE 'NO' END
+       CASE WHEN a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%' THEN 'YES' ELSE 'NO' END,
+       CASE a.attgenerated WHEN 's' THEN 'STORED' WHEN 'v' THEN 'VIRTUAL' ELSE '' END,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+       CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE '' END,
+       (SELECT s.seqstart::text FROM pg_sequence s WHERE a.attidentity <> ''
+          AND s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(cl.relname), a.attname)::regclass),
+       (SELECT s.seqincrement::text FROM pg_sequence s WHERE a.attidentity <> ''
+          AND s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(cl.relname), a.attname)::regclass)
 FROM pg_attribute a
 JOIN pg_class cl ON cl.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = cl.relnamespace
@@ -129,17 +136,14 @@ pub(super) async fn catalog(conn: &mut AnyConnection) -> anyhow::Result<Catalog>
 
 /// `format_type` spellings (`character varying(80)`, `timestamp without time zone`), and
 /// `enum:<name>␟<value>␟…` for an enum type (see COLUMNS).
-pub(super) fn portable_type(native: &str) -> Result<(DataType, bool), String> {
+pub(super) fn portable_type(native: &str) -> Result<CatalogType, String> {
     if let Some(spelled) = native.strip_prefix("enum:") {
         let mut parts = split_list(spelled).into_iter();
         let name = parts.next().unwrap_or_default();
-        return Ok((
-            DataType::Enum {
-                name,
-                values: parts.collect(),
-            },
-            false,
-        ));
+        return Ok(CatalogType::portable(DataType::Enum {
+            name,
+            values: parts.collect(),
+        }));
     }
-    parse_type(native)
+    parse_catalog_type(native)
 }
