@@ -558,10 +558,14 @@ fn native_only(t: &SqlType) -> Option<(DataType, NativeType)> {
     };
     match t {
         SqlType::Array(_) => Some((DataType::Json, native(TypeDialect::Postgresql))),
+        SqlType::MediumText | SqlType::TinyText => {
+            Some((DataType::Text, native(TypeDialect::Mysql)))
+        }
+        SqlType::MediumBlob | SqlType::TinyBlob => {
+            Some((DataType::Blob, native(TypeDialect::Mysql)))
+        }
         SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
             match name.to_string().to_ascii_lowercase().as_str() {
-                "mediumtext" | "tinytext" => Some((DataType::Text, native(TypeDialect::Mysql))),
-                "mediumblob" | "tinyblob" => Some((DataType::Blob, native(TypeDialect::Mysql))),
                 "inet" | "cidr" | "macaddr" | "macaddr8" | "citext" | "tsvector" | "xml" => {
                     Some((DataType::Text, native(TypeDialect::Postgresql)))
                 }
@@ -676,7 +680,10 @@ pub fn portable_type(t: &SqlType) -> Result<(DataType, bool), String> {
             plain(DataType::Timestamptz)
         }
         S::Timestamp(_, _) | S::Datetime(_) => plain(DataType::Timestamp),
-        S::Blob(_) | S::Bytea | S::Varbinary(_) | S::Binary(_) => plain(DataType::Blob),
+        S::Blob(_) | S::Bytea | S::Varbinary(_) | S::Binary(_) | S::LongBlob => {
+            plain(DataType::Blob)
+        }
+        S::LongText => plain(DataType::Text),
         S::JSON | S::JSONB => plain(DataType::Json),
         S::Uuid => plain(DataType::Uuid),
         S::Custom(name, modifiers) if modifiers.is_empty() => {

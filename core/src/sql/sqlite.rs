@@ -395,6 +395,23 @@ impl Sqlite {
                 sources.join(", "),
                 q(table)
             )),
+        ]);
+        if new_shape.columns.iter().any(|c| c.autoincrement) {
+            // AUTOINCREMENT's memory (`sqlite_sequence`) goes with the old table: carried over,
+            // so an id of a deleted row is not handed out again (the rename takes it along).
+            statements.extend([
+                Statement::plain(format!(
+                    "DELETE FROM sqlite_sequence WHERE name = {}",
+                    super::single_quoted(&temp)
+                )),
+                Statement::plain(format!(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {}",
+                    super::single_quoted(&temp),
+                    super::single_quoted(table)
+                )),
+            ]);
+        }
+        statements.extend([
             Statement::plain(format!("DROP TABLE {}", q(table))),
             Statement::plain(format!("ALTER TABLE {} RENAME TO {}", q(&temp), q(table))),
         ]);
