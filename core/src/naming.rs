@@ -72,6 +72,24 @@ impl NamingConvention {
         .filter_map(|(key, p)| p.as_deref().map(|p| (key, p)))
     }
 
+    /// A declared schema (the model) with the constraints it leaves unnamed named as replaying
+    /// its tables' `create_table` would name them, so it compares with what revisions and
+    /// databases made under this convention.
+    pub fn name_schema(&self, mut schema: Schema) -> Schema {
+        if self.is_empty() {
+            return schema;
+        }
+        for model in schema.tables.values_mut() {
+            if let Op::CreateTable(named) = self
+                .apply(&Op::CreateTable(model.table.clone()), &Schema::default())
+                .into_owned()
+            {
+                model.table = named;
+            }
+        }
+        schema
+    }
+
     /// `op` with the constraints it leaves unnamed named by the convention (`schema` is the
     /// model before it, for the columns of an existing table).
     pub fn apply<'a>(&self, op: &'a Op, schema: &Schema) -> Cow<'a, Op> {

@@ -65,6 +65,8 @@ pub async fn compare(
     let text = read_model(&model_path)?;
     let model = migrate_core::model_sql::parse(&text)
         .map_err(|e| anyhow!("{}:{e}", model_path.display()))?;
+    // Named as the revisions' own tables are, under the settings' naming convention.
+    let model = ctx.settings.naming_convention.name_schema(model);
 
     let project = ctx.project()?;
     let heads = project.graph.heads();
