@@ -303,3 +303,47 @@ fn a_sqlite_rebuild_keeps_the_autoincrement_sequence() {
         common::strings(&[&["1000", "1"], &["1002", "9"]])
     );
 }
+
+/// PostgreSQL keeps every identity option: ALWAYS refuses a given id, and the sequence steps as
+/// asked.
+#[test]
+fn identity_options_on_postgresql() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision(
+        "coi_1",
+        "always",
+        &common::guest(
+            r#"op::create_table(Table::new("ticket").column(Column::new("id", Type::Bigint).primary_key().identity(Identity::always().start(100).increment(5))).column(Column::new("title", Type::Text)));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    assert_eq!(
+        db.query(
+            "SELECT a.attidentity::text, s.seqstart::text, s.seqincrement::text FROM pg_attribute a, pg_sequence s \
+             WHERE a.attrelid = 'ticket'::regclass AND a.attname = 'id' \
+             AND s.seqrelid = pg_get_serial_sequence('ticket', 'id')::regclass"
+        ),
+        common::strings(&[&["a", "100", "5"]])
+    );
+    db.query("INSERT INTO ticket (title) VALUES ('a'), ('b')");
+    assert_eq!(
+        db.query("SELECT id::text FROM ticket ORDER BY id"),
+        common::strings(&[&["100"], &["105"]])
+    );
+    let given = db.try_query("INSERT INTO ticket (id, title) VALUES (7, 'c')");
+    assert!(given.is_err(), "ALWAYS took a given id");
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE ticket (id BIGINT GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 5) PRIMARY KEY, title TEXT);",
+    )
+    .unwrap();
+    p.migrate_on(&db.url)
+        .args(["check", "--database"])
+        .assert()
+        .code(0);
+}
