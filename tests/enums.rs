@@ -84,15 +84,8 @@ CREATE TYPE priority AS ENUM ('low', 'high');
 #[test]
 fn each_database_gets_its_own_enum_sql() {
     let p = project();
-    let sql = |dialect: &str, range: &str| {
-        let out = p
-            .migrate()
-            .args(["upgrade", "--sql", "--dialect", dialect, range])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", common::stderr(&out));
-        common::stdout(&out)
-    };
+    let sql =
+        |dialect: &str, range: &str| p.printed(&["upgrade", "--sql", "--dialect", dialect, range]);
     let postgres = sql("postgresql", "head");
     for expected in [
         r#"CREATE TYPE "status" AS ENUM ('open', 'closed')"#,
@@ -135,13 +128,7 @@ fn each_database_gets_its_own_enum_sql() {
     }
 
     // Removing a value: PostgreSQL makes the type anew and moves the column over.
-    let down = p
-        .migrate()
-        .args(["downgrade", "--sql", "--dialect", "postgresql", "en_2:en_1"])
-        .output()
-        .unwrap();
-    assert!(down.status.success(), "{}", common::stderr(&down));
-    let down = common::stdout(&down);
+    let down = p.printed(&["downgrade", "--sql", "--dialect", "postgresql", "en_2:en_1"]);
     for expected in [
         r#"ALTER TYPE "status" RENAME TO "status__migrate_old""#,
         r#"CREATE TYPE "status" AS ENUM ('open', 'closed')"#,
@@ -199,21 +186,13 @@ fn round_trip(
 
     // The catalog read back is the model: nothing lost, nothing invented.
     std::fs::write(p.path().join("schema.sql"), MODEL).unwrap();
-    p.migrate_on(url)
-        .args(["check", "--database"])
-        .assert()
-        .code(0)
-        .stdout(contains("matches the model"));
+    p.assert_model_matches(url);
     std::fs::write(
         p.path().join("schema.sql"),
         MODEL.replace("'low', 'high'", "'low', 'medium', 'high'"),
     )
     .unwrap();
-    p.migrate_on(url)
-        .args(["check", "--database"])
-        .assert()
-        .code(1)
-        .stdout(contains("priority"));
+    p.assert_model_differs(url, "priority");
 
     // Back down, one step at a time, the rows kept.
     p.migrate_on(url)
@@ -349,10 +328,7 @@ fn autogenerate_writes_enums_and_their_changes() {
     );
     p.build();
     p.migrate_on(&url).arg("upgrade").assert().success();
-    p.migrate_on(&url)
-        .args(["check", "--database"])
-        .assert()
-        .code(0);
+    p.assert_model_matches(&url);
 
     std::fs::write(
         p.path().join("schema.sql"),
@@ -375,10 +351,7 @@ fn autogenerate_writes_enums_and_their_changes() {
     p.build();
     p.migrate_on(&url).arg("upgrade").assert().success();
     p.query("INSERT INTO person (id, mood) VALUES (1, 'happy')");
-    p.migrate_on(&url)
-        .args(["check", "--database"])
-        .assert()
-        .code(0);
+    p.assert_model_matches(&url);
 }
 
 /// What cannot be an enum is refused when recorded, and one enum keeps one list of values.

@@ -106,15 +106,7 @@ CREATE INDEX ix_member_recent ON member (created_at DESC, id);
 #[test]
 fn each_database_gets_the_sql_it_understands() {
     let p = project();
-    let sql = |dialect: &str| {
-        let out = p
-            .migrate()
-            .args(["upgrade", "--sql", "--dialect", dialect])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", common::stderr(&out));
-        common::stdout(&out)
-    };
+    let sql = |dialect: &str| p.printed(&["upgrade", "--sql", "--dialect", dialect]);
     let postgres = sql("postgresql");
     for expected in [
         r#"CREATE INDEX "ix_member_recent" ON "member" ("created_at" DESC, "id")"#,
@@ -146,22 +138,14 @@ fn round_trip(p: &TestProject, url: &str, dialect: &str) {
     p.migrate_on(url).arg("upgrade").assert().success();
     std::fs::write(p.path().join("schema.sql"), model(dialect)).unwrap();
     // The catalog read back matches the model: nothing lost, nothing invented.
-    p.migrate_on(url)
-        .args(["check", "--database"])
-        .assert()
-        .code(0)
-        .stdout(contains("matches the model"));
+    p.assert_model_matches(url);
     // A difference in an option is seen.
     std::fs::write(
         p.path().join("schema.sql"),
         model(dialect).replace("created_at DESC, id", "created_at, id"),
     )
     .unwrap();
-    p.migrate_on(url)
-        .args(["check", "--database"])
-        .assert()
-        .code(1)
-        .stdout(contains("ix_member_recent"));
+    p.assert_model_differs(url, "ix_member_recent");
     p.migrate_on(url)
         .args(["downgrade", "ix_1"])
         .assert()

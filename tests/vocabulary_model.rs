@@ -80,11 +80,7 @@ fn project_for(url: &str, dialect: &str) -> TestProject {
 /// Upgrade, then the catalog matches the model; the constraint names are the convention's.
 fn round_trip(p: &TestProject, url: &str) {
     p.migrate_on(url).arg("upgrade").assert().success();
-    p.migrate_on(url)
-        .args(["check", "--database"])
-        .assert()
-        .code(0)
-        .stdout(contains("matches the model"));
+    p.assert_model_matches(url);
 }
 
 #[test]

@@ -125,6 +125,31 @@ impl TestProject {
         cmd
     }
 
+    /// What `migrate <args>` prints, offline (`upgrade --sql --dialect …`): it must succeed.
+    pub fn printed(&self, args: &[&str]) -> String {
+        let out = self.migrate().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// `check --database` on `url` finds the database as `schema.sql` says.
+    pub fn assert_model_matches(&self, url: &str) {
+        self.migrate_on(url)
+            .args(["check", "--database"])
+            .assert()
+            .code(0)
+            .stdout(predicates::str::contains("matches the model"));
+    }
+
+    /// `check --database` on `url` finds a difference, naming `what`.
+    pub fn assert_model_differs(&self, url: &str, what: &str) {
+        self.migrate_on(url)
+            .args(["check", "--database"])
+            .assert()
+            .code(1)
+            .stdout(predicates::str::contains(what));
+    }
+
     /// `migrate new` with a fixed id, then the revision's source replaced by `source`.
     pub fn add_revision(&self, id: &str, message: &str, source: &str) -> PathBuf {
         self.migrate()
