@@ -328,3 +328,52 @@ fn identity_options_on_postgresql() {
     .unwrap();
     p.assert_model_matches(&db.url);
 }
+
+/// Native types a model cannot spell (JSON for JSONB, DATETIME(3)) are the revision's choice:
+/// the model's portable types match them, offline and against the database.
+#[test]
+fn native_types_the_model_cannot_spell_are_not_differences() {
+    let p = TestProject::init();
+    p.add_revision(
+        "con_1",
+        "events",
+        &common::guest(
+            r#"op::create_table(Table::new("event")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("payload", Type::Json).native(Dialect::Postgresql, "JSON"))
+                .column(Column::new("at", Type::Timestamp).native(Dialect::Mysql, "DATETIME(3)")));
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE event (id INTEGER PRIMARY KEY, payload JSON, at TIMESTAMP);",
+    )
+    .unwrap();
+    p.migrate()
+        .args(["check"])
+        .assert()
+        .code(0)
+        .stdout(contains("matches the model"));
+    let sql = p.printed(&["upgrade", "--sql", "--dialect", "postgresql"]);
+    assert!(sql.contains(r#""payload" JSON"#), "{sql}");
+    let sql = p.printed(&["upgrade", "--sql", "--dialect", "mariadb"]);
+    assert!(sql.contains("`at` DATETIME(3)"), "{sql}");
+    if let Some(db) = ServerDb::create(Server::Postgres) {
+        p.migrate_on(&db.url).arg("upgrade").assert().success();
+        assert_eq!(
+            db.query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'event'::regclass AND attname = 'payload'"),
+            common::strings(&[&["json"]])
+        );
+        p.assert_model_matches(&db.url);
+    }
+    if let Some(db) = ServerDb::create(Server::Mysql) {
+        p.migrate_on(&db.url).arg("upgrade").assert().success();
+        assert_eq!(
+            db.query("SELECT CAST(COLUMN_TYPE AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'event' AND COLUMN_NAME = 'at'"),
+            common::strings(&[&["datetime(3)"]])
+        );
+        p.assert_model_matches(&db.url);
+    }
+}

@@ -671,16 +671,25 @@ fn same_column_type(a: &Column, b: &Column, compare: Compare) -> bool {
             let here = d.name().type_dialect();
             match (a.native_type(here), b.native_type(here)) {
                 (None, None) => same_type(&a.data_type, &b.data_type, compare),
-                _ => {
-                    normal(&crate::sql::column_type(d, a)) == normal(&crate::sql::column_type(d, b))
+                (Some(x), Some(y)) => normal(x) == normal(y),
+                // One side (the catalog's) reports no native type. For a spelling the catalog
+                // reads back as one (`mediumtext`, `inet`), that is a difference; any other
+                // (`JSON` for JSONB, `DATETIME(3)`) the catalog reads as its portable type, so
+                // that is what is compared.
+                (Some(native), None) | (None, Some(native)) => {
+                    !crate::model_sql::read_back_as_native(native)
+                        && same_type(&a.data_type, &b.data_type, compare)
                 }
             }
         }
         None => {
+            // Only native types a model can spell are compared (`MEDIUMTEXT`, `INET`); others
+            // (`JSON` for JSONB, `DATETIME(3)`) are the revision's choice, as a comment is.
             let natives = |c: &Column| {
                 let mut all: Vec<(TypeDialect, String)> = c
                     .native_types
                     .iter()
+                    .filter(|n| crate::model_sql::read_back_as_native(&n.sql))
                     .map(|n| (n.dialect, normal(&n.sql)))
                     .collect();
                 all.sort();

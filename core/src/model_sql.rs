@@ -576,6 +576,16 @@ fn native_only(t: &SqlType) -> Option<(DataType, NativeType)> {
     }
 }
 
+/// Whether a catalog reporting this type reads it back as a native type (see `native_only`).
+pub fn read_back_as_native(sql: &str) -> bool {
+    let dialect = GenericDialect {};
+    Parser::new(&dialect)
+        .try_with_sql(sql)
+        .ok()
+        .and_then(|mut p| p.parse_data_type().ok())
+        .is_some_and(|t| native_only(&t).is_some())
+}
+
 /// A column's type: an enum the model declares, or a portable type.
 fn column_type(t: &SqlType, enums: &EnumTypes) -> Result<(DataType, bool), String> {
     if let SqlType::Custom(name, modifiers) = t {
