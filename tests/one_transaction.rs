@@ -173,3 +173,45 @@ fn a_fleet_target_that_fails_is_left_at_base() {
     assert!(query_sqlite(&b, "SELECT revision FROM migrate_version").is_empty());
     assert!(query_sqlite(&b, "SELECT name FROM sqlite_master WHERE name = 't'").is_empty());
 }
+
+/// A revision adding an enum value commits before the next one: PostgreSQL lets a new value be
+/// used only once it is committed, so the run goes revision by revision, and says so.
+#[test]
+fn postgresql_a_new_enum_value_is_committed_before_a_later_revision_uses_it() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let project = TestProject::init();
+    project.add_revision(
+        "ote1",
+        "moods",
+        &common::guest(
+            r#"op::create_table(Table::new("person").column(Column::new("id", Type::Integer).primary_key()).column(Column::new("mood", Type::enumeration("ote_mood", ["sad", "ok"]))));
+            Ok(())"#,
+        ),
+    );
+    project.add_revision(
+        "ote2",
+        "happy",
+        &common::guest(r#"op::alter_enum("ote_mood", ["sad", "ok", "happy"]); Ok(())"#),
+    );
+    project.add_revision(
+        "ote3",
+        "someone happy",
+        &common::guest(
+            r#"op::bulk_insert("person", &["id", "mood"], vec![vec![1.into(), "happy".into()]]); Ok(())"#,
+        ),
+    );
+    project.build();
+    settings(&project, &db.url);
+    project
+        .migrate()
+        .arg("upgrade")
+        .assert()
+        .success()
+        .stderr(contains("adds an enum value"));
+    assert_eq!(
+        db.query("SELECT id::text, mood::text FROM person"),
+        common::strings(&[&["1", "happy"]])
+    );
+}

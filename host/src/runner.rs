@@ -452,6 +452,12 @@ pub async fn execute_step(
     Ok(())
 }
 
+/// Whether `steps` can run as one transaction (see `in_one_transaction`).
+pub fn fits_one_transaction(steps: &[RenderedStep]) -> bool {
+    let scripts: Vec<&StepScript> = steps.iter().map(|s| &s.script).collect();
+    migrate_core::sql::one_transaction::in_one_transaction(&scripts).is_some()
+}
+
 /// Runs `steps` as one transaction (`transaction_per_migration = false`): all of them and their
 /// version-table updates commit together, or none does. `false` when the database commits DDL
 /// as it runs (MySQL): the caller then runs them one by one.

@@ -26,8 +26,16 @@ impl OneTransaction {
 /// table rebuild) runs once before and once after; since the switch then covers every step, the
 /// last check that finds rows breaking a rule (`PRAGMA foreign_key_check`) runs again at the
 /// end, so nothing another step wrote while it was off commits unchecked.
+///
+/// `None` too when a step other than the last adds an enum value: PostgreSQL refuses a value
+/// added by `ALTER TYPE … ADD VALUE` until that transaction commits ("unsafe use of new value"),
+/// so the steps after it could not use it.
 pub fn in_one_transaction(scripts: &[&StepScript]) -> Option<OneTransaction> {
     if scripts.is_empty() || scripts.iter().any(|s| !s.transactional) {
+        return None;
+    }
+    let adds_enum_value = |s: &&StepScript| s.body.iter().any(|st| adds_enum_value(&st.sql));
+    if scripts[..scripts.len() - 1].iter().any(adds_enum_value) {
         return None;
     }
     let mut script = StepScript {
@@ -65,6 +73,11 @@ pub fn in_one_transaction(scripts: &[&StepScript]) -> Option<OneTransaction> {
         script,
         step_starts,
     })
+}
+
+/// `ALTER TYPE "x" ADD VALUE …`, as the PostgreSQL dialect renders an added enum value.
+fn adds_enum_value(sql: &str) -> bool {
+    sql.starts_with("ALTER TYPE ") && sql.contains(" ADD VALUE ")
 }
 
 #[cfg(test)]
@@ -136,5 +149,15 @@ mod tests {
         mysql.transactional = false;
         assert!(in_one_transaction(&[&step(&["x"], "v0"), &mysql]).is_none());
         assert!(in_one_transaction(&[]).is_none());
+    }
+
+    #[test]
+    fn a_step_adding_an_enum_value_commits_before_the_next() {
+        let (a, b) = (
+            step(&[r#"ALTER TYPE "mood" ADD VALUE 'ok' AFTER 'sad'"#], "v1"),
+            step(&["UPDATE t SET m = 'ok'"], "v2"),
+        );
+        assert!(in_one_transaction(&[&a, &b]).is_none());
+        assert!(in_one_transaction(&[&b, &a]).is_some());
     }
 }

@@ -263,7 +263,7 @@ async fn migrate_online(
             direction,
         )?;
         match rendered {
-            Some(rendered) => {
+            Some(rendered) if runner::fits_one_transaction(&rendered) => {
                 runner::announce(direction, graph, &steps);
                 let ran =
                     runner::execute_in_one_transaction(&mut db, &rendered, direction, graph).await;
@@ -276,6 +276,11 @@ async fn migrate_online(
                 );
                 return db.unlock().await;
             }
+            Some(_) => eprintln!(
+                "note: transaction_per_migration = false, but a revision of this run adds an enum value, \
+                 which PostgreSQL lets later revisions use only once it is committed, so each revision \
+                 runs in its own transaction"
+            ),
             None => eprintln!(
                 "note: transaction_per_migration = false, but a revision of this run reads rows or the \
                  names the database gave, so each revision runs in its own transaction"
