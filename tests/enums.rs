@@ -391,3 +391,35 @@ fn malformed_enums_are_refused_by_name() {
         .stderr(contains("enc_1"))
         .stderr(contains("op::alter_enum"));
 }
+
+/// A data migration reads an enum column as its text (PostgreSQL's enum types are unknown to
+/// the driver: the host casts them) and writes it back by value.
+#[test]
+fn a_data_migration_reads_and_writes_an_enum_column_on_postgresql() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision("end_1", "tickets", TICKETS);
+    p.add_revision(
+        "end_2",
+        "close the open ones",
+        &common::guest(
+            r#"let mut rows = data::batches("ticket", &["status"], &["id"], 10);
+            while let Some(batch) = rows.next_batch()? {
+                let closed = batch.rows()
+                    .filter(|r| r.text("status") == Some("open"))
+                    .map(|r| vec![r.get("id").clone(), "closed".into()])
+                    .collect();
+                op::update_rows("ticket", &["id"], &["status"], closed);
+            }
+            Ok(())"#,
+        ),
+    );
+    p.build();
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    assert_eq!(
+        db.query("SELECT id::text, status::text FROM ticket ORDER BY id"),
+        common::strings(&[&["1", "closed"], &["2", "closed"]])
+    );
+}

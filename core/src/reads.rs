@@ -107,6 +107,8 @@ fn read_as_text(t: &DataType) -> bool {
             | DataType::Numeric { .. }
             | DataType::Json
             | DataType::Uuid
+            // PostgreSQL's enum types are its own, unknown to the driver.
+            | DataType::Enum { .. }
     )
 }
 
