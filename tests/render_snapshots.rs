@@ -422,3 +422,125 @@ fn version_table_renders_for_every_dialect() {
         insta::assert_snapshot!(format!("version_table_{name:?}"), ddl.join(";\n"));
     }
 }
+
+/// Options only some databases have: each op rendered on its own against a table that has the
+/// columns, as SQL where the database can make it and as the refusal where it cannot.
+fn options_or_refusals(name: DialectName) -> String {
+    let dialect = sql::dialect(name).unwrap();
+    let table = Op::CreateTable(Table {
+        name: "doc".into(),
+        columns: vec![
+            Column {
+                primary_key: true,
+                nullable: false,
+                ..col("id", DataType::Integer)
+            },
+            col("title", DataType::Varchar(200)),
+            col("body", DataType::Text),
+            col("deleted_at", DataType::Timestamp),
+        ],
+        constraints: vec![],
+        comment: None,
+    });
+    let index = |name: &str, columns: &[&str], keys: Vec<IndexKey>| Index {
+        name: name.into(),
+        table: "doc".into(),
+        columns: strings(columns),
+        keys,
+        ..Index::default()
+    };
+    let options = vec![
+        Op::CreateIndex(index(
+            "ix_doc_title_desc",
+            &["title"],
+            vec![IndexKey {
+                descending: true,
+                ..IndexKey::default()
+            }],
+        )),
+        Op::CreateIndex(index(
+            "ix_doc_lower_title",
+            &["lower(title)"],
+            vec![IndexKey {
+                expression: true,
+                ..IndexKey::default()
+            }],
+        )),
+        Op::CreateIndex(Index {
+            unique: true,
+            predicate: Some("deleted_at IS NULL".into()),
+            ..index("ix_doc_live_title", &["title"], vec![])
+        }),
+        Op::CreateIndex(Index {
+            include: strings(&["deleted_at"]),
+            ..index("ix_doc_title_cover", &["title"], vec![])
+        }),
+        Op::CreateIndex(index(
+            "ix_doc_body",
+            &["body"],
+            vec![IndexKey {
+                prefix_length: Some(20),
+                ..IndexKey::default()
+            }],
+        )),
+        Op::AddColumn {
+            table: "doc".into(),
+            column: Column {
+                generated: Some(Generated {
+                    expression: "length(body)".into(),
+                    stored: false,
+                }),
+                ..col("body_length", DataType::Integer)
+            },
+        },
+        Op::CreateTable(Table {
+            name: "counter".into(),
+            columns: vec![Column {
+                primary_key: true,
+                autoincrement: true,
+                nullable: false,
+                identity: Some(Identity {
+                    always: true,
+                    start: Some(10),
+                    increment: Some(10),
+                }),
+                ..col("id", DataType::Bigint)
+            }],
+            constraints: vec![],
+            comment: None,
+        }),
+    ];
+    let mut out = String::new();
+    for op in options {
+        let mut schema = Schema::default();
+        render_step(dialect, &mut schema, std::slice::from_ref(&table), vec![]).unwrap();
+        out.push_str(&format!("-- {}\n", op.describe()));
+        match render_step(dialect, &mut schema, std::slice::from_ref(&op), vec![]) {
+            Ok(script) => {
+                for statement in script
+                    .before
+                    .iter()
+                    .chain(&script.body)
+                    .chain(&script.after)
+                {
+                    out.push_str(&statement.sql);
+                    out.push_str(";\n");
+                }
+            }
+            Err(e) => out.push_str(&format!("-- refused: {e}\n")),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn options_render_or_are_refused_on_each_database() {
+    for name in [
+        DialectName::Sqlite,
+        DialectName::Postgresql,
+        DialectName::Mysql,
+    ] {
+        insta::assert_snapshot!(format!("options_{name:?}"), options_or_refusals(name));
+    }
+}

@@ -603,7 +603,7 @@ fn column_type(t: &SqlType, enums: &EnumTypes) -> Result<(DataType, bool), Strin
     }
     if let SqlType::Enum(..) = t {
         return Err(format!(
-            "`{t}`: give the enum a name, as PostgreSQL needs one: declare `CREATE TYPE <name> AS ENUM (...)`              and use <name> as the column's type"
+            "`{t}`: give the enum a name, as PostgreSQL needs one: declare `CREATE TYPE <name> AS ENUM (...)` and use <name> as the column's type"
         ));
     }
     portable_type(t)

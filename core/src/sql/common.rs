@@ -337,12 +337,12 @@ pub fn identity_without(
 ) -> Result<(), String> {
     if identity.always {
         return Err(format!(
-            "column {column:?}: {database} cannot refuse a given id (identity ALWAYS is PostgreSQL's);              leave it BY DEFAULT"
+            "column {column:?}: {database} cannot refuse a given id (identity ALWAYS is PostgreSQL's); leave it BY DEFAULT"
         ));
     }
     if identity.increment.is_some_and(|i| i != 1) {
         return Err(format!(
-            "column {column:?}: {database} steps an autoincrement by 1 (or by a server-wide setting),              not by the increment asked"
+            "column {column:?}: {database} steps an autoincrement by 1 (or by a server-wide setting), not by the increment asked"
         ));
     }
     if identity.start.is_some() && !start_ok {

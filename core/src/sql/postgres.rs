@@ -81,7 +81,7 @@ impl Dialect for Postgres {
             Ok(())
         } else {
             Err(format!(
-                "the generated column ({}) is VIRTUAL: PostgreSQL before 18 makes only STORED ones                  (`.generated_stored(..)`)",
+                "the generated column ({}) is VIRTUAL: PostgreSQL before 18 makes only STORED ones (`.generated_stored(..)`)",
                 generated.expression
             ))
         }
