@@ -21,15 +21,18 @@ SELECT cl.relname::text, a.attname::text,
        CASE a.attgenerated WHEN 's' THEN 'STORED' WHEN 'v' THEN 'VIRTUAL' ELSE '' END,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END,
        CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE '' END,
-       (SELECT s.seqstart::text FROM pg_sequence s WHERE a.attidentity <> ''
-          AND s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(cl.relname), a.attname)::regclass),
-       (SELECT s.seqincrement::text FROM pg_sequence s WHERE a.attidentity <> ''
-          AND s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(cl.relname), a.attname)::regclass)
+       seq.seqstart::text, seq.seqincrement::text
 FROM pg_attribute a
 JOIN pg_class cl ON cl.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = cl.relnamespace
 JOIN pg_type ty ON ty.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+-- An identity column's own sequence, looked up once per identity column.
+LEFT JOIN LATERAL (
+    SELECT s.seqstart, s.seqincrement FROM pg_sequence s
+    WHERE a.attidentity <> ''
+      AND s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(cl.relname), a.attname)::regclass
+) seq ON true
 WHERE n.nspname = current_schema() AND cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY cl.relname, a.attnum";
 
