@@ -370,6 +370,17 @@ fn every_op() -> Vec<Op> {
     ]
 }
 
+/// A step's statements, each ended by `;` on its own line.
+fn script_sql(script: &sql::StepScript) -> String {
+    script
+        .before
+        .iter()
+        .chain(&script.body)
+        .chain(&script.after)
+        .map(|statement| format!("{};\n", statement.sql))
+        .collect()
+}
+
 fn render_all(name: DialectName) -> String {
     let dialect = sql::dialect(name).unwrap();
     let mut schema = Schema::default();
@@ -378,15 +389,7 @@ fn render_all(name: DialectName) -> String {
         let script = render_step(dialect, &mut schema, std::slice::from_ref(op), vec![])
             .unwrap_or_else(|e| panic!("{name:?}: {e}"));
         out.push_str(&format!("-- #{} {}\n", i + 1, op.describe()));
-        for statement in script
-            .before
-            .iter()
-            .chain(&script.body)
-            .chain(&script.after)
-        {
-            out.push_str(&statement.sql);
-            out.push_str(";\n");
-        }
+        out.push_str(&script_sql(&script));
         out.push('\n');
     }
     out
@@ -516,17 +519,7 @@ fn options_or_refusals(name: DialectName) -> String {
         render_step(dialect, &mut schema, std::slice::from_ref(&table), vec![]).unwrap();
         out.push_str(&format!("-- {}\n", op.describe()));
         match render_step(dialect, &mut schema, std::slice::from_ref(&op), vec![]) {
-            Ok(script) => {
-                for statement in script
-                    .before
-                    .iter()
-                    .chain(&script.body)
-                    .chain(&script.after)
-                {
-                    out.push_str(&statement.sql);
-                    out.push_str(";\n");
-                }
-            }
+            Ok(script) => out.push_str(&script_sql(&script)),
             Err(e) => out.push_str(&format!("-- refused: {e}\n")),
         }
         out.push('\n');

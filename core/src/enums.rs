@@ -57,15 +57,6 @@ pub fn used(schema: &Schema) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-/// The enums `columns` use, by name.
-pub fn used_by<'a>(columns: impl IntoIterator<Item = &'a Column>) -> BTreeMap<String, Vec<String>> {
-    columns
-        .into_iter()
-        .filter_map(|c| c.data_type.as_enum())
-        .map(|(name, values)| (name.to_string(), values.to_vec()))
-        .collect()
-}
-
 /// The (table, column) pairs that use the enum `name`, in table order.
 pub fn columns_using<'a>(schema: &'a Schema, name: &str) -> Vec<(&'a str, &'a Column)> {
     schema

@@ -139,12 +139,13 @@ impl Schema {
                         t.columns.len()
                     )));
                 }
+                // Each enum column agrees with the schema's columns and the table's earlier ones.
                 let mut known = None;
-                for (i, c) in t.columns.iter().enumerate() {
-                    if c.data_type.as_enum().is_some() {
+                for c in &t.columns {
+                    if let Some((name, values)) = c.data_type.as_enum() {
                         let known = known.get_or_insert_with(|| crate::enums::used(self));
-                        known.extend(crate::enums::used_by(&t.columns[..i]));
                         crate::enums::consistent_with(known, &c.data_type).map_err(fail)?;
+                        known.insert(name.to_string(), values.to_vec());
                     }
                 }
                 self.tables.insert(
