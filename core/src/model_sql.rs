@@ -318,16 +318,7 @@ fn table(
                     ..
                 } => {
                     column.autoincrement = true;
-                    let identity = identity(generated_as, sequence_options.as_deref());
-                    if identity
-                        != (Identity {
-                            always: false,
-                            start: None,
-                            increment: None,
-                        })
-                    {
-                        column.identity = Some(identity);
-                    }
+                    column.identity = identity(generated_as, sequence_options.as_deref());
                 }
                 ColumnOption::Identity(_) => column.autoincrement = true,
                 other => {
@@ -528,24 +519,26 @@ fn server_default(expr: &Expr) -> ServerDefault {
     }
 }
 
-/// An identity column's options (`GENERATED ALWAYS AS IDENTITY (START WITH 100)`).
-fn identity(generated_as: &ast::GeneratedAs, options: Option<&[ast::SequenceOptions]>) -> Identity {
+/// An identity column's options (`GENERATED ALWAYS AS IDENTITY (START WITH 100)`), `None` when
+/// they are the default.
+fn identity(
+    generated_as: &ast::GeneratedAs,
+    options: Option<&[ast::SequenceOptions]>,
+) -> Option<Identity> {
     let number = |e: &Expr| e.to_string().parse::<i64>().ok();
-    let mut identity = Identity {
-        always: matches!(generated_as, ast::GeneratedAs::Always),
-        start: None,
-        increment: None,
-    };
+    let (mut start, mut increment) = (None, None);
     for option in options.unwrap_or_default() {
         match option {
-            ast::SequenceOptions::StartWith(e, _) => identity.start = number(e).filter(|s| *s != 1),
-            ast::SequenceOptions::IncrementBy(e, _) => {
-                identity.increment = number(e).filter(|i| *i != 1)
-            }
+            ast::SequenceOptions::StartWith(e, _) => start = number(e),
+            ast::SequenceOptions::IncrementBy(e, _) => increment = number(e),
             _ => {}
         }
     }
-    identity
+    Identity::stated(
+        matches!(generated_as, ast::GeneratedAs::Always),
+        start,
+        increment,
+    )
 }
 
 /// Type names one database has and the others do not: a column of one is that native type

@@ -140,8 +140,9 @@ pub struct Generated {
     pub stored: bool,
 }
 
-/// How an autoincrement column's values are made, where the database lets it be said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How an autoincrement column's values are made, where the database lets it be said. The
+/// default is every autoincrement's own: BY DEFAULT, from 1, by 1.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     /// Values are always generated: an INSERT may not give one (PostgreSQL's ALWAYS).
     #[serde(default, skip_serializing_if = "is_false")]
@@ -150,6 +151,19 @@ pub struct Identity {
     pub start: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub increment: Option<i64>,
+}
+
+impl Identity {
+    /// The options as a model or a catalog states them (a start or step of 1 is the default),
+    /// `None` when they are the default.
+    pub fn stated(always: bool, start: Option<i64>, increment: Option<i64>) -> Option<Identity> {
+        let identity = Identity {
+            always,
+            start: start.filter(|s| *s != 1),
+            increment: increment.filter(|i| *i != 1),
+        };
+        (identity != Identity::default()).then_some(identity)
+    }
 }
 
 impl Column {

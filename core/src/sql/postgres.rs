@@ -50,11 +50,7 @@ impl Dialect for Postgres {
     /// Identity columns are the standard, sequence-owning way to generate keys (PostgreSQL 10+),
     /// BY DEFAULT unless ALWAYS is asked.
     fn autoincrement_clause(&self, column: &Column) -> Result<String, String> {
-        let identity = column.identity.clone().unwrap_or(Identity {
-            always: false,
-            start: None,
-            increment: None,
-        });
+        let identity = column.identity.clone().unwrap_or_default();
         let mut sql = format!(
             " GENERATED {} AS IDENTITY",
             if identity.always {

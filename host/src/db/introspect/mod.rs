@@ -97,16 +97,6 @@ async fn column_rows(
                 _ => None,
             };
             let autoincrement = autoincrement(&text(5));
-            let identity = Identity {
-                always: text(8) == "ALWAYS",
-                start: number(9).filter(|s| *s != 1),
-                increment: number(10).filter(|i| *i != 1),
-            };
-            let plain_identity = Identity {
-                always: false,
-                start: None,
-                increment: None,
-            };
             CatalogColumn {
                 table: text(0),
                 name: text(1),
@@ -116,7 +106,8 @@ async fn column_rows(
                 default: row[4].clone().filter(|_| generated.is_none()),
                 autoincrement,
                 generated,
-                identity: (autoincrement && identity != plain_identity).then_some(identity),
+                identity: Identity::stated(text(8) == "ALWAYS", number(9), number(10))
+                    .filter(|_| autoincrement),
             }
         })
         .collect())
