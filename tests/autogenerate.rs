@@ -2,7 +2,7 @@
 //! from a model file, built without edits, run on SQLite, PostgreSQL and MariaDB; the schema
 //! compared with the model offline and by reading the database's catalog.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{stdout, TestProject};

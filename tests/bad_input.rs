@@ -1,7 +1,7 @@
 //! Bad input gets a clear error naming the file, revision or statement at fault, a non-zero
 //! exit code, and leaves the database as it was.
 
-mod common;
+use crate::common;
 
 use common::{guest, TestProject};
 use predicates::prelude::*;

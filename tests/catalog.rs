@@ -2,7 +2,7 @@
 //! `catalog` interface, and foreign keys and unique constraints made without a name dropped by
 //! their columns, online on SQLite, PostgreSQL and MariaDB, and offline where the name is known.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

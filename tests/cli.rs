@@ -1,7 +1,7 @@
 //! Conventions Rust CLI users expect (issue 19): shell completions generated from the argument
 //! definitions.
 
-mod common;
+use crate::common;
 
 use predicates::str::contains;
 

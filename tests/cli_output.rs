@@ -2,7 +2,7 @@
 //! its fields checked; `-q` and `-v`; the colour switch; `history -r` and `heads --verbose`; and
 //! the applied times in RFC 3339 UTC on every database.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{guest, TestProject};

@@ -2,7 +2,7 @@
 //! revision stamps and in its history row, never cached, and a checksum that stays the same
 //! run after run.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

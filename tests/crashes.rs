@@ -2,7 +2,7 @@
 //! points while it applies a 200-revision chain, on SQLite and PostgreSQL; after every kill the
 //! version table matches the real schema and the next run completes. And 8 runners racing.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! PostgreSQL and MariaDB, every row checked; its offline SQL per dialect; and the limits on
 //! what a revision may read.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

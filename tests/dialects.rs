@@ -1,7 +1,7 @@
 //! The same revisions on PostgreSQL and MariaDB/MySQL, for real: each test in a database of
 //! its own, schema read back from the server's catalog, rows checked after each move.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

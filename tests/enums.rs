@@ -4,7 +4,7 @@
 //! rows kept both ways on all three databases; the catalog read back matches the model; and
 //! autogenerate writes the ops.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::TestProject;

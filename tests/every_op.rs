@@ -1,7 +1,7 @@
 //! Every op of the WIT interface, from real guests through the real host into real SQLite
 //! files: the schema read back from the catalog, and the rows still there after each move.
 
-mod common;
+use crate::common;
 
 use common::{strings, TestProject};
 

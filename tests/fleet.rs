@@ -3,7 +3,7 @@
 //! named in the table and the JSON, and a rerun after the fix touches only it. On SQLite files,
 //! PostgreSQL databases and PostgreSQL schemas found by pattern.
 
-mod common;
+use crate::common;
 
 use common::servers::{query_url, Server, ServerDb};
 use common::{query_sqlite, stdout, TestProject};

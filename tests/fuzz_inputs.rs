@@ -1,7 +1,7 @@
 //! Random settings files and revision metadata through the real binary: every input gets a
 //! result or a clear error naming the file, never a panic (exit code 101).
 
-mod common;
+use crate::common;
 
 use common::TestProject;
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 //! an expired lease is taken over and a live one waited for; a runner whose lease was taken
 //! records nothing. MIGRATE_TEST_GALERA_URLS names the nodes (comma-separated URLs).
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! empty folder with this build's `migrate` first on PATH. A command that stops working, or a
 //! page that stops matching the tool, fails here instead of in a reader's terminal.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

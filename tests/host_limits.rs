@@ -1,7 +1,7 @@
 //! What a revision (or a hostile `build/` folder) can make the host do: each test is an attack
 //! from the adversarial review (issue 21), through the binary, that got through before.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! with the model with no difference, refused by name where a database cannot make them, and
 //! written by autogenerate.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::TestProject;

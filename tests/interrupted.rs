@@ -5,7 +5,7 @@
 //! leave the schema exactly as the revision the version table names, rows included.
 //! MIGRATE_KILL_CASES sets how many kills (200 by default, about half of which land inside a step).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! where DDL is transactional, so a failure in its last revision leaves the database as it was
 //! before the run; MySQL/MariaDB still go revision by revision. Also for fleets.
 
-mod common;
+use crate::common;
 
 use common::servers::{query_url, Server, ServerDb};
 use common::{query_sqlite, stdout, TestProject};

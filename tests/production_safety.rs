@@ -2,7 +2,7 @@
 //! shipped run, failures are told truthfully, read-only commands create nothing, the argument
 //! parser catches mistakes, panics show their text, and typos are caught before the database.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

@@ -2,7 +2,7 @@
 //! column names and string values go through each dialect's rendering into the database and
 //! come back unchanged, and nothing in them can end a quote early (no SQL injection).
 
-mod common;
+use crate::common;
 
 use common::servers::{block_on, Server, ServerDb};
 use migrate_core::ops::Op;

@@ -1,7 +1,7 @@
 //! The repository's own chain (the seed's Flask-Diamond revisions) through the real binary on
 //! real SQLite files: build, upgrade, downgrade with rows kept, and `--sql` offline.
 
-mod common;
+use crate::common;
 
 use common::TestProject;
 use predicates::str::contains;

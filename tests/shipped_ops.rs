@@ -3,7 +3,7 @@
 //! revision that asks for its database still runs. Shipped ops are checked as a guest's are,
 //! and a damaged file only costs the guests' run.
 
-mod common;
+use crate::common;
 
 use common::{guest, query_sqlite, TestProject};
 use predicates::str::contains;

@@ -1,7 +1,7 @@
 //! SQLite changes that ALTER TABLE cannot make are done by rebuilding the table: every row,
 //! index, trigger, view and child row kept, foreign keys checked, one rebuild per run of ops.
 
-mod common;
+use crate::common;
 
 use common::{strings, TestProject};
 use predicates::str::contains;

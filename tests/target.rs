@@ -2,7 +2,7 @@
 //! quoted for the target, statements for some databases only, and ops, caches and checksums
 //! keyed by the target only for revisions that ask.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

@@ -2,7 +2,7 @@
 //! stays, branch-label targets, depends_on ordering, `check --heads` and `merge` on commuting
 //! and conflicting branches, `rebase`, and `history --graph` drawn.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

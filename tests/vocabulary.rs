@@ -2,7 +2,7 @@
 //! limit checked before any SQL, MariaDB keeping a timestamp default's precision, PostgreSQL's
 //! DETAIL and HINT shown with a failing statement, and the autoincrement rule said as it is.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::{strings, TestProject};

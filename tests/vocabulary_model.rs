@@ -6,7 +6,7 @@
 //! database, with the model each can hold; what one cannot hold is refused, by name, before any
 //! SQL runs.
 
-mod common;
+use crate::common;
 
 use common::servers::{Server, ServerDb};
 use common::TestProject;
