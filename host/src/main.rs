@@ -8,6 +8,7 @@ mod db;
 mod fleet;
 mod guests;
 mod manifest;
+mod metadata_index;
 mod output;
 mod parallel;
 mod project;

@@ -38,6 +38,14 @@ impl Project {
         root.join("build")
     }
 
+    /// Where the caches go (compiled components, recorded ops, the metadata index):
+    /// `$MIGRATE_CACHE_DIR`, else `<migrations>/.cache`.
+    pub fn cache_dir(root: &Path) -> PathBuf {
+        std::env::var_os("MIGRATE_CACHE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".cache"))
+    }
+
     pub fn wasm_path(&self, id: &str) -> PathBuf {
         Self::build_dir(&self.root).join(format!("{id}.wasm"))
     }
@@ -74,7 +82,7 @@ impl Project {
                 .into_iter()
                 .filter_map(|(dir, is_dir)| is_dir.then_some(dir))
                 .collect();
-            for (dir, meta) in dirs.iter().zip(read_all_metadata(&dirs)) {
+            for (dir, meta) in dirs.iter().zip(read_all_metadata(root, &dirs)) {
                 let meta = meta?;
                 sources.insert(meta.id.clone(), dir.clone());
                 entries.push((meta, dir.display().to_string()));
@@ -190,20 +198,25 @@ impl Project {
     }
 }
 
-/// Every revision folder's metadata, in order, read and parsed on all cores: at a thousand
-/// revisions this is most of what `heads`, `history` and `current` do.
-fn read_all_metadata(dirs: &[PathBuf]) -> Vec<anyhow::Result<RevisionMeta>> {
-    let read = |dir: &PathBuf| {
-        let file = dir.join(METADATA_FILE);
-        match small_file(&file) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow!(
-                "{} has no {METADATA_FILE}: every folder under versions/ is a revision",
-                dir.display()
-            )),
-            text => parse_metadata(&file, text),
-        }
+/// Every revision folder's metadata, in order: from the metadata index where the files did not
+/// change, else read and parsed on all cores (at a thousand revisions this is most of what
+/// `heads`, `history` and `current` do).
+fn read_all_metadata(root: &Path, dirs: &[PathBuf]) -> Vec<anyhow::Result<RevisionMeta>> {
+    let files: Vec<(String, PathBuf)> = dirs
+        .iter()
+        .map(|dir| {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            (name.into_owned(), dir.join(METADATA_FILE))
+        })
+        .collect();
+    let read = |file: &Path| match small_file(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow!(
+            "{} has no {METADATA_FILE}: every folder under versions/ is a revision",
+            file.parent().unwrap_or(file).display()
+        )),
+        text => parse_metadata(file, text),
     };
-    crate::parallel::map(dirs, 64, read)
+    crate::metadata_index::read_all(&files, Some(&Project::cache_dir(root)), read)
 }
 
 /// A file of a few hundred bytes in one `read` (no size query, no second read for the end).
