@@ -22,6 +22,7 @@ mod guide;
 mod host_limits;
 mod index_options;
 mod interrupted;
+mod metadata_index;
 mod one_transaction;
 mod production_safety;
 mod quoting;

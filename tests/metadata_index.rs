@@ -1,0 +1,51 @@
+//! The metadata index in the cache (issue 18): `heads` and `history` read every
+//! `revision.toml` from one parsed file, and an edited `revision.toml` is seen at once all the
+//! same.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::common::{self, TestProject};
+
+/// Dates a file an hour back, as a revision written long ago: only such entries are trusted
+/// from the index (one written within the file system clock's tick could look unchanged).
+fn age(file: &Path) {
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+}
+
+#[test]
+fn an_edited_revision_toml_is_seen_though_the_index_holds_the_old_one() {
+    let p = TestProject::init();
+    p.add_revision("mi_a", "first", &common::guest(""));
+    p.add_revision("mi_b", "second", &common::guest(""));
+    let metadata = |id: &str| p.revision_dir(id).join("revision.toml");
+    age(&metadata("mi_a"));
+    age(&metadata("mi_b"));
+    let heads = || common::stdout(&p.migrate().arg("heads").output().unwrap());
+    assert!(heads().contains("mi_b (head), second"), "{}", heads());
+    let index = p.migrations().join(".cache/revisions.json");
+    let cached = std::fs::read_to_string(&index).expect("heads wrote the metadata index");
+    assert!(cached.contains("\"second\""), "{cached}");
+    // Read from the index now: the same answer.
+    assert!(heads().contains("mi_b (head), second"));
+
+    // mi_b becomes a second base revision by hand (as a rebase might leave it), renamed.
+    let text = std::fs::read_to_string(metadata("mi_b")).unwrap();
+    let edited = text
+        .replace("down_revisions = [\"mi_a\"]", "down_revisions = []")
+        .replace("\"second\"", "\"second, edited\"");
+    assert_ne!(text, edited, "the fixture's revision.toml: {text}");
+    std::fs::write(metadata("mi_b"), edited).unwrap();
+    let now = heads();
+    assert!(now.contains("mi_a (head), first"), "{now}");
+    assert!(now.contains("mi_b (head), second, edited"), "{now}");
+    let history = common::stdout(&p.migrate().arg("history").output().unwrap());
+    assert!(history.contains("second, edited"), "{history}");
+    assert!(history.contains("base -> mi_b (head)"), "{history}");
+    assert!(!history.contains("mi_a -> mi_b"), "{history}");
+}
