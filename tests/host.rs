@@ -20,6 +20,7 @@ mod fuzz_inputs;
 mod galera;
 mod guide;
 mod host_limits;
+mod incremental_build;
 mod index_options;
 mod interrupted;
 mod metadata_index;

@@ -2,6 +2,7 @@
 //! a message and a non-zero exit code.
 
 mod branches;
+mod build_inputs;
 mod cli;
 mod codegen;
 mod db;

@@ -257,19 +257,32 @@ pub fn valid_id(id: &str) -> bool {
 
 /// sha256 over the crate's own files (paths and contents), build output excluded.
 pub fn source_fingerprint(dir: &Path) -> anyhow::Result<String> {
-    let mut files = Vec::new();
-    collect_files(dir, dir, &mut files, &mut std::collections::HashSet::new())?;
-    files.sort();
     let mut hasher = Sha256::new();
+    hash_files(dir, &mut hasher, &|_| false)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Feeds every file below `dir` to `hasher` in name order (its path relative to `dir`, its
+/// length, its bytes), leaving out `target` folders, hidden entries but `.cargo`, and the
+/// entries directly in `dir` that `skip_top` names.
+pub fn hash_files(
+    dir: &Path,
+    hasher: &mut Sha256,
+    skip_top: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    collect_files(dir, dir, &mut files, &mut seen, skip_top)?;
+    files.sort();
     for relative in files {
         let bytes = std::fs::read(dir.join(&relative))
-            .with_context(|| format!("reading {}", relative.display()))?;
+            .with_context(|| format!("reading {}", dir.join(&relative).display()))?;
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update([0]);
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
-    Ok(hex::encode(hasher.finalize()))
+    Ok(())
 }
 
 /// Every file below `dir`, each real folder walked once: a symlink loop (or two) would
@@ -279,6 +292,7 @@ fn collect_files(
     dir: &Path,
     out: &mut Vec<PathBuf>,
     seen: &mut std::collections::HashSet<PathBuf>,
+    skip_top: &dyn Fn(&str) -> bool,
 ) -> anyhow::Result<()> {
     let real = std::fs::canonicalize(dir).with_context(|| format!("reading {}", dir.display()))?;
     if !seen.insert(real) {
@@ -286,11 +300,12 @@ fn collect_files(
     }
     for (path, is_dir) in sorted_entries(dir)? {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name == "target" || name.starts_with('.') {
+        let hidden = name.starts_with('.') && name != ".cargo";
+        if name == "target" || hidden || (dir == base && skip_top(&name)) {
             continue;
         }
         if is_dir {
-            collect_files(base, &path, out, seen)?;
+            collect_files(base, &path, out, seen, skip_top)?;
         } else {
             out.push(path.strip_prefix(base).expect("below base").to_path_buf());
         }

@@ -33,7 +33,27 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     warn_std_without_feature(&project, root);
-    let links_std = run_cargo(&manifest, &target_dir, root, project.sources.len())?;
+    let revisions: Vec<&RevisionMeta> = project.graph.in_order().collect();
+    // A revision whose component holds the current sources and shared inputs is left as it
+    // is; cargo builds only the others (or, when all changed, the whole workspace).
+    let inputs = crate::build_inputs::fingerprint(root)?;
+    let kept: Vec<Option<Vec<u8>>> = crate::parallel::map(&revisions, 16, |meta| {
+        up_to_date_component(&project, meta, &inputs)
+    })
+    .into_iter()
+    .collect::<anyhow::Result<_>>()?;
+    let stale: Vec<&str> = revisions
+        .iter()
+        .zip(&kept)
+        .filter(|(_, kept)| kept.is_none())
+        .map(|(meta, _)| meta.id.as_str())
+        .collect();
+    let only = (stale.len() < revisions.len()).then_some(stale.as_slice());
+    let links_std = if stale.is_empty() {
+        None
+    } else {
+        run_cargo(&manifest, &target_dir, root, only, stale.len())?
+    };
     if let Some(links_std) = links_std {
         let mut message = format!(
             "cargo could not build the revisions in {} (its errors are above)",
@@ -55,15 +75,25 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
         }
         bail!(message);
     }
+    // Taken again: cargo may have written Cargo.lock (the first build does).
+    let inputs = crate::build_inputs::fingerprint(root)?;
     let out_dir = Project::build_dir(root);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let runtime = super::runtime(ctx)?;
-    let revisions: Vec<&RevisionMeta> = project.graph.in_order().collect();
     // Componentizing and compiling (to warm the cache) take milliseconds per revision: on
     // every core, reported in the graph's order.
     let previous_ops = crate::wasm::shipped::previous(&out_dir);
-    let packaged = crate::parallel::map(&revisions, 4, |meta| {
-        package(&project, &target_dir, &runtime, &previous_ops, meta)
+    let work: Vec<(&RevisionMeta, Option<Vec<u8>>)> = revisions.iter().copied().zip(kept).collect();
+    let packaged = crate::parallel::map(&work, 4, |(meta, kept)| match kept {
+        Some(bytes) => Ok(keep(&runtime, &previous_ops, meta, bytes)),
+        None => package(
+            &project,
+            &target_dir,
+            &runtime,
+            &previous_ops,
+            meta,
+            &inputs,
+        ),
     });
     let (mut written, mut unchanged) = (0, 0);
     let mut entries = Vec::with_capacity(revisions.len());
@@ -140,14 +170,73 @@ struct Packaged {
     ops: Option<Box<serde_json::value::RawValue>>,
 }
 
+type PreviousOps = std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>;
+
+/// The component in build/ of a revision whose sources and shared inputs are those it was
+/// built from (its embedded metadata says so), else `None`: it must be built.
+fn up_to_date_component(
+    project: &Project,
+    meta: &RevisionMeta,
+    inputs: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let Ok(bytes) = crate::manifest::read_component_file(&project.wasm_path(&meta.id)) else {
+        return Ok(None);
+    };
+    let Ok(Some(embedded)) = component::read_metadata(&bytes) else {
+        return Ok(None);
+    };
+    let current = embedded.revision == *meta
+        && embedded.build_inputs == inputs
+        && embedded.source_fingerprint == project::source_fingerprint(&project.sources[&meta.id])?;
+    Ok(current.then_some(bytes))
+}
+
+/// An up-to-date revision's component as it is: its manifest line, and its shipped ops (the
+/// last build's, or recorded now where that build's ops.json has none for it).
+fn keep(
+    runtime: &GuestRuntime,
+    previous_ops: &PreviousOps,
+    meta: &RevisionMeta,
+    bytes: &[u8],
+) -> Packaged {
+    let key = component_key(bytes);
+    let ops = shipped_ops(runtime, previous_ops, &key, || {
+        runtime.load(&key, bytes).ok()
+    });
+    Packaged {
+        changed: false,
+        size: bytes.len(),
+        will_not_run: None,
+        entry: Entry::new(meta, bytes),
+        ops,
+    }
+}
+
+/// The ops to ship for a component: the last build's entry where there is one (the same bytes
+/// record the same ops), else recorded from the component `load` gives.
+fn shipped_ops(
+    runtime: &GuestRuntime,
+    previous_ops: &PreviousOps,
+    key: &str,
+    load: impl FnOnce() -> Option<crate::wasm::runtime::LoadedRevision>,
+) -> Option<Box<serde_json::value::RawValue>> {
+    match previous_ops.get(key) {
+        Some(entry) => Some(entry.clone()),
+        None => load()
+            .and_then(|loaded| record_both_ways(runtime, &loaded))
+            .and_then(|recorded| crate::wasm::shipped::entry(&recorded)),
+    }
+}
+
 /// Turns a revision's built module into its component, metadata embedded, compiles it into the
 /// cache, and writes build/<id>.wasm if that differs.
 fn package(
     project: &Project,
     target_dir: &Path,
     runtime: &GuestRuntime,
-    previous_ops: &std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+    previous_ops: &PreviousOps,
     meta: &RevisionMeta,
+    inputs: &str,
 ) -> anyhow::Result<Packaged> {
     let source = &project.sources[&meta.id];
     let module_path = target_dir
@@ -167,6 +256,7 @@ fn package(
     let metadata = EmbeddedMetadata {
         revision: meta.clone(),
         source_fingerprint: project::source_fingerprint(source)?,
+        build_inputs: inputs.to_string(),
     };
     component::embed_metadata(&mut bytes, &metadata);
     // Warm the compile cache so the first upgrade does not compile. A component that will not
@@ -174,14 +264,7 @@ fn package(
     let key = component_key(&bytes);
     let loaded = runtime.load(&key, &bytes);
     let will_not_run = loaded.as_ref().err().map(|e| format!("{e:#}"));
-    // The same bytes record the same ops: the last build's entry stands.
-    let ops = match previous_ops.get(&key) {
-        Some(entry) => Some(entry.clone()),
-        None => loaded
-            .ok()
-            .and_then(|loaded| record_both_ways(runtime, &loaded))
-            .and_then(|recorded| crate::wasm::shipped::entry(&recorded)),
-    };
+    let ops = shipped_ops(runtime, previous_ops, &key, || loaded.ok());
     let out = project.wasm_path(&meta.id);
     let changed = std::fs::read(&out).ok().as_deref() != Some(bytes.as_slice());
     if changed {
@@ -275,6 +358,7 @@ fn run_cargo(
     manifest: &Path,
     target_dir: &Path,
     root: &Path,
+    only: Option<&[&str]>,
     revisions: usize,
 ) -> anyhow::Result<Option<Vec<String>>> {
     use std::io::{BufRead, IsTerminal, Write};
@@ -284,8 +368,17 @@ fn run_cargo(
     let mut compiled = 0usize;
     let mut slowest: Option<(String, std::time::Duration)> = None;
     let mut last: Option<(String, std::time::Instant)> = None;
+    let packages: Vec<String> = match only {
+        // Cargo still reads every member's manifest, but checks and builds only these.
+        Some(ids) => ids
+            .iter()
+            .flat_map(|id| ["-p".into(), format!("rev_{id}")])
+            .collect(),
+        None => vec!["--workspace".into()],
+    };
     let mut child = Command::new(cargo())
-        .args(["build", "--release", "--workspace", "--target", TARGET])
+        .args(["build", "--release", "--target", TARGET])
+        .args(&packages)
         .arg(format!("--color={color}"))
         .arg("--manifest-path")
         .arg(manifest)

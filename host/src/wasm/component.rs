@@ -14,6 +14,11 @@ pub struct EmbeddedMetadata {
     pub revision: RevisionMeta,
     /// Fingerprint of the crate's sources when it was built, to spot a stale build.
     pub source_fingerprint: String,
+    /// Fingerprint of what every revision is built from besides its crate (`build_inputs`):
+    /// with the source fingerprint, what `migrate build` compares to skip an unchanged
+    /// revision. Empty in components built before it was kept (they are rebuilt once).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub build_inputs: String,
 }
 
 /// Wraps a `wasm32-unknown-unknown` core module (with wit-bindgen's type information) into a
