@@ -64,8 +64,9 @@ where
         .as_ref()
         .map_or(0, |i| i.written_ns.saturating_sub(SETTLED.as_nanos()));
     // `stat` first, then read: a file changed in between is stored with its older stamp and
-    // read again next time.
-    let stamps: Vec<Option<Stamp>> = crate::parallel::map(files, 256, |(_, file)| stamp(file));
+    // read again next time. On one thread: at a thousand files two threads cost more to start
+    // than they save (heads at N=1000: 6.2 ms on one, 6.5 ms on two).
+    let stamps: Vec<Option<Stamp>> = files.iter().map(|(_, file)| stamp(file)).collect();
     let mut cached = |name: &str, stamp: &Option<Stamp>| {
         let entry = index.as_mut()?.entries.remove(name)?;
         let stamp = (*stamp)?;
