@@ -186,6 +186,22 @@ jobs = 2
         .as_str()
         .unwrap()
         .contains("u_legacy"));
+    // A target that cannot be compared (its file does not exist; check creates nothing) makes
+    // it 2, as for one database: the fleet was not checked.
+    let settings = std::fs::read_to_string(project.path().join("fleet.toml")).unwrap();
+    write_fleet(
+        &project,
+        &settings.replace(
+            "\"sqlite://tenants/d.db\"",
+            "\"sqlite://tenants/d.db\", \"sqlite://tenants/gone.db\"",
+        ),
+    );
+    let (code, json) = fleet_json(&project, &["check", "--database", "--fleet"]);
+    assert_eq!(code, 2, "{json:#}");
+    assert_eq!(result(&json, "gone.db"), "failed");
+    assert_eq!(result(&json, "c.db"), "attention");
+    assert!(!tenants.join("gone.db").exists());
+    write_fleet(&project, &settings);
     let (code, json) = fleet_json(&project, &["stamp", "fl2", "--fleet"]);
     assert_eq!(code, 0, "{json:#}");
     for db in ["a.db", "b.db", "c.db", "d.db"] {

@@ -104,5 +104,5 @@ where
         )?;
         crate::output::progress!("{}", report::summary(&reports, elapsed));
     }
-    Ok(report::exit_code(&reports))
+    Ok(report::exit_code(command, &reports))
 }

@@ -228,15 +228,14 @@ pub fn json(command: &str, reports: &[TargetReport], elapsed: Duration) -> serde
 }
 
 /// 0 when every target did what was asked; 1 when one failed, was skipped, or (read-only
-/// commands) needs attention.
-pub fn exit_code(reports: &[TargetReport]) -> std::process::ExitCode {
-    let bad = reports.iter().any(|r| {
-        matches!(
-            r.result,
-            Result::Failed | Result::Skipped | Result::Attention
-        )
-    });
-    if bad {
+/// commands) needs attention. `check` keeps the meaning its codes have for one database: 2 when
+/// a target could not be compared (failed, or skipped), else 1 when one differs.
+pub fn exit_code(command: &str, reports: &[TargetReport]) -> std::process::ExitCode {
+    let any = |results: &[Result]| reports.iter().any(|r| results.contains(&r.result));
+    let not_compared = any(&[Result::Failed, Result::Skipped]);
+    if command == "check" && not_compared {
+        std::process::ExitCode::from(2)
+    } else if not_compared || any(&[Result::Attention]) {
         std::process::ExitCode::from(1)
     } else {
         std::process::ExitCode::SUCCESS
@@ -284,6 +283,31 @@ mod tests {
             summary(&reports, Duration::from_millis(1500)),
             "2 target(s): 1 upgraded, 1 failed (1.5 s)"
         );
-        assert_eq!(exit_code(&reports), std::process::ExitCode::from(1));
+        assert_eq!(
+            exit_code("upgrade", &reports),
+            std::process::ExitCode::from(1)
+        );
+    }
+
+    #[test]
+    fn check_says_2_when_a_target_could_not_be_compared_and_1_when_one_differs() {
+        let report = |name: &str, result| TargetReport::new(&target(name), result, Duration::ZERO);
+        let differs = report("sqlite://a.db", Result::Attention);
+        let unreadable = report("sqlite://b.db", Result::Failed);
+        let matches = report("sqlite://c.db", Result::Ok);
+        let code = |reports: &[TargetReport]| exit_code("check", reports);
+        assert_eq!(code(&[matches.clone()]), std::process::ExitCode::SUCCESS);
+        assert_eq!(
+            code(&[matches.clone(), differs.clone()]),
+            std::process::ExitCode::from(1)
+        );
+        assert_eq!(
+            code(&[differs, unreadable.clone()]),
+            std::process::ExitCode::from(2)
+        );
+        assert_eq!(
+            exit_code("current", &[unreadable]),
+            std::process::ExitCode::from(1)
+        );
     }
 }
