@@ -1,6 +1,6 @@
 //! What every revision of a project is built from besides its own crate: the workspace's
-//! `Cargo.toml` and `Cargo.lock`, cargo's configuration, the SDK and its WIT files, and the
-//! flags rustc is given. `migrate build` embeds this fingerprint in each component next to the
+//! `Cargo.toml`, the registry packages its `Cargo.lock` pins, cargo's configuration, the SDK and
+//! its WIT files, and the flags rustc is given. `migrate build` embeds this fingerprint in each component next to the
 //! revision's own source fingerprint; a component whose two fingerprints and metadata are
 //! still the current ones is up to date, and cargo is asked to build only the others
 //! (`cargo build -p`: over a thousand-member workspace a no-op build of everything costs cargo
@@ -75,26 +75,22 @@ fn locked_registry_packages(lock: &Path) -> String {
 /// SDK's layout: its macros read `../wit`).
 fn input_folders(root: &Path) -> Vec<PathBuf> {
     let mut folders = vec![root.to_path_buf()];
-    let manifest = root.join("Cargo.toml");
-    let Some(workspace) = std::fs::read_to_string(&manifest)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-    else {
+    let Some(dependencies) = crate::project::workspace_dependencies(root) else {
         return folders;
     };
-    let dependencies = workspace
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(|d| d.as_table());
-    for dependency in dependencies.into_iter().flat_map(|d| d.values()) {
+    // Compared resolved: `../guest-sdk` joined to the root still starts with the root.
+    let resolved_root = std::fs::canonicalize(root).ok();
+    for dependency in dependencies.values() {
         let Some(path) = dependency.get("path").and_then(|p| p.as_str()) else {
             continue;
         };
-        // Compared resolved: `../guest-sdk` joined to the root still starts with the root.
         let Ok(folder) = std::fs::canonicalize(root.join(path)) else {
             continue; // cargo will say it is missing
         };
-        if std::fs::canonicalize(root).is_ok_and(|root| folder.starts_with(root)) {
+        if resolved_root
+            .as_ref()
+            .is_some_and(|r| folder.starts_with(r))
+        {
             continue; // walked with the root
         }
         if let Some(wit) = folder

@@ -81,22 +81,15 @@ where
     let missing: Vec<usize> = (0..files.len())
         .filter(|&i| looked_up[i].is_none())
         .collect();
-    if missing.is_empty() {
-        return looked_up
-            .into_iter()
-            .map(|m| Ok(m.expect("found")))
-            .collect();
-    }
-    let parsed = crate::parallel::map(&missing, 64, |&i| parse(&files[i].1));
-    let mut parsed = missing.into_iter().zip(parsed).collect::<HashMap<_, _>>();
+    // Parsed in the files' order, so they fill the gaps in that order.
+    let mut parsed = crate::parallel::map(&missing, 64, |&i| parse(&files[i].1)).into_iter();
     let results: Vec<anyhow::Result<RevisionMeta>> = looked_up
         .into_iter()
-        .enumerate()
-        .map(|(i, found)| match found {
-            Some(meta) => Ok(meta),
-            None => parsed.remove(&i).expect("parsed every missing one"),
-        })
+        .map(|found| found.map_or_else(|| parsed.next().expect("one per gap"), Ok))
         .collect();
+    if missing.is_empty() {
+        return results; // nothing was read: the index holds it all already
+    }
     if let Some(path) = index_path {
         if results.iter().all(|r| r.is_ok()) {
             let entries = files

@@ -338,25 +338,33 @@ fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<(PathBuf, bool)>> {
         .collect())
 }
 
+/// The `[workspace.dependencies]` table of the migrations workspace's `Cargo.toml`, if it
+/// can be read.
+pub fn workspace_dependencies(root: &Path) -> Option<toml::Table> {
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).ok()?;
+    let mut workspace: toml::Table = text.parse().ok()?;
+    match workspace.remove("workspace")?.get("dependencies")? {
+        toml::Value::Table(dependencies) => Some(dependencies.clone()),
+        _ => None,
+    }
+}
+
 /// Whether the project's SDK is one whose revisions are `#![no_std]` (it has the `std`
 /// feature). A project vendored by an older `migrate init` has a std-only SDK: its new revisions
 /// must leave the line out. Assumed yes when the SDK is not a readable path dependency.
 pub fn sdk_supports_no_std(root: &Path) -> bool {
-    let read =
-        |path: &Path| -> Option<toml::Table> { std::fs::read_to_string(path).ok()?.parse().ok() };
-    let Some(workspace) = read(&root.join("Cargo.toml")) else {
-        return true;
-    };
-    let sdk_path = workspace
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(|d| d.get("migrate-guest-sdk"))
-        .and_then(|sdk| sdk.get("path"))
-        .and_then(|p| p.as_str());
+    let sdk_path = workspace_dependencies(root).and_then(|dependencies| {
+        let path = dependencies.get("migrate-guest-sdk")?.get("path")?;
+        path.as_str().map(str::to_string)
+    });
     let Some(sdk_path) = sdk_path else {
         return true;
     };
-    match read(&root.join(sdk_path).join("Cargo.toml")) {
+    let manifest = std::fs::read_to_string(root.join(sdk_path).join("Cargo.toml"));
+    match manifest
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+    {
         Some(manifest) => manifest
             .get("features")
             .and_then(|f| f.get("std"))

@@ -336,19 +336,17 @@ fn warn_std_without_feature(project: &Project, root: &Path) {
 
 /// Whether the workspace turns on the SDK's `std` feature.
 fn sdk_std_feature_on(root: &Path) -> bool {
-    let Some(workspace) = std::fs::read_to_string(root.join("Cargo.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-    else {
-        return false;
-    };
-    workspace
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(|d| d.get("migrate-guest-sdk"))
-        .and_then(|sdk| sdk.get("features"))
-        .and_then(|f| f.as_array())
-        .is_some_and(|features| features.iter().any(|f| f.as_str() == Some("std")))
+    project::workspace_dependencies(root)
+        .and_then(|dependencies| {
+            let features = dependencies.get("migrate-guest-sdk")?.get("features")?;
+            Some(
+                features
+                    .as_array()?
+                    .iter()
+                    .any(|f| f.as_str() == Some("std")),
+            )
+        })
+        .unwrap_or(false)
 }
 
 /// Runs cargo, passing its messages on with their file paths made relative to where the user

@@ -296,7 +296,10 @@ mod tests {
         let unreadable = report("sqlite://b.db", Result::Failed);
         let matches = report("sqlite://c.db", Result::Ok);
         let code = |reports: &[TargetReport]| exit_code("check", reports);
-        assert_eq!(code(&[matches.clone()]), std::process::ExitCode::SUCCESS);
+        assert_eq!(
+            code(std::slice::from_ref(&matches)),
+            std::process::ExitCode::SUCCESS
+        );
         assert_eq!(
             code(&[matches.clone(), differs.clone()]),
             std::process::ExitCode::from(1)
