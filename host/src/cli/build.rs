@@ -79,7 +79,7 @@ pub fn run(ctx: &Context, _args: BuildArgs) -> anyhow::Result<()> {
     let inputs = crate::build_inputs::fingerprint(root)?;
     let out_dir = Project::build_dir(root);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let runtime = super::runtime(ctx)?;
+    let runtime = super::runtime(ctx);
     // Componentizing and compiling (to warm the cache) take milliseconds per revision: on
     // every core, reported in the graph's order.
     let previous_ops = crate::wasm::shipped::previous(&out_dir);

@@ -95,7 +95,7 @@ fn check_heads(ctx: &Context) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let mut guests = crate::runner::Guests::new(&project, super::runtime(ctx)?);
+    let mut guests = crate::runner::Guests::new(&project, super::runtime(ctx));
     guests.set_target(super::offline_target(ctx, None)?);
     let reports = crate::branches::analyse(&mut guests, &heads)?;
     let commutes = reports.iter().all(|r| r.report.commutes());

@@ -107,7 +107,7 @@ pub async fn compare(
             ),
         )
     } else {
-        let mut guests = Guests::new(&project, super::runtime(ctx)?);
+        let mut guests = Guests::new(&project, super::runtime(ctx));
         guests.set_target(super::offline_target(ctx, None)?);
         let (schema, _) = replay(&mut guests, &heads)?;
         if schema.has_opaque_changes {

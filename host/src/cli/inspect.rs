@@ -261,7 +261,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         say!("Source: {}", source.display());
     }
     say!("Message: {}", meta.message);
-    let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx));
     let capabilities = guests.capabilities_of(&id)?;
     say!(
         "Raw SQL: {}",
@@ -337,7 +337,7 @@ fn show_json(
     dialect: Option<&str>,
 ) -> anyhow::Result<()> {
     let id = &meta.id;
-    let mut guests = Guests::new(project, super::runtime(ctx)?);
+    let mut guests = Guests::new(project, super::runtime(ctx));
     let capabilities = guests.capabilities_of(id)?;
     let targets = match (dialect, capabilities.target) {
         (Some(flag), _) => vec![super::offline_target(ctx, Some(flag))?],

@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, args: MergeArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx));
     guests.set_target(super::offline_target(ctx, None)?);
     let reports = crate::branches::analyse(&mut guests, &tips)?;
     let report = crate::branches::describe(&reports);

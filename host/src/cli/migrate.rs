@@ -160,7 +160,7 @@ async fn migrate(
 ) -> anyhow::Result<()> {
     let project = ctx.project()?;
     let graph = project.graph.clone();
-    let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx));
 
     if offline.sql && ctx.json {
         bail!("--sql prints SQL; --json is for what ran online");

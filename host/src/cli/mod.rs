@@ -301,7 +301,7 @@ pub fn offline_target(ctx: &Context, flag: Option<&str>) -> anyhow::Result<Targe
 }
 
 /// The guest runtime with the caches in `$MIGRATE_CACHE_DIR`, else `<migrations>/.cache`.
-pub fn runtime(ctx: &Context) -> anyhow::Result<crate::wasm::GuestRuntime> {
+pub fn runtime(ctx: &Context) -> crate::wasm::GuestRuntime {
     let dir = Project::cache_dir(&ctx.migrations_dir);
     let shipped = crate::wasm::shipped::ShippedOps::in_build_dir(
         &Project::build_dir(&ctx.migrations_dir),

@@ -116,7 +116,7 @@ pub async fn run(ctx: &Context, args: ResolveArgs) -> anyhow::Result<()> {
                 project.root.display()
             )
         })?;
-        let mut guests = Guests::new(&project, super::runtime(ctx)?);
+        let mut guests = Guests::new(&project, super::runtime(ctx));
         guests.set_target(db.target().await?);
         let ops = guests.ops(&id, direction)?;
         let sum = guests.checksum(&id, direction, &ops)?;

@@ -67,7 +67,7 @@ pub async fn stamp_database(
     let dialect = db.dialect();
     let current = db.heads().await?;
     let target = target::resolve(&project.graph, target_text, &current)?;
-    let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx));
     guests.set_target(db.target().await?);
     let removed: Vec<String> = current
         .iter()
@@ -140,7 +140,7 @@ pub async fn accept(ctx: &Context, args: AcceptArgs) -> anyhow::Result<()> {
     if !project.graph.with_ancestors(&current).contains(&id) {
         bail!("revision {id} is not applied to this database; there is nothing to accept");
     }
-    let mut guests = Guests::new(&project, super::runtime(ctx)?);
+    let mut guests = Guests::new(&project, super::runtime(ctx));
     guests.set_target(db.target().await?);
     let ops = guests.ops(&id, Direction::Upgrade)?;
     let sum = guests.checksum(&id, Direction::Upgrade, &ops)?;

@@ -236,5 +236,5 @@ pub async fn diagnose(
     db: &mut Database,
     step: &Incomplete,
 ) -> anyhow::Result<crate::recovery::Recovery> {
-    crate::recovery::diagnose(project, super::runtime(ctx)?, db, step).await
+    crate::recovery::diagnose(project, super::runtime(ctx), db, step).await
 }

@@ -251,7 +251,7 @@ impl<'p> State<'p> {
         let at = match self.guests.iter().position(|(t, _)| t == target) {
             Some(at) => at,
             None => {
-                let mut guests = Guests::new(shared.project, crate::cli::runtime(shared.ctx)?);
+                let mut guests = Guests::new(shared.project, crate::cli::runtime(shared.ctx));
                 guests.set_target(target.clone());
                 self.guests.push((target.clone(), guests));
                 self.guests.len() - 1

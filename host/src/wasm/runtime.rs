@@ -106,8 +106,10 @@ fn compiler() -> wasmtime::Strategy {
 /// Cheap to clone: the engine and linker are shared handles.
 #[derive(Clone)]
 pub struct GuestRuntime {
-    engine: Engine,
-    linker: Linker<Recorder>,
+    /// Started on the first component loaded: a run whose ops are all recorded (a deployment
+    /// with `build/ops.json`, a warm cache) needs no engine, and starting one costs its thread,
+    /// its memory and its code's pages.
+    wasm: std::sync::Arc<std::sync::OnceLock<Result<Wasm, String>>>,
     limits: Limits,
     cache: Cache,
     sandbox: std::sync::Arc<SandboxSettings>,
@@ -171,13 +173,14 @@ fn imports_execute(engine: &Engine, component: &wasmtime::component::Component) 
         })
 }
 
-impl GuestRuntime {
-    pub fn new(
-        limits: Limits,
-        cache: Cache,
-        sandbox: SandboxSettings,
-        naming: migrate_core::naming::NamingConvention,
-    ) -> anyhow::Result<GuestRuntime> {
+/// The engine and the linker holding the `revision` world's imports.
+struct Wasm {
+    engine: Engine,
+    linker: Linker<Recorder>,
+}
+
+impl Wasm {
+    fn start() -> anyhow::Result<Wasm> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
@@ -203,14 +206,32 @@ impl GuestRuntime {
         // to link, so a guest has no way to reach files, network or the wall clock.
         Revision::add_to_linker::<_, HasSelf<Recorder>>(&mut linker, |state| state)
             .map_err(|e| anyhow!("cannot link the ops interface: {e}"))?;
-        Ok(GuestRuntime {
-            engine,
-            linker,
+        Ok(Wasm { engine, linker })
+    }
+}
+
+impl GuestRuntime {
+    pub fn new(
+        limits: Limits,
+        cache: Cache,
+        sandbox: SandboxSettings,
+        naming: migrate_core::naming::NamingConvention,
+    ) -> GuestRuntime {
+        GuestRuntime {
+            wasm: Default::default(),
             limits,
             cache,
             sandbox: std::sync::Arc::new(sandbox),
             naming: std::sync::Arc::new(naming),
-        })
+        }
+    }
+
+    /// The engine and linker, started by the first caller.
+    fn wasm(&self) -> anyhow::Result<&Wasm> {
+        self.wasm
+            .get_or_init(|| Wasm::start().map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| anyhow!("{e}"))
     }
 
     pub fn sandbox(&self) -> &SandboxSettings {
@@ -232,21 +253,21 @@ impl GuestRuntime {
 
     /// Compiles a component (or loads it compiled from the cache) and checks that it is a
     /// `revision` that imports nothing else. `key` is the component's sha256.
-    pub fn load(&self, key: &str, wasm: &[u8]) -> anyhow::Result<LoadedRevision> {
+    pub fn load(&self, key: &str, bytes: &[u8]) -> anyhow::Result<LoadedRevision> {
+        let Wasm { engine, linker } = self.wasm()?;
         let component = self
             .cache
-            .component(&self.engine, key, wasm)
+            .component(engine, key, bytes)
             .map_err(|e| anyhow!("not a valid component: {e:#}"))?;
-        let instance_pre = self
-            .linker
+        let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("the component needs imports the sandbox does not give (only the migrate ops are available): {e:#}"))?;
         let pre = RevisionPre::new(instance_pre)
             .map_err(|e| anyhow!("the component is not a migrate revision (wrong world): {e:#}"))?;
-        let imports = |name| imports_interface(&self.engine, &component, name);
+        let imports = |name| imports_interface(engine, &component, name);
         Ok(LoadedRevision {
             capabilities: Capabilities {
-                execute: imports_execute(&self.engine, &component),
+                execute: imports_execute(engine, &component),
                 target: imports("target"),
                 clock: imports("clock"),
                 catalog: imports("catalog"),
@@ -265,7 +286,7 @@ impl GuestRuntime {
     ) -> anyhow::Result<Vec<Op>> {
         let limits = self.limits;
         let recorder = Recorder::new(&limits, context);
-        let mut store = Store::new(&self.engine, recorder);
+        let mut store = Store::new(&self.wasm()?.engine, recorder);
         store.limiter(|state| state);
         let ticks = |ms: u128| (ms.div_ceil(EPOCH_TICK.as_millis()) as u64).max(1);
         store.set_epoch_deadline(ticks(limits.timeout_ms as u128));
