@@ -66,7 +66,7 @@ where
     // `stat` first, then read: a file changed in between is stored with its older stamp and
     // read again next time. On one thread: at a thousand files two threads cost more to start
     // than they save (heads at N=1000: 6.2 ms on one, 6.5 ms on two).
-    let stamps: Vec<Option<Stamp>> = files.iter().map(|(_, file)| stamp(file)).collect();
+    let stamps = stamps(files);
     let mut cached = |name: &str, stamp: &Option<Stamp>| {
         let entry = index.as_mut()?.entries.remove(name)?;
         let stamp = (*stamp)?;
@@ -113,25 +113,83 @@ where
     results
 }
 
+/// Each file's stamp. On Unix each is looked up relative to its revision folder's parent,
+/// opened once: at a thousand files, walking every path from the root was a third of `heads`
+/// (BENCHMARKS.md, session 11).
+fn stamps(files: &[(String, PathBuf)]) -> Vec<Option<Stamp>> {
+    #[cfg(unix)]
+    {
+        let mut folder: Option<(&Path, Option<rustix::fd::OwnedFd>)> = None;
+        files
+            .iter()
+            .map(|(_, file)| {
+                let parent = file.parent().and_then(Path::parent)?;
+                if folder.as_ref().map(|(dir, _)| *dir) != Some(parent) {
+                    use rustix::fs::{Mode, OFlags};
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    folder = Some((parent, rustix::fs::open(parent, flags, Mode::empty()).ok()));
+                }
+                match &folder {
+                    Some((dir, Some(fd))) => {
+                        let relative = file.strip_prefix(dir).ok()?;
+                        let stat = rustix::fs::statat(fd, relative, rustix::fs::AtFlags::empty());
+                        stat.ok().map(|s| Stamp::of(&s))
+                    }
+                    _ => stamp(file),
+                }
+            })
+            .collect()
+    }
+    #[cfg(not(unix))]
+    files.iter().map(|(_, file)| stamp(file)).collect()
+}
+
 fn stamp(file: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(file).ok()?;
-    let ns = |t: SystemTime| t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_nanos());
     #[cfg(unix)]
-    let (changed_ns, inode) = {
+    {
         use std::os::unix::fs::MetadataExt;
-        let changed =
-            meta.ctime().max(0) as u128 * 1_000_000_000 + meta.ctime_nsec().max(0) as u128;
-        (changed, meta.ino())
-    };
-    let modified_ns = ns(meta.modified().ok()?)?;
+        Some(Stamp {
+            size: meta.len(),
+            modified_ns: Stamp::ns(meta.mtime(), meta.mtime_nsec()),
+            changed_ns: Stamp::ns(meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
+        })
+    }
     #[cfg(not(unix))]
-    let (changed_ns, inode) = (modified_ns, 0);
-    Some(Stamp {
-        size: meta.len(),
-        modified_ns,
-        changed_ns,
-        inode,
-    })
+    {
+        let modified_ns = meta
+            .modified()
+            .ok()?
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(Stamp {
+            size: meta.len(),
+            modified_ns,
+            changed_ns: modified_ns,
+            inode: 0,
+        })
+    }
+}
+
+impl Stamp {
+    /// The field types differ between platforms (`i64` here, `i32` on 32-bit ones).
+    #[cfg(unix)]
+    #[allow(clippy::unnecessary_cast)]
+    fn of(stat: &rustix::fs::Stat) -> Stamp {
+        Stamp {
+            size: stat.st_size as u64,
+            modified_ns: Stamp::ns(stat.st_mtime as i64, stat.st_mtime_nsec as i64),
+            changed_ns: Stamp::ns(stat.st_ctime as i64, stat.st_ctime_nsec as i64),
+            inode: stat.st_ino as u64,
+        }
+    }
+
+    /// Nanoseconds since the epoch; times before it count as the epoch.
+    fn ns(seconds: i64, nanoseconds: i64) -> u128 {
+        seconds.max(0) as u128 * 1_000_000_000 + nanoseconds.max(0) as u128
+    }
 }
 
 fn load(path: &Path) -> Option<Index> {
