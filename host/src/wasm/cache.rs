@@ -26,7 +26,10 @@ const OPS_FORMAT: &str = "ops-v1";
 #[derive(Clone)]
 pub struct Cache {
     dir: Option<PathBuf>,
-    /// Ops recorded by `migrate build` (`build/ops.json`), looked at when this cache misses.
+    /// Ops recorded by `migrate build` (`build/ops.json`), looked at before this cache's files:
+    /// they are the same ops for the same bytes, already read in one file, where the cache
+    /// costs a file lookup or two per revision (a fifth of a fresh deployment's fixed cost at
+    /// N=100; BENCHMARKS.md, session 11).
     shipped: Option<std::sync::Arc<super::shipped::ShippedOps>>,
 }
 
@@ -97,9 +100,10 @@ impl Cache {
     /// `target` interface) are filed per target, and never under the plain key: one lookup for
     /// every other revision, as before.
     pub fn ops(&self, key: &str, direction: Direction, target: &Target) -> Option<Vec<Op>> {
-        self.read_ops(key, direction)
+        (self.shipped.as_ref())
+            .and_then(|shipped| shipped.get(key, direction))
+            .or_else(|| self.read_ops(key, direction))
             .or_else(|| self.read_ops(&per_target(key, target), direction))
-            .or_else(|| self.shipped.as_ref()?.get(key, direction))
     }
 
     pub fn store_ops(
