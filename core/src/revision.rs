@@ -113,16 +113,19 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph, refusing duplicate ids, dangling down revisions and cycles.
     pub fn new(entries: Vec<(RevisionMeta, Origin)>) -> Result<Graph, GraphError> {
-        let mut revisions = BTreeMap::new();
+        // Sorted by id once, so both maps below are built in one pass without a lookup each.
+        let mut entries = entries;
+        entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        if let Some(pair) = entries.windows(2).find(|pair| pair[0].0.id == pair[1].0.id) {
+            return Err(GraphError::DuplicateId {
+                id: pair[0].0.id.clone(),
+                first: pair[0].1.clone(),
+                second: pair[1].1.clone(),
+            });
+        }
         let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+        let mut revisions = BTreeMap::new();
         for (meta, origin) in entries {
-            if let Some(first) = origins.get(&meta.id) {
-                return Err(GraphError::DuplicateId {
-                    id: meta.id.clone(),
-                    first: first.clone(),
-                    second: origin,
-                });
-            }
             origins.insert(meta.id.clone(), origin);
             revisions.insert(meta.id.clone(), meta);
         }
@@ -570,19 +573,21 @@ fn topological_order(
         .values()
         .map(|m| (m.id.as_str(), m.down_revisions.len() + m.depends_on.len()))
         .collect();
-    let sort_key = |id: &str| (revisions[id].created.clone(), id.to_string());
-    let mut ready: BTreeSet<(String, String)> = waiting
+    let sort_key = |id: &str| {
+        let (id, meta) = revisions.get_key_value(id).expect("a revision");
+        (meta.created.as_str(), id.as_str())
+    };
+    let mut ready: BTreeSet<(&str, &str)> = waiting
         .iter()
         .filter(|(_, n)| **n == 0)
         .map(|(id, _)| sort_key(id))
         .collect();
     let mut order = Vec::with_capacity(revisions.len());
     let none = BTreeSet::new();
-    while let Some(key) = ready.pop_first() {
-        let id = key.1;
-        let after = children[&id]
+    while let Some((_, id)) = ready.pop_first() {
+        let after = children[id]
             .iter()
-            .chain(dependents.get(&id).unwrap_or(&none));
+            .chain(dependents.get(id).unwrap_or(&none));
         for child in after {
             let n = waiting
                 .get_mut(child.as_str())
@@ -592,7 +597,7 @@ fn topological_order(
                 ready.insert(sort_key(child));
             }
         }
-        order.push(id);
+        order.push(id.to_string());
     }
     if order.len() < revisions.len() {
         let placed: BTreeSet<&String> = order.iter().collect();
