@@ -36,9 +36,12 @@ fn links_with_rust_lld() -> bool {
         || var("TARGET") != "x86_64-unknown-linux-gnu"
         // Debug builds: their symbols are other names than the list's, so nothing to order.
         || var("OPT_LEVEL") == "0"
-        // A linker set in the config or environment, or rustc told not to use its own LLD.
+        // A linker set in the config or environment (`linker = ...`, `-C linker=`,
+        // `-fuse-ld=...`), or rustc told not to use its own LLD (`-C link-self-contained=-linker`).
         || std::env::var_os("RUSTC_LINKER").is_some()
-        || var("CARGO_ENCODED_RUSTFLAGS").contains("linker")
+        || ["linker", "fuse-ld"]
+            .iter()
+            .any(|flag| var("CARGO_ENCODED_RUSTFLAGS").contains(flag))
     {
         return false;
     }

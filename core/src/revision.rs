@@ -113,7 +113,8 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph, refusing duplicate ids, dangling down revisions and cycles.
     pub fn new(entries: Vec<(RevisionMeta, Origin)>) -> Result<Graph, GraphError> {
-        // Sorted by id once, so both maps below are built in one pass without a lookup each.
+        // Sorted by id (stably: of two with one id, the first given stays first), a duplicate
+        // lies next to its twin, and the maps below are filled in key order.
         let mut entries = entries;
         entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         if let Some(pair) = entries.windows(2).find(|pair| pair[0].0.id == pair[1].0.id) {

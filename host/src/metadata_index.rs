@@ -114,8 +114,8 @@ where
 }
 
 /// Each file's stamp. On Unix each is looked up relative to its revision folder's parent,
-/// opened once: at a thousand files, walking every path from the root was a third of `heads`
-/// (BENCHMARKS.md, session 11).
+/// opened once: at a thousand files the `stat`s were a third of `heads`, and looking each path
+/// up from the root about 40% of their time (BENCHMARKS.md, session 11).
 fn stamps(files: &[(String, PathBuf)]) -> Vec<Option<Stamp>> {
     #[cfg(unix)]
     {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
 use migrate_core::revision::{Graph, RevisionMeta};
@@ -18,12 +19,14 @@ pub const METADATA_FILE: &str = "revision.toml";
 #[derive(Clone)]
 pub struct Project {
     pub root: PathBuf,
-    pub graph: Graph,
+    /// Shared, as the maps below: the thread recording ops ahead holds the project too, and
+    /// the runner the graph; a copy of a thousand revisions' graph is about 200 KB (heaptrack).
+    pub graph: Arc<Graph>,
     /// Per revision id: its source folder (absent in a build-only deployment).
-    pub sources: BTreeMap<String, PathBuf>,
+    pub sources: Arc<BTreeMap<String, PathBuf>>,
     /// In a build-only deployment, per revision id: the BLAKE3 hash its component must have
     /// (from `build/manifest.toml`).
-    pub built: BTreeMap<String, String>,
+    pub built: Arc<BTreeMap<String, String>>,
     /// Whether every component in `built` was read and found to be what the manifest says
     /// (`load`): then a component's key is known without reading it again.
     verified: bool,
@@ -110,9 +113,9 @@ impl Project {
         let graph = Graph::new(entries).map_err(|e| anyhow!("in {}: {e}", root.display()))?;
         Ok(Project {
             root: root.to_path_buf(),
-            graph,
-            sources,
-            built,
+            graph: Arc::new(graph),
+            sources: Arc::new(sources),
+            built: Arc::new(built),
             verified: false,
         })
     }

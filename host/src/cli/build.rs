@@ -317,7 +317,7 @@ fn warn_std_without_feature(project: &Project, root: &Path) {
     if !project::sdk_supports_no_std(root) || sdk_std_feature_on(root) {
         return;
     }
-    for (id, dir) in &project.sources {
+    for (id, dir) in project.sources.iter() {
         let lib = dir.join("src/lib.rs");
         let Ok(code) = std::fs::read_to_string(&lib) else {
             continue;

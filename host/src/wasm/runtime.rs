@@ -252,7 +252,7 @@ impl GuestRuntime {
     }
 
     /// Compiles a component (or loads it compiled from the cache) and checks that it is a
-    /// `revision` that imports nothing else. `key` is the component's sha256.
+    /// `revision` that imports nothing else. `key` is the component's hash (`component_key`).
     pub fn load(&self, key: &str, bytes: &[u8]) -> anyhow::Result<LoadedRevision> {
         let Wasm { engine, linker } = self.wasm()?;
         let component = self
