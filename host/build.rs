@@ -20,7 +20,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=MIGRATE_SYMBOL_ORDER");
     let order =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("symbol-order.txt");
-    if order.is_file() && links_with_rust_lld() {
+    // `-Wl,` splits its argument at commas: a path with one cannot be passed this way.
+    let passable = !order.to_string_lossy().contains(',');
+    if order.is_file() && passable && links_with_rust_lld() {
         println!(
             "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
             order.display()
