@@ -1,4 +1,25 @@
-# Sourced by scripts/bench and scripts/bench-fleet; needs $migrate (the binary) and $repo.
+# Sourced by scripts/bench, scripts/bench-fleet and scripts/symbol-order; needs $repo, and
+# $migrate (the binary) where a function runs it.
+
+# migrate_binary: the binary to measure, as an absolute path: $MIGRATE_BIN, else a fresh
+# release build.
+migrate_binary() {
+  if [ -n "${MIGRATE_BIN:-}" ]; then
+    echo "$(cd "$(dirname "$MIGRATE_BIN")" && pwd)/$(basename "$MIGRATE_BIN")"
+  else
+    (cd "$repo" && cargo build --release --locked -q -p migrate) >&2
+    echo "$repo/target/release/migrate"
+  fi
+}
+
+# deployment PROJECT DEST: what a server gets, the project's build/ and a settings file for a
+# SQLite database in DEST, and nothing else (no sources, no cache).
+deployment() {
+  local project=$1 dest=$2
+  rm -rf "$dest"; mkdir -p "$dest/migrations"
+  cp -r "$project/migrations/build" "$dest/migrations/"
+  printf 'database_url = "sqlite://%s/app.db"\n' "$dest" > "$dest/migrate.toml"
+}
 
 # generate N: a linear chain through `migrate new`. Revision i creates table t{i} when
 # i % 5 == 1, else adds a nullable column c{i} (integer, varchar(64), boolean in turn) to the

@@ -28,8 +28,7 @@ pub struct Cache {
     dir: Option<PathBuf>,
     /// Ops recorded by `migrate build` (`build/ops.json`), looked at before this cache's files:
     /// they are the same ops for the same bytes, already read in one file, where the cache
-    /// costs a file lookup or two per revision (a fifth of a fresh deployment's fixed cost at
-    /// N=100; BENCHMARKS.md, session 11).
+    /// costs a file lookup or two per revision (BENCHMARKS.md, session 11).
     shipped: Option<std::sync::Arc<super::shipped::ShippedOps>>,
 }
 
