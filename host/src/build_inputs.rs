@@ -128,7 +128,7 @@ mod tests {
         std::fs::write(r.join("build/a1.wasm"), "bytes").unwrap();
         std::fs::create_dir_all(r.join("target/x")).unwrap();
         std::fs::create_dir_all(r.join(".cache")).unwrap();
-        std::fs::write(r.join(".cache/revisions.json"), "{}").unwrap();
+        std::fs::write(r.join(".cache/revisions.index"), "{}").unwrap();
         assert_eq!(fingerprint(r).unwrap(), first);
 
         std::fs::write(r.join("sdk/src/lib.rs"), "// sdk, edited").unwrap();

@@ -26,6 +26,9 @@ pub struct Guests<'p> {
     pub(crate) runtime: GuestRuntime,
     /// The model's ops of revisions that do not look at the schema, by (id, upgrade?).
     recorded: BTreeMap<(String, bool), Vec<Op>>,
+    /// Whether `recorded` keeps ops once asked for them (a fleet runs the same revisions on
+    /// many databases), or hands them over (`hand_over_recorded`).
+    keep_recorded: bool,
     /// Each revision's cache key (its component's hash). The bytes are not kept: a thousand
     /// components held at once are memory the run does not need.
     keys: BTreeMap<String, String>,
@@ -52,6 +55,7 @@ impl<'p> Guests<'p> {
             project,
             runtime,
             recorded: BTreeMap::new(),
+            keep_recorded: true,
             keys: BTreeMap::new(),
             target: Target::default(),
             capabilities: BTreeMap::new(),
@@ -64,6 +68,15 @@ impl<'p> Guests<'p> {
             self.recorded.clear();
             self.target = target;
         }
+    }
+
+    /// From now on a revision's recorded ops are handed over, not copied, when asked for: for a
+    /// command that walks each revision once (one database's upgrade), so that a thousand
+    /// revisions' ops are not all held at once (1.0 of 5.3 MB of heap at N=1000,
+    /// BENCHMARKS.md session 12). Asked again, they are recorded again (from the cache or the
+    /// shipped ops), which costs time, never correctness.
+    pub fn hand_over_recorded(&mut self) {
+        self.keep_recorded = false;
     }
 
     pub fn target(&self) -> &Target {
@@ -205,15 +218,18 @@ impl<'p> Guests<'p> {
         Ok(ops)
     }
 
-    fn memo(&self, id: &str, direction: Direction) -> Option<Vec<Op>> {
-        self.recorded
-            .get(&(id.to_string(), direction == Direction::Upgrade))
-            .cloned()
+    fn memo(&mut self, id: &str, direction: Direction) -> Option<Vec<Op>> {
+        let key = (id.to_string(), direction == Direction::Upgrade);
+        if self.keep_recorded {
+            self.recorded.get(&key).cloned()
+        } else {
+            self.recorded.remove(&key)
+        }
     }
 
     /// Keeps a revision's model ops for the command, unless they depend on the schema.
     fn remember(&mut self, id: &str, direction: Direction, ops: &[Op]) {
-        if !self.capabilities.get(id).is_some_and(|c| c.catalog) {
+        if self.keep_recorded && !self.capabilities.get(id).is_some_and(|c| c.catalog) {
             self.recorded.insert(
                 (id.to_string(), direction == Direction::Upgrade),
                 ops.to_vec(),

@@ -169,6 +169,7 @@ async fn migrate(
         let target = super::offline_target(ctx, offline.dialect.as_deref())?;
         let dialect = target.dialect();
         guests.set_target(target);
+        guests.hand_over_recorded();
         // Offline there is no version table to read: `FROM:TO` says where to start; otherwise an
         // upgrade starts at base and a downgrade at the graph's heads.
         let (current, to_text) = match target_text.split_once(':') {
@@ -238,6 +239,9 @@ async fn migrate_online(
     let continue_interrupted = recovery.continue_interrupted || ctx.settings.continue_interrupted;
     let mut db = super::open_for_change_continuing(ctx, continue_interrupted).await?;
     guests.set_target(db.target().await?);
+    // Each revision is walked once (a one-transaction run that falls back to a transaction per
+    // step records its steps again, from the cache or the shipped ops).
+    guests.hand_over_recorded();
     let current = db.heads().await?;
     heads.before = Some(current.clone());
     let steps = steps_from(project, &current, target_text, direction)?;
