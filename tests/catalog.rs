@@ -215,3 +215,118 @@ fn a_key_that_is_not_there_is_refused_before_any_sql() {
     assert!(err.contains("(it has: (team_id))"), "{err}");
     assert_eq!(p.heads(), vec!["cc_miss_tables"]);
 }
+
+/// A table whose columns have what the portable types do not say: an enum, a native type for
+/// one database, a generation expression, identity options.
+const DEVICES: &str = r#"
+    op::create_table(
+        Table::new("device")
+            .column(Column::new("id", Type::Integer).primary_key().identity(Identity::by_default().start(1000)))
+            .column(Column::new("state", Type::enumeration("device_state", ["on", "off"])))
+            .column(Column::new("ip", Type::Text).native(Dialect::Postgresql, "INET"))
+            .column(Column::new("watts", Type::Integer))
+            .column(Column::new("double_watts", Type::Integer).generated_stored("watts * 2")),
+    );
+    Ok(())"#;
+
+/// Writes what it sees of each column into `seen`, and adds `standby` to the column's enum
+/// unless it is there: a decision only the enum's values can make.
+const LOOK_AT_OPTIONS: &str = r#"
+    op::create_table(Table::new("seen").column(Column::new("what", Type::Varchar(200))));
+    let device = catalog::table("device").ok_or("no table device")?;
+    let mut rows: Vec<String> = Vec::new();
+    for column in device.table.columns() {
+        let mut what = String::from(column.name());
+        if let Type::Enum { name, values } = column.data_type() {
+            what += &format!(" enum {name} {}", values.join(","));
+        }
+        if let Some(sql) = column.native_type_on(Dialect::Postgresql) {
+            what += &format!(" on postgresql {sql}");
+        }
+        if let Some((expression, stored)) = column.generation() {
+            what += &format!(" generated {expression} stored={stored}");
+        }
+        if let Some(identity) = column.identity_options() {
+            what += &format!(" identity always={} first={:?}", identity.is_always(), identity.first_value());
+        }
+        rows.push(what);
+    }
+    match device.table.column_named("state").map(|c| c.data_type()) {
+        Some(Type::Enum { name, values }) if !values.iter().any(|v| v == "standby") => {
+            op::alter_enum(name, values.iter().map(String::as_str).chain(["standby"]));
+        }
+        Some(Type::Enum { .. }) => {}
+        other => return Err(format!("state is not an enum: {other:?}")),
+    }
+    op::bulk_insert("seen", &["what"], rows.into_iter().map(|r| vec![r.into()]).collect());
+    Ok(())"#;
+
+fn options_project() -> TestProject {
+    let p = TestProject::init();
+    p.add_revision("co_devices", "devices", &common::guest(DEVICES));
+    p.add_revision(
+        "co_look",
+        "looks at the column options",
+        &common::guest(LOOK_AT_OPTIONS),
+    );
+    p.build();
+    p
+}
+
+const SEEN_OPTIONS: &[&[&str]] = &[
+    &["double_watts generated watts * 2 stored=true"],
+    &["id identity always=false first=Some(1000)"],
+    &["ip on postgresql INET"],
+    &["state enum device_state on,off"],
+    &["watts"],
+];
+
+#[test]
+fn a_revision_sees_enums_native_types_generation_and_identity_on_sqlite() {
+    let p = options_project();
+    p.migrate().arg("upgrade").assert().success();
+    assert_eq!(
+        p.query("SELECT what FROM seen ORDER BY what"),
+        strings(SEEN_OPTIONS)
+    );
+    // It saw the enum's values, so it added the one missing: the CHECK takes it now.
+    p.query("INSERT INTO device (id, state, watts) VALUES (1, 'standby', 5)");
+    assert_eq!(
+        p.query("SELECT state, double_watts FROM device"),
+        strings(&[&["standby", "10"]])
+    );
+}
+
+#[test]
+fn a_revision_sees_enums_native_types_generation_and_identity_on_postgresql() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = options_project();
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    assert_eq!(
+        db.query("SELECT what FROM seen ORDER BY what"),
+        strings(SEEN_OPTIONS)
+    );
+    assert_eq!(
+        db.query("SELECT array_to_string(enum_range(NULL::device_state)::text[], ',')"),
+        strings(&[&["on,off,standby"]])
+    );
+    db.query("INSERT INTO device (state, ip, watts) VALUES ('standby', '10.0.0.1', 7)");
+    assert_eq!(
+        db.query("SELECT id::text, state::text, double_watts::text FROM device"),
+        strings(&[&["1000", "standby", "14"]])
+    );
+    // Offline the model answers the same: the enum gains its value in the printed SQL too.
+    let out = p
+        .migrate()
+        .args(["upgrade", "--sql", "--dialect", "postgresql"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("ADD VALUE 'standby'"),
+        "{}",
+        common::stdout(&out)
+    );
+}

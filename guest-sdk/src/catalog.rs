@@ -1,6 +1,6 @@
 //! The schema before this revision, for a revision that decides by looking (Alembic's
-//! inspector): its tables, columns with their types, keys, indexes, and constraints with their
-//! names. The host answers from its model of the schema at the revision's point in the graph;
+//! inspector): its tables, columns with their types (enums with their values), native types,
+//! generation and identity options, keys, indexes, and constraints with their names. The host answers from its model of the schema at the revision's point in the graph;
 //! online, a constraint the revisions left unnamed shows the name the database gave it.
 //!
 //! Asking is a capability: only a revision that calls this imports the `catalog` interface. Its
@@ -84,10 +84,19 @@ pub fn table_names() -> Vec<String> {
     host::table_names()
 }
 
-/// One table, or `None` when there is no table of that name before this revision.
+/// One table, or `None` when there is no table of that name before this revision. Its columns
+/// have their enums (`Type::Enum`), native types, generation and identity options.
 pub fn table(name: &str) -> Option<TableView> {
-    host::get_table(name).map(|view| TableView {
-        table: view.definition.into(),
+    let view = host::get_table(name)?;
+    let mut table: Table = view.definition.into();
+    for options in host::get_column_options(name) {
+        let column = table.columns.iter_mut().find(|c| c.name == options.column);
+        if let Some(column) = column {
+            column.take_options(options);
+        }
+    }
+    Some(TableView {
+        table,
         indexes: view.indexes.into_iter().map(Into::into).collect(),
     })
 }

@@ -2,7 +2,39 @@
 //! the generated WIT types into the SDK's. The other direction is `convert`.
 
 use crate::model::*;
+use crate::wit::migrate::schema::columns as c;
 use crate::wit::migrate::schema::types as w;
+
+impl Column {
+    /// What the catalog says a column has beyond its portable type (`get-column-options`).
+    pub(crate) fn take_options(&mut self, options: c::ColumnOptions) {
+        use crate::target::Dialect;
+        if let Some(e) = options.enum_ {
+            self.data_type = Type::Enum {
+                name: e.name,
+                values: e.values,
+            };
+        }
+        self.native_types = options
+            .native_types
+            .into_iter()
+            .map(|n| {
+                let dialect = match n.dialect {
+                    c::Dialect::Sqlite => Dialect::Sqlite,
+                    c::Dialect::Postgresql => Dialect::Postgresql,
+                    c::Dialect::Mysql => Dialect::Mysql,
+                };
+                (dialect, n.sql)
+            })
+            .collect();
+        self.generated = options.generated.map(|g| (g.expression, g.stored));
+        self.identity = options.identity.map(|i| Identity {
+            always: i.always,
+            start: i.start,
+            increment: i.increment,
+        });
+    }
+}
 
 impl From<w::DataType> for Type {
     fn from(t: w::DataType) -> Type {
@@ -67,7 +99,7 @@ impl From<w::Column> for Column {
                 w::ServerDefault::Expression(e) => ServerDefault::Expression(e),
             }),
             comment: c.comment,
-            // The catalog speaks the portable types only.
+            // The rest comes from `get-column-options` (`Column::take_options`).
             native_types: alloc::vec::Vec::new(),
             generated: None,
             identity: None,

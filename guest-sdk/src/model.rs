@@ -716,6 +716,42 @@ impl Column {
     pub fn server_default(&self) -> Option<&ServerDefault> {
         self.default.as_ref()
     }
+    /// The native type it has on `dialect` in place of its portable one, if it has one.
+    pub fn native_type_on(&self, dialect: crate::target::Dialect) -> Option<&str> {
+        let same = |d: &crate::target::Dialect| {
+            *d == dialect || (d.is_mysql_like() && dialect.is_mysql_like())
+        };
+        self.native_types
+            .iter()
+            .find(|(d, _)| same(d))
+            .map(|(_, sql)| sql.as_str())
+    }
+    /// A generated column's expression, and whether it is stored.
+    pub fn generation(&self) -> Option<(&str, bool)> {
+        self.generated
+            .as_ref()
+            .map(|(expression, stored)| (expression.as_str(), *stored))
+    }
+    /// An identity column's options.
+    pub fn identity_options(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+}
+
+/// Reading an identity the host hands over (`catalog`).
+impl Identity {
+    /// ALWAYS rather than BY DEFAULT.
+    pub fn is_always(&self) -> bool {
+        self.always
+    }
+    /// The first value, if one was given.
+    pub fn first_value(&self) -> Option<i64> {
+        self.start
+    }
+    /// The step between values, if one was given.
+    pub fn step(&self) -> Option<i64> {
+        self.increment
+    }
 }
 
 impl ForeignKey {

@@ -1,5 +1,6 @@
 //! The host's side of the `catalog` interface: the schema before the revision, as the model
-//! has it (and, online, with the names the database gave unnamed constraints).
+//! has it (and, online, with the names the database gave unnamed constraints), enums and the
+//! other column options included.
 
 use super::bindings::migrate::schema::catalog;
 use super::recorder::Recorder;
@@ -18,6 +19,19 @@ impl catalog::Host for Recorder {
                 definition: (&model.table).into(),
                 indexes: model.indexes.iter().map(Into::into).collect(),
             }))
+    }
+
+    fn get_column_options(
+        &mut self,
+        table: String,
+    ) -> wasmtime::Result<Vec<catalog::ColumnOptions>> {
+        let view = self.view()?;
+        let columns = view.schema.table(&table).map(|m| &m.table.columns);
+        Ok(columns
+            .into_iter()
+            .flatten()
+            .filter_map(super::columns::options_of)
+            .collect())
     }
 }
 

@@ -30,6 +30,47 @@ fn apply(column: &mut core::Column, options: columns::ColumnOptions) {
     }
 }
 
+/// What `column` has beyond `types.column`, as `apply` takes it; `None` for a plain column.
+/// The catalog hands this to a revision that looks (`catalog.get-column-options`).
+pub fn options_of(column: &core::Column) -> Option<columns::ColumnOptions> {
+    let enum_ = column
+        .data_type
+        .as_enum()
+        .map(|(name, values)| columns::EnumType {
+            name: name.to_string(),
+            values: values.to_vec(),
+        });
+    let plain = enum_.is_none()
+        && column.native_types.is_empty()
+        && column.generated.is_none()
+        && column.identity.is_none();
+    (!plain).then(|| columns::ColumnOptions {
+        column: column.name.clone(),
+        enum_,
+        native_types: column.native_types.iter().map(native_out).collect(),
+        generated: column.generated.as_ref().map(|g| columns::Generated {
+            expression: g.expression.clone(),
+            stored: g.stored,
+        }),
+        identity: column.identity.as_ref().map(|i| columns::Identity {
+            always: i.always,
+            start: i.start,
+            increment: i.increment,
+        }),
+    })
+}
+
+fn native_out(n: &core::NativeType) -> columns::NativeType {
+    columns::NativeType {
+        dialect: match n.dialect {
+            core::TypeDialect::Sqlite => columns::Dialect::Sqlite,
+            core::TypeDialect::Postgresql => columns::Dialect::Postgresql,
+            core::TypeDialect::Mysql => columns::Dialect::Mysql,
+        },
+        sql: n.sql.clone(),
+    }
+}
+
 fn native(n: columns::NativeType) -> core::NativeType {
     core::NativeType {
         dialect: match n.dialect {

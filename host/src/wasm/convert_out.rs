@@ -29,8 +29,8 @@ impl From<&core::DataType> for w::DataType {
             core::DataType::Blob => w::DataType::Blob,
             core::DataType::Json => w::DataType::Json,
             core::DataType::Uuid => w::DataType::Uuid,
-            // The catalog's types predate enums: a guest sees an enum column as the text it
-            // holds (its values are in the revision that made it).
+            // The portable types predate enums: an enum column is the text it holds here,
+            // and `catalog.get-column-options` gives its enum.
             core::DataType::Enum { .. } => w::DataType::Text,
         }
     }
