@@ -1,7 +1,8 @@
 //! The schema before this revision, for a revision that decides by looking (Alembic's
 //! inspector): its tables, columns with their types (enums with their values), native types,
-//! generation and identity options, keys, indexes, and constraints with their names. The host answers from its model of the schema at the revision's point in the graph;
-//! online, a constraint the revisions left unnamed shows the name the database gave it.
+//! generation and identity options, keys, indexes, and constraints with their names. The host
+//! answers from its model of the schema at the revision's point in the graph; online, a
+//! constraint the revisions left unnamed shows the name the database gave it.
 //!
 //! Asking is a capability: only a revision that calls this imports the `catalog` interface. Its
 //! operations are then recorded at its point in the run (the schema before it must be known

@@ -48,12 +48,15 @@ struct Index {
 #[derive(Serialize, Deserialize)]
 struct Entry {
     stamp: Stamp,
-    meta: StoredMeta,
+    #[serde(with = "StoredMeta")]
+    meta: RevisionMeta,
 }
 
-/// `RevisionMeta` with every field always written: a format that does not name its fields
-/// cannot skip empty ones as `revision.toml` does.
+/// How `RevisionMeta` is stored here: every field always written, since a format that does not
+/// name its fields cannot skip empty ones as `revision.toml` does (serde's remote derive: the
+/// fields are listed once, for both directions).
 #[derive(Serialize, Deserialize)]
+#[serde(remote = "RevisionMeta")]
 struct StoredMeta {
     id: String,
     down_revisions: Vec<String>,
@@ -61,32 +64,6 @@ struct StoredMeta {
     created: String,
     branch_labels: Vec<String>,
     depends_on: Vec<String>,
-}
-
-impl From<RevisionMeta> for StoredMeta {
-    fn from(meta: RevisionMeta) -> StoredMeta {
-        StoredMeta {
-            id: meta.id,
-            down_revisions: meta.down_revisions,
-            message: meta.message,
-            created: meta.created,
-            branch_labels: meta.branch_labels,
-            depends_on: meta.depends_on,
-        }
-    }
-}
-
-impl From<StoredMeta> for RevisionMeta {
-    fn from(meta: StoredMeta) -> RevisionMeta {
-        RevisionMeta {
-            id: meta.id,
-            down_revisions: meta.down_revisions,
-            message: meta.message,
-            created: meta.created,
-            branch_labels: meta.branch_labels,
-            depends_on: meta.depends_on,
-        }
-    }
 }
 
 /// Where the files are: `<folder>/<name>/<file>` for each name, names in the folder's order.
@@ -132,7 +109,7 @@ where
             let entry = stored.take(i, name)?;
             let stamp = (*stamp)?;
             let settled = stamp.modified_ns < trusted_before && stamp.changed_ns < trusted_before;
-            (entry.stamp == stamp && settled).then(|| entry.meta.into())
+            (entry.stamp == stamp && settled).then_some(entry.meta)
         })
         .collect();
     let missing: Vec<usize> = (0..files.names.len())
@@ -156,7 +133,7 @@ where
                 .zip(&stamps)
                 .zip(&results)
                 .filter_map(|((name, stamp), meta)| {
-                    let meta = meta.as_ref().ok()?.clone().into();
+                    let meta = meta.as_ref().ok()?.clone();
                     Some((
                         name.clone(),
                         Entry {
