@@ -51,3 +51,23 @@ fn an_edited_revision_toml_is_seen_though_the_index_holds_the_old_one() {
     assert!(history.contains("base -> mi_b (head)"), "{history}");
     assert!(!history.contains("mi_a -> mi_b"), "{history}");
 }
+
+/// A folder under `versions/` whose name is not UTF-8 is refused by its path, not read with
+/// its bytes replaced (the index and the error messages key revisions by that name).
+#[cfg(unix)]
+#[test]
+fn a_revision_folder_whose_name_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = TestProject::init();
+    p.add_revision("mi_a", "first", &common::guest(""));
+    let versions = p.migrations().join("versions");
+    std::fs::create_dir(versions.join(std::ffi::OsStr::from_bytes(b"bad_\xff"))).unwrap();
+    let out = p.migrate().arg("heads").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success(), "{}", common::stdout(&out));
+    assert!(
+        err.contains("a revision folder's name must be UTF-8"),
+        "{err}"
+    );
+    assert!(err.contains("versions/bad_"), "{err}");
+}

@@ -82,19 +82,17 @@ impl Project {
         let mut sources = BTreeMap::new();
         let mut built = BTreeMap::new();
         if versions.is_dir() {
-            let (names, dirs): (Vec<String>, Vec<PathBuf>) = sorted_entries(&versions)?
-                .into_iter()
-                .filter(|(_, _, is_dir)| *is_dir)
-                .map(|(name, dir, _)| match name.into_string() {
-                    Ok(name) => Ok((name, dir)),
-                    Err(_) => Err(anyhow!(
-                        "{}: a revision folder's name must be UTF-8",
-                        dir.display()
-                    )),
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?
-                .into_iter()
-                .unzip();
+            let (mut names, mut dirs) = (Vec::new(), Vec::new());
+            for (name, dir, is_dir) in sorted_entries(&versions)? {
+                if !is_dir {
+                    continue;
+                }
+                let name = name.into_string().map_err(|_| {
+                    anyhow!("{}: a revision folder's name must be UTF-8", dir.display())
+                })?;
+                names.push(name);
+                dirs.push(dir);
+            }
             let mut folders = Vec::with_capacity(dirs.len());
             for (dir, meta) in dirs
                 .into_iter()
