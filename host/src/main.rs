@@ -1,6 +1,7 @@
 //! `migrate`: a thin main that parses the command line, runs the command, and maps an error to
 //! a message and a non-zero exit code.
 
+mod allocator;
 mod branches;
 mod build_inputs;
 mod cli;
@@ -21,13 +22,6 @@ mod settings;
 mod wasm;
 
 use clap::Parser;
-
-/// mimalloc rather than glibc's malloc: two threads compiling components allocate and free at
-/// a rate where glibc's arena locks showed up as thousands of futex waits; cold `upgrade` of
-/// 1000 revisions was about a sixth faster (BENCHMARKS.md, session 4). Its `no_thp` feature
-/// keeps transparent huge pages off, which otherwise took peak memory from 27 to 50-66 MiB.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     // The run's start, as revisions that ask for the time see it.

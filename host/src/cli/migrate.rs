@@ -101,6 +101,7 @@ async fn run(
     fleet_args: &crate::fleet::FleetArgs,
     direction: Direction,
 ) -> anyhow::Result<ExitCode> {
+    crate::allocator::return_freed_memory_at_once();
     if fleet_args.fleet {
         return fleet(ctx, target_text, offline, recovery, fleet_args, direction).await;
     }

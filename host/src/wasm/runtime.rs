@@ -181,6 +181,8 @@ struct Wasm {
 
 impl Wasm {
     fn start() -> anyhow::Result<Wasm> {
+        // Compiling on every core allocates and frees too fast to return each page at once.
+        crate::allocator::return_freed_memory_soon();
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);

@@ -1,0 +1,86 @@
+//! The process's allocator, and how soon it gives freed memory back to the system.
+//!
+//! mimalloc rather than glibc's malloc: two threads compiling components allocate and free at a
+//! rate where glibc's arena locks showed up as thousands of futex waits; cold `upgrade` of 1000
+//! revisions was about a sixth faster (BENCHMARKS.md, session 4). Its `no_thp` feature keeps
+//! transparent huge pages off, which otherwise took peak memory from 27 to 50-66 MiB.
+//!
+//! mimalloc 3 keeps freed pages for a second before returning them (`purge_delay`, 1000 ms, and
+//! ten times that for whole arenas), longer than most commands run. A fresh deployment's
+//! `upgrade head` of 1000 revisions held 17.1-17.4 MiB at its peak, about 3 MiB of it pages
+//! freed and kept; returning them at once, 13.8-14.4 MiB, no slower (BENCHMARKS.md, session 13).
+//! So `upgrade` and `downgrade` return freed memory at once until the wasm engine starts; from
+//! then on, compiling components on every core allocates and frees fast enough that returning
+//! at once costs a tenth more time in system calls, so it waits 10 ms, mimalloc 2's default (a
+//! cold run's peak 29.5 → 23.5 MiB, no slower). The short commands (`heads`, `history`,
+//! `current`) keep mimalloc's default: returning at once made `heads` fault in 72 more pages
+//! (of 980) for memory it would have reused. A `MIMALLOC_PURGE_DELAY` in the environment is
+//! left to rule.
+
+use libmimalloc_sys::{mi_option_set, mi_option_t};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in `include/mimalloc.h` (the sixteenth option, in mimalloc 2 and 3
+/// alike); `libmimalloc-sys` names only some of the options.
+const PURGE_DELAY: mi_option_t = 15;
+
+/// For commands that apply steps (a run as long as its revisions): freed memory goes back at once.
+pub fn return_freed_memory_at_once() {
+    set_purge_delay_ms(0);
+}
+
+/// For once components are compiled: freed memory goes back after 10 ms.
+pub fn return_freed_memory_soon() {
+    set_purge_delay_ms(10);
+}
+
+fn set_purge_delay_ms(delay: std::os::raw::c_long) {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: sets one of mimalloc's global options, which it reads whenever it purges.
+    unsafe { mi_option_set(PURGE_DELAY, delay) }
+}
+
+#[cfg(test)]
+mod tests {
+    use libmimalloc_sys::mi_option_get;
+
+    use super::*;
+
+    /// mimalloc reads `MIMALLOC_PURGE_DELAY` into the option it purges by: a child test process
+    /// given one finds it under `PURGE_DELAY`, so the number is the right option.
+    #[test]
+    fn the_purge_delay_constant_names_mimallocs_purge_delay() {
+        const CHILD: &str = "MIGRATE_TEST_ALLOCATOR_CHILD";
+        let name = "allocator::tests::the_purge_delay_constant_names_mimallocs_purge_delay";
+        if std::env::var_os(CHILD).is_some() {
+            // SAFETY: reads one of mimalloc's global options.
+            assert_eq!(unsafe { mi_option_get(PURGE_DELAY) }, 4321);
+            return;
+        }
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--test-threads=1"])
+            .env(CHILD, "1")
+            .env("MIMALLOC_PURGE_DELAY", "4321")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success() && out.contains("1 passed"), "{out}");
+    }
+
+    #[test]
+    fn a_purge_delay_in_the_environment_is_left_alone_else_set() {
+        // SAFETY: reads one of mimalloc's global options.
+        let before = unsafe { mi_option_get(PURGE_DELAY) };
+        return_freed_memory_soon();
+        // SAFETY: reads one of mimalloc's global options.
+        let after = unsafe { mi_option_get(PURGE_DELAY) };
+        match std::env::var_os("MIMALLOC_PURGE_DELAY") {
+            Some(_) => assert_eq!(after, before),
+            None => assert_eq!(after, 10),
+        }
+    }
+}
