@@ -60,6 +60,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "sdk/src/convert_in.rs",
         include_str!("../../../guest-sdk/src/convert_in.rs"),
     ),
+    (
+        "sdk/src/bindings.rs",
+        include_str!("../../../guest-sdk/src/bindings.rs"),
+    ),
     ("wit/types.wit", include_str!("../../../wit/types.wit")),
     ("wit/ops.wit", include_str!("../../../wit/ops.wit")),
     (
