@@ -12,7 +12,7 @@ use crate::project::Project;
 pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
     let project = ctx.project_metadata()?;
     if fleet.fleet {
-        return fleet_position(ctx, &fleet, &project, "status").await;
+        return fleet_position(ctx, &fleet, project, "status").await;
     }
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
@@ -28,7 +28,7 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
     let healthy = unknown.is_empty() && steps.is_empty();
     let code = exit_code(healthy);
     if ctx.json {
-        let failed = failed_steps_json(ctx, &project, &mut db, &steps).await;
+        let failed = failed_steps_json(ctx, project, &mut db, &steps).await;
         crate::output::json(&serde_json::json!({
             "current": heads,
             "heads": graph.heads(),
@@ -64,7 +64,7 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
     for step in steps {
         say!(
             "{}",
-            describe_failed_step(ctx, &project, &mut db, &step).await
+            describe_failed_step(ctx, project, &mut db, &step).await
         );
     }
     Ok(code)
@@ -74,7 +74,7 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
 pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
     let project = ctx.project_metadata()?;
     if fleet.fleet {
-        return fleet_position(ctx, &fleet, &project, "current").await;
+        return fleet_position(ctx, &fleet, project, "current").await;
     }
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
@@ -82,7 +82,7 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
     let steps = db.incomplete().await?;
     let code = exit_code(steps.is_empty());
     if ctx.json {
-        let failed = failed_steps_json(ctx, &project, &mut db, &steps).await;
+        let failed = failed_steps_json(ctx, project, &mut db, &steps).await;
         let heads: Vec<serde_json::Value> = heads
             .iter()
             .map(|head| {
@@ -118,7 +118,7 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
     for step in steps {
         say!(
             "{}",
-            describe_failed_step(ctx, &project, &mut db, &step).await
+            describe_failed_step(ctx, project, &mut db, &step).await
         );
     }
     Ok(code)
