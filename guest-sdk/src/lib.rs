@@ -77,9 +77,10 @@ pub mod prelude {
 
 /// The generated bindings. Not part of the API: use `op` and the model types.
 ///
-/// Generated ahead of time from `wit/` (`cargo run -p migrate-guest-sdk-bindgen`, which a test
-/// keeps honest) rather than by wit-bindgen's `generate!` macro: the macro's compile-time
-/// dependencies cost every project's first build about 30 s before any revision could start.
+/// Generated ahead of time from `wit/` (`cargo run -p migrate-guest-sdk-bindgen` in migrate's
+/// repository, where a test keeps them honest) rather than by wit-bindgen's `generate!` macro:
+/// the macro's compile-time dependencies cost every project's first build about 30 s before any
+/// revision could start. A project's vendored `wit/` is there to read; the host defines it.
 #[doc(hidden)]
 pub mod wit {
     include!("bindings.rs");
