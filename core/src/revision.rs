@@ -96,54 +96,94 @@ pub enum GraphError {
 /// Where `where` a metadata entry came from, for error messages (a folder or a file).
 pub type Origin = String;
 
+/// The revisions and how they chain. Each revision is named inside by its index in
+/// `revisions` (sorted by id): the links are lists of numbers, not maps keyed by cloned ids.
+/// At a thousand revisions, four maps of cloned ids were a third of `heads` and most of its
+/// heap churn (BENCHMARKS.md, session 15).
 #[derive(Debug, Clone)]
 pub struct Graph {
-    revisions: BTreeMap<String, RevisionMeta>,
-    /// Per revision, the revisions that name it as a down revision, in id order. A vector, not a
-    /// set: a revision names a down revision once (checked), and the ids come in order; a set's
-    /// node per revision was a tenth of `heads`' heap at a thousand revisions.
-    children: BTreeMap<String, Vec<String>>,
-    /// Per revision, the revisions that name it in `depends_on`.
-    dependents: BTreeMap<String, BTreeSet<String>>,
+    /// Every revision, in id order.
+    revisions: Vec<RevisionMeta>,
+    /// Per revision, the revisions that name it as a down revision, in id order.
+    children: Adjacency,
+    /// Per revision, the revisions that name it in `depends_on`, in id order.
+    dependents: Adjacency,
     /// Each branch label and the revision it starts.
-    labels: BTreeMap<String, String>,
+    labels: BTreeMap<String, usize>,
     /// Every revision, parents before children; ties broken by creation time then id.
-    order: Vec<String>,
-    /// Each revision's index in `order`.
-    positions: BTreeMap<String, usize>,
+    order: Vec<usize>,
+    /// Each revision's place in `order`.
+    positions: Vec<usize>,
+}
+
+/// A list of revisions per revision, all in one buffer: revision `i`'s list is
+/// `items[starts[i]..starts[i + 1]]` (no allocation per revision).
+#[derive(Debug, Clone)]
+struct Adjacency {
+    starts: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl Adjacency {
+    /// From `(from, to)` pairs over `count` revisions; each list keeps the pairs' order.
+    fn new(count: usize, pairs: &[(usize, usize)]) -> Adjacency {
+        let mut starts = vec![0; count + 1];
+        for &(from, _) in pairs {
+            starts[from + 1] += 1;
+        }
+        for i in 0..count {
+            starts[i + 1] += starts[i];
+        }
+        let mut next = starts.clone();
+        let mut items = vec![0; pairs.len()];
+        for &(from, to) in pairs {
+            items[next[from]] = to;
+            next[from] += 1;
+        }
+        Adjacency { starts, items }
+    }
+
+    fn of(&self, i: usize) -> &[usize] {
+        &self.items[self.starts[i]..self.starts[i + 1]]
+    }
 }
 
 impl Graph {
     /// Builds the graph, refusing duplicate ids, dangling down revisions and cycles.
     pub fn new(entries: Vec<(RevisionMeta, Origin)>) -> Result<Graph, GraphError> {
+        let (revisions, origins) = entries.into_iter().unzip();
+        Graph::from_revisions(revisions, origins)
+    }
+
+    /// `new` for revisions and their origins (where each came from, a folder or a file, for
+    /// errors) given side by side: a thousand revisions are not moved into pairs and back.
+    pub fn from_revisions(
+        revisions: Vec<RevisionMeta>,
+        origins: Vec<Origin>,
+    ) -> Result<Graph, GraphError> {
+        assert_eq!(revisions.len(), origins.len(), "an origin per revision");
         // Sorted by id (stably: of two with one id, the first given stays first), a duplicate
-        // lies next to its twin, and the maps below are filled in key order.
-        let mut entries = entries;
-        entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        if let Some(pair) = entries.windows(2).find(|pair| pair[0].0.id == pair[1].0.id) {
+        // lies next to its twin. Folders are named after their ids, so the revisions usually
+        // come sorted: checked first, since the sort would allocate its scratch space anyway.
+        let (revisions, origins) = if revisions.is_sorted_by(|a, b| a.id <= b.id) {
+            (revisions, origins)
+        } else {
+            let mut entries: Vec<(RevisionMeta, Origin)> =
+                revisions.into_iter().zip(origins).collect();
+            entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+            entries.into_iter().unzip()
+        };
+        if let Some(i) = (1..revisions.len()).find(|&i| revisions[i - 1].id == revisions[i].id) {
             return Err(GraphError::DuplicateId {
-                id: pair[0].0.id.clone(),
-                first: pair[0].1.clone(),
-                second: pair[1].1.clone(),
+                id: revisions[i].id.clone(),
+                first: origins[i - 1].clone(),
+                second: origins[i].clone(),
             });
         }
-        let (metas, origins): (Vec<RevisionMeta>, Vec<Origin>) = entries.into_iter().unzip();
-        // Already in key order: the map is built in one pass (a thousand inserts, each a
-        // search comparing ids, were a tenth of `heads` at N=1000).
-        let revisions: BTreeMap<String, RevisionMeta> =
-            metas.into_iter().map(|m| (m.id.clone(), m)).collect();
-        // Where a revision came from (its folder or file), so an error can be found: looked up
-        // only when there is one.
-        let origin_of = |id: &str| {
-            let at = revisions.keys().position(|key| key == id);
-            at.map(|i| origins[i].clone()).unwrap_or_default()
-        };
-        let mut children: BTreeMap<String, Vec<String>> = revisions
-            .keys()
-            .map(|id| (id.clone(), Vec::new()))
-            .collect();
-        for meta in revisions.values() {
-            let origin = || origin_of(&meta.id);
+        let index_of = |id: &str| find(&revisions, id);
+        let mut parent_child = Vec::with_capacity(revisions.len());
+        for (child, meta) in revisions.iter().enumerate() {
+            let origin = || origins[child].clone();
             for (i, down) in meta.down_revisions.iter().enumerate() {
                 if meta.down_revisions[..i].contains(down) {
                     return Err(GraphError::RepeatedDownRevision {
@@ -158,9 +198,9 @@ impl Graph {
                         origin: origin(),
                     });
                 }
-                match children.get_mut(down) {
-                    // `revisions` is walked in id order: each list stays sorted.
-                    Some(list) => list.push(meta.id.clone()),
+                match index_of(down) {
+                    // Walked in id order: each revision's children come in id order.
+                    Some(parent) => parent_child.push((parent, child)),
                     None => {
                         return Err(GraphError::MissingDownRevision {
                             id: meta.id.clone(),
@@ -171,22 +211,23 @@ impl Graph {
                 }
             }
         }
-        let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut labels: BTreeMap<String, String> = BTreeMap::new();
-        for meta in revisions.values() {
-            let origin = || origin_of(&meta.id);
+        let mut dependency_dependent = Vec::new();
+        let mut labels: BTreeMap<String, usize> = BTreeMap::new();
+        for (dependent, meta) in revisions.iter().enumerate() {
+            let origin = || origins[dependent].clone();
             for dependency in &meta.depends_on {
-                if !revisions.contains_key(dependency) {
-                    return Err(GraphError::MissingDependency {
-                        id: meta.id.clone(),
-                        origin: origin(),
-                        missing: dependency.clone(),
-                    });
+                match index_of(dependency) {
+                    // Named twice, it is one dependency.
+                    Some(found) if dependency_dependent.contains(&(found, dependent)) => {}
+                    Some(found) => dependency_dependent.push((found, dependent)),
+                    None => {
+                        return Err(GraphError::MissingDependency {
+                            id: meta.id.clone(),
+                            origin: origin(),
+                            missing: dependency.clone(),
+                        })
+                    }
                 }
-                dependents
-                    .entry(dependency.clone())
-                    .or_default()
-                    .insert(meta.id.clone());
             }
             for label in &meta.branch_labels {
                 let bad = |reason: &str| GraphError::BadLabel {
@@ -197,24 +238,26 @@ impl Graph {
                 if let Some(reason) = label_problem(label) {
                     return Err(bad(reason));
                 }
-                if revisions.contains_key(label) {
+                if index_of(label).is_some() {
                     return Err(bad("it is also a revision id"));
                 }
-                if let Some(first) = labels.insert(label.clone(), meta.id.clone()) {
+                if let Some(first) = labels.insert(label.clone(), dependent) {
                     return Err(GraphError::DuplicateLabel {
                         label: label.clone(),
-                        first,
+                        first: revisions[first].id.clone(),
                         second: meta.id.clone(),
                     });
                 }
             }
         }
+        let count = revisions.len();
+        let children = Adjacency::new(count, &parent_child);
+        let dependents = Adjacency::new(count, &dependency_dependent);
         let order = topological_order(&revisions, &children, &dependents)?;
-        let positions = order
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i))
-            .collect();
+        let mut positions = vec![0; count];
+        for (position, &i) in order.iter().enumerate() {
+            positions[i] = position;
+        }
         Ok(Graph {
             revisions,
             children,
@@ -229,27 +272,37 @@ impl Graph {
         self.revisions.is_empty()
     }
 
+    fn index(&self, id: &str) -> Option<usize> {
+        find(&self.revisions, id)
+    }
+
+    /// The index of a revision the graph must hold (a down revision of one of its own, or an
+    /// id the caller took from it).
+    fn index_known(&self, id: &str) -> usize {
+        self.index(id)
+            .unwrap_or_else(|| panic!("revision {id} is not in the graph"))
+    }
+
+    fn id(&self, i: usize) -> &String {
+        &self.revisions[i].id
+    }
+
     pub fn get(&self, id: &str) -> Option<&RevisionMeta> {
-        self.revisions.get(id)
+        self.index(id).map(|i| &self.revisions[i])
     }
 
     /// Every revision, parents first.
     pub fn in_order(&self) -> impl DoubleEndedIterator<Item = &RevisionMeta> {
-        self.order.iter().map(|id| &self.revisions[id])
+        self.order.iter().map(|&i| &self.revisions[i])
     }
 
-    /// The revisions nothing revises, in `order`'s order. Found by walking the children map
-    /// (no lookup by string per revision: at a thousand revisions those were 6% of `heads`),
-    /// then the few heads ordered by position.
+    /// The revisions nothing revises, in `order`'s order.
     pub fn heads(&self) -> Vec<String> {
-        let mut heads: Vec<&String> = self
-            .children
+        self.order
             .iter()
-            .filter(|(_, children)| children.is_empty())
-            .map(|(id, _)| id)
-            .collect();
-        heads.sort_unstable_by_key(|id| self.positions[*id]);
-        heads.into_iter().cloned().collect()
+            .filter(|&&i| self.children.of(i).is_empty())
+            .map(|&i| self.id(i).clone())
+            .collect()
     }
 
     pub fn bases(&self) -> Vec<String> {
@@ -260,7 +313,8 @@ impl Graph {
     }
 
     pub fn children(&self, id: &str) -> impl Iterator<Item = &String> {
-        self.children.get(id).into_iter().flatten()
+        let children = self.index(id).map_or(&[][..], |i| self.children.of(i));
+        children.iter().map(|&child| self.id(child))
     }
 
     /// The single head, or `MultipleHeads` listing them.
@@ -275,14 +329,15 @@ impl Graph {
 
     /// A full id or a unique prefix of one.
     pub fn resolve_id(&self, text: &str) -> Result<String, GraphError> {
-        if self.revisions.contains_key(text) {
+        if self.index(text).is_some() {
             return Ok(text.to_string());
         }
-        let candidates: Vec<String> = self
-            .revisions
-            .keys()
-            .filter(|id| id.starts_with(text))
-            .cloned()
+        // In id order, the ids a prefix starts lie together from where it would be inserted.
+        let from = self.revisions.partition_point(|m| m.id.as_str() < text);
+        let candidates: Vec<String> = self.revisions[from..]
+            .iter()
+            .take_while(|m| m.id.starts_with(text))
+            .map(|m| m.id.clone())
             .collect();
         match candidates.len() {
             0 => Err(GraphError::UnknownRevision(text.to_string())),
@@ -303,7 +358,7 @@ impl Graph {
         let mut stack: Vec<&String> = ids.into_iter().collect();
         while let Some(id) = stack.pop() {
             if seen.insert(id.clone()) {
-                if let Some(meta) = self.revisions.get(id) {
+                if let Some(meta) = self.get(id) {
                     stack.extend(meta.down_revisions.iter());
                 }
             }
@@ -313,12 +368,11 @@ impl Graph {
 
     /// The maximal elements of an applied set: what the version table stores as heads.
     pub fn heads_of(&self, applied: &BTreeSet<String>) -> Vec<String> {
+        let is_applied = |i: usize| applied.contains(self.id(i));
         self.order
             .iter()
-            .filter(|id| {
-                applied.contains(*id) && !self.children[*id].iter().any(|c| applied.contains(c))
-            })
-            .cloned()
+            .filter(|&&i| is_applied(i) && !self.children.of(i).iter().any(|&c| is_applied(c)))
+            .map(|&i| self.id(i).clone())
             .collect()
     }
 
@@ -326,7 +380,7 @@ impl Graph {
     /// children): its parents stop being heads and it becomes one. O(parents), where
     /// `heads_of` is O(revisions): this runs once per step.
     pub fn heads_after_upgrade(&self, heads: &[String], id: &str) -> Vec<String> {
-        let parents = &self.revisions[id].down_revisions;
+        let parents = &self.revisions[self.index_known(id)].down_revisions;
         let mut out: Vec<String> = heads
             .iter()
             .filter(|h| !parents.contains(h))
@@ -345,10 +399,10 @@ impl Graph {
         applied_after: &BTreeSet<String>,
     ) -> Vec<String> {
         let mut out: Vec<String> = heads.iter().filter(|h| h.as_str() != id).cloned().collect();
-        for parent in &self.revisions[id].down_revisions {
-            let still_built_on = self.children[parent]
-                .iter()
-                .any(|c| applied_after.contains(c));
+        for parent in &self.revisions[self.index_known(id)].down_revisions {
+            let still_built_on = self
+                .children(parent)
+                .any(|child| applied_after.contains(child));
             if !still_built_on && !out.contains(parent) {
                 out.push(parent.clone());
             }
@@ -364,7 +418,17 @@ impl Graph {
     }
 
     fn position(&self, id: &str) -> usize {
-        self.positions.get(id).copied().unwrap_or(usize::MAX)
+        self.index(id).map_or(usize::MAX, |i| self.positions[i])
+    }
+
+    /// The ids in `order` (or reversed) that `keep` accepts.
+    fn ids_in_order(&self, reversed: bool, keep: impl Fn(&String) -> bool) -> Vec<String> {
+        let pick = |&i: &usize| Some(self.id(i)).filter(|id| keep(id)).cloned();
+        if reversed {
+            self.order.iter().rev().filter_map(pick).collect()
+        } else {
+            self.order.iter().filter_map(pick).collect()
+        }
     }
 
     /// Revisions to upgrade, parents first, to go from `current` heads to include all of `target`
@@ -372,11 +436,7 @@ impl Graph {
     pub fn upgrade_steps(&self, current: &[String], target: &[String]) -> Vec<String> {
         let applied = self.with_ancestors(current);
         let wanted = self.required(target);
-        self.order
-            .iter()
-            .filter(|id| wanted.contains(*id) && !applied.contains(*id))
-            .cloned()
-            .collect()
+        self.ids_in_order(false, |id| wanted.contains(id) && !applied.contains(id))
     }
 
     /// Revisions to downgrade, children first, to go from `current` heads back to `target`:
@@ -401,20 +461,7 @@ impl Graph {
     pub fn removal_steps(&self, current: &[String], roots: &[String]) -> Vec<String> {
         let applied = self.with_ancestors(current);
         let removed = self.descendants_or_self(roots);
-        self.order
-            .iter()
-            .rev()
-            .filter(|id| applied.contains(*id) && removed.contains(*id))
-            .cloned()
-            .collect()
-    }
-
-    /// The revisions built directly on `id`: its children and those that depend on it.
-    fn built_on(&self, id: &str) -> Vec<String> {
-        self.children(id)
-            .chain(self.dependents.get(id).into_iter().flatten())
-            .cloned()
-            .collect()
+        self.ids_in_order(true, |id| applied.contains(id) && removed.contains(id))
     }
 
     /// `ids`, their ancestors, and everything any of those depend on, transitively: what must
@@ -424,7 +471,7 @@ impl Graph {
         let mut stack: Vec<&String> = ids.into_iter().collect();
         while let Some(id) = stack.pop() {
             if seen.insert(id.clone()) {
-                if let Some(meta) = self.revisions.get(id) {
+                if let Some(meta) = self.get(id) {
                     stack.extend(meta.down_revisions.iter().chain(&meta.depends_on));
                 }
             }
@@ -435,10 +482,11 @@ impl Graph {
     /// `roots` and every revision built on them (children and dependents, transitively).
     pub fn descendants_or_self(&self, roots: &[String]) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
-        let mut stack: Vec<String> = roots.to_vec();
-        while let Some(id) = stack.pop() {
-            if self.revisions.contains_key(&id) && seen.insert(id.clone()) {
-                stack.extend(self.built_on(&id));
+        let mut stack: Vec<usize> = roots.iter().filter_map(|id| self.index(id)).collect();
+        while let Some(i) = stack.pop() {
+            if seen.insert(self.id(i).clone()) {
+                stack.extend(self.children.of(i));
+                stack.extend(self.dependents.of(i));
             }
         }
         seen
@@ -446,12 +494,12 @@ impl Graph {
 
     /// The revision a branch label names.
     pub fn label_root(&self, label: &str) -> Option<&String> {
-        self.labels.get(label)
+        self.labels.get(label).map(|&i| self.id(i))
     }
 
     /// A branch label, else a revision id or unique prefix: where a branch target starts.
     pub fn resolve_branch(&self, text: &str) -> Result<String, GraphError> {
-        match self.labels.get(text) {
+        match self.label_root(text) {
             Some(root) => Ok(root.clone()),
             None => self.resolve_id(text),
         }
@@ -461,10 +509,10 @@ impl Graph {
     /// depends on it is on another branch).
     pub fn branch_members(&self, root: &str) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
-        let mut stack = vec![root.to_string()];
-        while let Some(id) = stack.pop() {
-            if self.revisions.contains_key(&id) && seen.insert(id.clone()) {
-                stack.extend(self.children(&id).cloned());
+        let mut stack: Vec<usize> = self.index(root).into_iter().collect();
+        while let Some(i) = stack.pop() {
+            if seen.insert(self.id(i).clone()) {
+                stack.extend(self.children.of(i));
             }
         }
         seen
@@ -514,7 +562,8 @@ impl Graph {
     /// The revisions where the graph branches (more than one child) and where branches merge
     /// (more than one down revision), for drawing.
     pub fn is_branch_point(&self, id: &str) -> bool {
-        self.children.get(id).is_some_and(|c| c.len() > 1)
+        self.index(id)
+            .is_some_and(|i| self.children.of(i).len() > 1)
     }
 
     /// Walks `steps` revisions forward (towards heads) from `from` (None = base), refusing branches.
@@ -562,7 +611,7 @@ impl Graph {
             let Some(id) = at else {
                 return Err(fail(format!("only {taken} revision(s) lie behind")));
             };
-            let Some(meta) = self.revisions.get(&id) else {
+            let Some(meta) = self.get(&id) else {
                 return Err(GraphError::UnknownRevision(id));
             };
             let downs = &meta.down_revisions;
@@ -576,44 +625,43 @@ impl Graph {
     }
 }
 
+/// Where revision `id` is in `revisions` (sorted by id).
+fn find(revisions: &[RevisionMeta], id: &str) -> Option<usize> {
+    revisions.binary_search_by(|m| m.id.as_str().cmp(id)).ok()
+}
+
 fn topological_order(
-    revisions: &BTreeMap<String, RevisionMeta>,
-    children: &BTreeMap<String, Vec<String>>,
-    dependents: &BTreeMap<String, BTreeSet<String>>,
-) -> Result<Vec<String>, GraphError> {
-    // Each revision by its place in id order (the maps' order): the walk compares and looks up
-    // numbers, not strings, and ties on creation time still go by id.
-    let ids: Vec<&str> = revisions.keys().map(String::as_str).collect();
-    let index = |id: &str| ids.binary_search(&id).expect("a revision");
-    let created: Vec<&str> = revisions.values().map(|m| m.created.as_str()).collect();
-    // A revision waits for its down revisions and for what it depends on.
-    let mut waiting: Vec<usize> = revisions
-        .values()
-        .map(|m| m.down_revisions.len() + m.depends_on.len())
-        .collect();
-    let mut after: Vec<Vec<usize>> = children
-        .values()
-        .map(|set| set.iter().map(|child| index(child)).collect())
-        .collect();
-    for (id, set) in dependents {
-        after[index(id)].extend(set.iter().map(|dependent| index(dependent)));
+    revisions: &[RevisionMeta],
+    children: &Adjacency,
+    dependents: &Adjacency,
+) -> Result<Vec<usize>, GraphError> {
+    // A revision waits for its down revisions and for what it depends on (each once).
+    let mut waiting = vec![0usize; revisions.len()];
+    for i in 0..revisions.len() {
+        for &next in children.of(i).iter().chain(dependents.of(i)) {
+            waiting[next] += 1;
+        }
     }
-    let mut ready: BTreeSet<(&str, usize)> = (0..ids.len())
+    // Ties on creation time go by index, which is id order.
+    let mut ready: BTreeSet<(&str, usize)> = (0..revisions.len())
         .filter(|&i| waiting[i] == 0)
-        .map(|i| (created[i], i))
+        .map(|i| (revisions[i].created.as_str(), i))
         .collect();
     let mut order = Vec::with_capacity(revisions.len());
     while let Some((_, i)) = ready.pop_first() {
-        for &next in &after[i] {
+        for &next in children.of(i).iter().chain(dependents.of(i)) {
             waiting[next] -= 1;
             if waiting[next] == 0 {
-                ready.insert((created[next], next));
+                ready.insert((revisions[next].created.as_str(), next));
             }
         }
-        order.push(ids[i].to_string());
+        order.push(i);
     }
     if order.len() < revisions.len() {
-        let placed: BTreeSet<&String> = order.iter().collect();
+        let mut placed = vec![false; revisions.len()];
+        for &i in &order {
+            placed[i] = true;
+        }
         return Err(GraphError::Cycle(find_cycle(revisions, &placed)));
     }
     Ok(order)
@@ -621,23 +669,21 @@ fn topological_order(
 
 /// Follows down revisions and dependencies among the unplaced ones until one repeats: that
 /// loop is the cycle.
-fn find_cycle(
-    revisions: &BTreeMap<String, RevisionMeta>,
-    placed: &BTreeSet<&String>,
-) -> Vec<String> {
-    let start = revisions
-        .keys()
-        .find(|id| !placed.contains(id))
+fn find_cycle(revisions: &[RevisionMeta], placed: &[bool]) -> Vec<String> {
+    let unplaced = |id: &String| find(revisions, id).is_some_and(|i| !placed[i]);
+    let start = placed
+        .iter()
+        .position(|&p| !p)
         .expect("some revision is unplaced");
-    let mut path: Vec<String> = vec![start.clone()];
+    let mut path: Vec<String> = vec![revisions[start].id.clone()];
     loop {
         let current = path.last().unwrap();
-        let meta = &revisions[current];
+        let meta = &revisions[find(revisions, current).expect("a revision")];
         let next = meta
             .down_revisions
             .iter()
             .chain(&meta.depends_on)
-            .find(|d| !placed.contains(d))
+            .find(|d| unplaced(d))
             .expect("an unplaced revision waits on an unplaced one")
             .clone();
         if let Some(pos) = path.iter().position(|p| *p == next) {
@@ -907,6 +953,49 @@ mod tests {
     }
 
     #[test]
+    fn revisions_given_out_of_order_keep_their_origins() {
+        let (revisions, origins): (Vec<_>, Vec<_>) = vec![
+            meta("c", &["b"]),
+            meta("a", &[]),
+            meta("b", &["a"]),
+            meta("a", &[]),
+        ]
+        .into_iter()
+        .unzip();
+        let mut origins = origins;
+        origins[3] = "versions/a-again".into();
+        match Graph::from_revisions(revisions.clone(), origins) {
+            Err(GraphError::DuplicateId { id, first, second }) => {
+                assert_eq!((id.as_str(), first.as_str()), ("a", "versions/a"));
+                assert_eq!(second, "versions/a-again");
+            }
+            other => panic!("expected a duplicate id, got {other:?}"),
+        }
+        let origins: Vec<Origin> = revisions[..3]
+            .iter()
+            .map(|m| format!("at {}", m.id))
+            .collect();
+        let g = Graph::from_revisions(revisions[..3].to_vec(), origins).unwrap();
+        let ids: Vec<&str> = g.in_order().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(g.children("a").collect::<Vec<_>>(), ["b"]);
+        assert_eq!(g.children("zz").count(), 0);
+    }
+
+    #[test]
+    fn a_dependency_named_twice_is_one_dependency() {
+        let (mut c, origin) = depending("c", &[], "a");
+        c.depends_on.push("a".into());
+        let g = Graph::new(vec![meta("a", &[]), meta("b", &["a"]), (c, origin)]).unwrap();
+        let all: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert_eq!(g.upgrade_steps(&[], &all), all);
+        assert_eq!(
+            g.removal_steps(&["b".into(), "c".into()], &["a".into()]),
+            ["c", "b", "a"]
+        );
+    }
+
+    #[test]
     fn prefixes_resolve_or_say_why_not() {
         let g = Graph::new(vec![
             meta("abc1", &[]),
@@ -915,10 +1004,13 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(g.resolve_id("bc").unwrap(), "bcd");
-        assert!(matches!(
-            g.resolve_id("abc"),
-            Err(GraphError::AmbiguousPrefix { .. })
-        ));
+        assert_eq!(g.resolve_id("abc2").unwrap(), "abc2");
+        match g.resolve_id("abc") {
+            Err(GraphError::AmbiguousPrefix { candidates, .. }) => {
+                assert_eq!(candidates, ["abc1", "abc2"])
+            }
+            other => panic!("expected an ambiguous prefix, got {other:?}"),
+        }
         assert!(matches!(
             g.resolve_id("zz"),
             Err(GraphError::UnknownRevision(_))

@@ -158,6 +158,26 @@ impl Context {
             &self.migrations_dir,
         )?)))
     }
+
+    /// `project_metadata`, read on a thread of its own while `query` waits on the database:
+    /// at a thousand revisions each takes about as long as the other (`current`, BENCHMARKS.md
+    /// session 15). A project that cannot be read is the error reported, as when it was read
+    /// first.
+    pub async fn project_metadata_beside<T>(
+        &self,
+        query: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<(&'static Project, T)> {
+        let dir = self.migrations_dir.clone();
+        let reading = std::thread::Builder::new()
+            .name("metadata".into())
+            .spawn(move || Project::load_metadata(&dir))?;
+        let answer = query.await;
+        let project = match reading.join() {
+            Ok(project) => project?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Ok((Box::leak(Box::new(project)), answer?))
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {

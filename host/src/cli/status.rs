@@ -10,12 +10,11 @@ use crate::db::{Database, Incomplete};
 use crate::project::Project;
 
 pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
-    let project = ctx.project_metadata()?;
     if fleet.fleet {
+        let project = ctx.project_metadata()?;
         return fleet_position(ctx, &fleet, project, "status").await;
     }
-    let mut db = super::connect(ctx, Access::ReadOnly).await?;
-    let heads = db.heads().await?;
+    let (project, (mut db, heads, steps)) = ctx.project_metadata_beside(position(ctx)).await?;
     let graph = &project.graph;
     let unknown: Vec<&String> = heads.iter().filter(|h| graph.get(h).is_none()).collect();
     let applied = graph.with_ancestors(&heads);
@@ -24,7 +23,6 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
         .in_order()
         .filter(|m| !applied.contains(&m.id))
         .collect();
-    let steps = db.incomplete().await?;
     let healthy = unknown.is_empty() && steps.is_empty();
     let code = exit_code(healthy);
     if ctx.json {
@@ -70,16 +68,22 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
     Ok(code)
 }
 
-/// `migrate current`: the heads, and any failed step with exit code 1.
-pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
-    let project = ctx.project_metadata()?;
-    if fleet.fleet {
-        return fleet_position(ctx, &fleet, project, "current").await;
-    }
+/// The database's heads and its failed or half-done steps.
+async fn position(ctx: &Context) -> anyhow::Result<(Database, Vec<String>, Vec<Incomplete>)> {
     let mut db = super::connect(ctx, Access::ReadOnly).await?;
     let heads = db.heads().await?;
-    let graph_heads = project.graph.heads();
     let steps = db.incomplete().await?;
+    Ok((db, heads, steps))
+}
+
+/// `migrate current`: the heads, and any failed step with exit code 1.
+pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Result<ExitCode> {
+    if fleet.fleet {
+        let project = ctx.project_metadata()?;
+        return fleet_position(ctx, &fleet, project, "current").await;
+    }
+    let (project, (mut db, heads, steps)) = ctx.project_metadata_beside(position(ctx)).await?;
+    let graph_heads = project.graph.heads();
     let code = exit_code(steps.is_empty());
     if ctx.json {
         let failed = failed_steps_json(ctx, project, &mut db, &steps).await;
