@@ -5,9 +5,11 @@
 //! Like git's index, an entry is trusted only while its file's size, modification and change
 //! times and inode are the ones seen when it was read; and only once those times are older than
 //! the index itself by a margin (`SETTLED`): a file rewritten within one tick of the clock the
-//! file system stamps with, at the same size, would otherwise keep its old entry. An index that
-//! is missing, unreadable or of another format is no index: the files are read as before. Never
-//! a source of truth, and never an error.
+//! file system stamps with, at the same size, would otherwise keep its old entry. The folder
+//! of revisions is listed again only when its own stamp moved: a folder added, removed or
+//! renamed in it changes its modification time. An index that is missing, unreadable or of
+//! another format is no index: the files are read as before. Never a source of truth, and
+//! never an error.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,12 +25,12 @@ const INDEX_FILE: &str = "revisions.index";
 const OLD_INDEX_FILE: &str = "revisions.json";
 /// Bumped whenever what is stored changes. Written first, so that a file of another format is
 /// recognised before the rest is parsed.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// How much older than the index a file's times must be for its entry to be trusted. Linux
 /// stamps files from a clock that ticks every few milliseconds, FAT every two seconds.
 const SETTLED: Duration = Duration::from_secs(2);
 
-/// What identifies one version of a file without reading it.
+/// What identifies one version of a file (or folder) without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
     size: u64,
@@ -37,12 +39,18 @@ struct Stamp {
     inode: u64,
 }
 
+/// The start of the index; an `Entry` per name follows, in the names' order. The entries are
+/// decoded one at a time as they are checked: at a thousand revisions, decoding them into one
+/// vector first and moving each out again faulted in a few hundred KiB of fresh pages.
 #[derive(Serialize, Deserialize)]
-struct Index {
+struct Head<'a> {
     /// When the index was written, after every entry in it was read (ns since the epoch).
     written_ns: u128,
-    /// Per revision folder (its name under `versions/`), in the folders' order.
-    entries: Vec<(String, Entry)>,
+    /// The folder of revisions itself, seen before it was listed.
+    folder: Stamp,
+    /// Its revision folders, in their order (borrowed from the file's bytes).
+    #[serde(borrow)]
+    names: Vec<&'a str>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -50,6 +58,18 @@ struct Entry {
     stamp: Stamp,
     #[serde(with = "StoredMeta")]
     meta: RevisionMeta,
+}
+
+/// An `Entry` written from borrowed parts (the same bytes).
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    stamp: &'a Stamp,
+    #[serde(serialize_with = "stored_meta")]
+    meta: &'a RevisionMeta,
+}
+
+fn stored_meta<S: serde::Serializer>(meta: &&RevisionMeta, to: S) -> Result<S::Ok, S::Error> {
+    StoredMeta::serialize(meta, to)
 }
 
 /// How `RevisionMeta` is stored here: every field always written, since a format that does not
@@ -66,148 +86,170 @@ struct StoredMeta {
     depends_on: Vec<String>,
 }
 
-/// Where the files are: `<folder>/<name>/<file>` for each name, names in the folder's order.
-pub struct Files<'a> {
-    pub folder: &'a Path,
-    pub names: &'a [String],
+/// Where the files are: `<path>/<name>/<file>` for each revision folder `name`.
+pub struct Folder<'a> {
+    pub path: &'a Path,
     pub file: &'a str,
 }
 
-impl Files<'_> {
-    fn path(&self, name: &str) -> PathBuf {
-        self.folder.join(name).join(self.file)
+impl Folder<'_> {
+    fn file_of(&self, name: &str) -> PathBuf {
+        self.path.join(name).join(self.file)
     }
 }
 
-/// Every file (each a revision folder's `revision.toml`), parsed by `parse` unless the index in
-/// `cache_dir` holds it unchanged; the index is rewritten when anything had to be read. Results
-/// in the names' order.
-pub fn read_all<P>(
-    files: &Files,
+/// The revision folders, in their order, and each one's file as parsed.
+pub struct Revisions {
+    pub names: Vec<String>,
+    pub metas: Vec<anyhow::Result<RevisionMeta>>,
+}
+
+/// Every revision folder in `folder` (from `list`, called unless the index holds the listing
+/// unchanged) and its file, parsed by `parse` unless the index in `cache_dir` holds it
+/// unchanged; the index is rewritten when anything had to be read or listed.
+pub fn read_all<L, P>(
+    folder: &Folder,
     cache_dir: Option<&Path>,
+    list: L,
     parse: P,
-) -> Vec<anyhow::Result<RevisionMeta>>
+) -> anyhow::Result<Revisions>
 where
+    L: FnOnce() -> anyhow::Result<Vec<String>>,
     P: Fn(&Path) -> anyhow::Result<RevisionMeta> + Sync,
 {
     let index_path = cache_dir.map(|dir| dir.join(INDEX_FILE));
-    let index = index_path.as_deref().and_then(load);
-    let trusted_before = index
-        .as_ref()
-        .map_or(0, |i| i.written_ns.saturating_sub(SETTLED.as_nanos()));
+    let bytes = index_path
+        .as_deref()
+        .and_then(|path| std::fs::read(path).ok())
+        .unwrap_or_default();
+    let index = decode_head(&bytes);
+    let trusted_before = index.as_ref().map_or(0, |(head, _)| {
+        head.written_ns.saturating_sub(SETTLED.as_nanos())
+    });
+    let settled =
+        |stamp: &Stamp| stamp.modified_ns < trusted_before && stamp.changed_ns < trusted_before;
+    // Seen before the listing: a change made while listing shows as a new stamp next time.
+    let folder_stamp = stamp(folder.path);
+    let listed = match &index {
+        Some((head, _)) if folder_stamp == Some(head.folder) && settled(&head.folder) => None,
+        _ => Some(list()?),
+    };
+    // Listed (no index, a folder that moved, or one that moved too recently to be trusted):
+    // the index is written again with what the listing found.
+    let relisted = listed.is_some();
+    let names: Vec<String> = match (listed, &index) {
+        (Some(names), _) => names,
+        (None, Some((head, _))) => head.names.iter().map(|name| name.to_string()).collect(),
+        (None, None) => unreachable!("listed unless the index holds the listing"),
+    };
     // `stat` first, then read: a file changed in between is stored with its older stamp and
-    // read again next time. On one thread: at a thousand files two threads cost more to start
-    // than they save (heads at N=1000: 6.2 ms on one, 6.5 ms on two).
-    let stamps = stamps(files);
-    let mut stored = Stored::from(index.map(|i| i.entries).unwrap_or_default());
-    let looked_up: Vec<Option<RevisionMeta>> = files
-        .names
+    // read again next time. On one thread: two threads' `stat`s took as long as one's
+    // (BENCHMARKS.md, sessions 14 and 15).
+    let stamps = stamps(folder, &names);
+    let mut stored = Stored::new(index, &names);
+    let mut missing = Vec::new();
+    let looked_up: Vec<Option<RevisionMeta>> = names
         .iter()
         .zip(&stamps)
         .enumerate()
         .map(|(i, (name, stamp))| {
-            let entry = stored.take(i, name)?;
-            let stamp = (*stamp)?;
-            let settled = stamp.modified_ns < trusted_before && stamp.changed_ns < trusted_before;
-            (entry.stamp == stamp && settled).then_some(entry.meta)
+            let entry = stored.take(name);
+            let found = match (entry, stamp) {
+                (Some(entry), Some(stamp)) if entry.stamp == *stamp && settled(stamp) => {
+                    Some(entry.meta)
+                }
+                _ => None,
+            };
+            if found.is_none() {
+                missing.push(i);
+            }
+            found
         })
-        .collect();
-    let missing: Vec<usize> = (0..files.names.len())
-        .filter(|&i| looked_up[i].is_none())
         .collect();
     // Parsed in the files' order, so they fill the gaps in that order.
     let mut parsed =
-        crate::parallel::map(&missing, 64, |&i| parse(&files.path(&files.names[i]))).into_iter();
-    let results: Vec<anyhow::Result<RevisionMeta>> = looked_up
+        crate::parallel::map(&missing, 64, |&i| parse(&folder.file_of(&names[i]))).into_iter();
+    let metas: Vec<anyhow::Result<RevisionMeta>> = looked_up
         .into_iter()
         .map(|found| found.map_or_else(|| parsed.next().expect("one per gap"), Ok))
         .collect();
-    if missing.is_empty() {
-        return results; // nothing was read: the index holds it all already
+    let changed = !missing.is_empty() || relisted;
+    if let (true, Some(path), Some(folder_stamp)) = (changed, index_path, folder_stamp) {
+        save(&path, folder_stamp, &names, &stamps, &metas);
     }
-    if let Some(path) = index_path {
-        if results.iter().all(|r| r.is_ok()) {
-            let entries = files
-                .names
-                .iter()
-                .zip(&stamps)
-                .zip(&results)
-                .filter_map(|((name, stamp), meta)| {
-                    let meta = meta.as_ref().ok()?.clone();
-                    Some((
-                        name.clone(),
-                        Entry {
-                            stamp: (*stamp)?,
-                            meta,
-                        },
-                    ))
-                })
-                .collect();
-            save(&path, entries);
-        }
-    }
-    results
+    Ok(Revisions { names, metas })
 }
 
-/// The index's entries, each taken once: by position while the folders are the ones it was
-/// written for (the usual case, no hashing), by name once they are not.
-struct Stored {
-    entries: Vec<Option<(String, Entry)>>,
-    by_name: Option<HashMap<String, usize>>,
+/// The index's entries, each taken once: decoded in turn while the names are the index's (the
+/// usual case: nothing decoded ahead, no hashing), looked up by name once they are not.
+enum Stored<'a> {
+    Nothing,
+    InOrder(&'a [u8]),
+    ByName(HashMap<&'a str, Entry>),
 }
 
-impl Stored {
-    fn from(entries: Vec<(String, Entry)>) -> Stored {
-        Stored {
-            entries: entries.into_iter().map(Some).collect(),
-            by_name: None,
-        }
-    }
-
-    fn take(&mut self, position: usize, name: &str) -> Option<Entry> {
-        let in_place = self.entries.get(position).and_then(Option::as_ref);
-        let at = if in_place.is_some_and(|(stored, _)| stored == name) {
-            position
-        } else {
-            let entries = &self.entries;
-            let by_name = self.by_name.get_or_insert_with(|| {
-                let named = entries.iter().enumerate();
-                named
-                    .filter_map(|(i, e)| Some((e.as_ref()?.0.clone(), i)))
-                    .collect()
-            });
-            *by_name.get(name)?
+impl<'a> Stored<'a> {
+    fn new(index: Option<(Head<'a>, &'a [u8])>, names: &[String]) -> Stored<'a> {
+        let Some((head, mut body)) = index else {
+            return Stored::Nothing;
         };
-        self.entries.get_mut(at)?.take().map(|(_, entry)| entry)
+        if head.names.iter().eq(names.iter()) {
+            return Stored::InOrder(body);
+        }
+        let mut by_name = HashMap::with_capacity(head.names.len());
+        for name in head.names {
+            let Ok((entry, rest)) = postcard::take_from_bytes::<Entry>(body) else {
+                break; // a damaged tail: those files are read
+            };
+            by_name.insert(name, entry);
+            body = rest;
+        }
+        Stored::ByName(by_name)
+    }
+
+    /// The entry for the next name (in order), or for `name`.
+    fn take(&mut self, name: &str) -> Option<Entry> {
+        match self {
+            Stored::Nothing => None,
+            Stored::InOrder(body) => match postcard::take_from_bytes::<Entry>(body) {
+                Ok((entry, rest)) => {
+                    *body = rest;
+                    Some(entry)
+                }
+                Err(_) => {
+                    *self = Stored::Nothing;
+                    None
+                }
+            },
+            Stored::ByName(by_name) => by_name.remove(name),
+        }
     }
 }
 
 /// Each file's stamp. On Unix each is looked up relative to the folder, opened once: at a
 /// thousand files the `stat`s were a third of `heads`, and looking each path up from the root
 /// about 40% of their time (BENCHMARKS.md, session 11).
-fn stamps(files: &Files) -> Vec<Option<Stamp>> {
+fn stamps(folder: &Folder, names: &[String]) -> Vec<Option<Stamp>> {
     #[cfg(unix)]
     {
         use rustix::fs::{AtFlags, Mode, OFlags};
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        if let Ok(folder) = rustix::fs::open(files.folder, flags, Mode::empty()) {
+        if let Ok(dir) = rustix::fs::open(folder.path, flags, Mode::empty()) {
             let mut relative = String::new();
-            return files
-                .names
+            return names
                 .iter()
                 .map(|name| {
                     relative.clear();
-                    relative.extend([name.as_str(), "/", files.file]);
-                    let stat = rustix::fs::statat(&folder, relative.as_str(), AtFlags::empty());
+                    relative.extend([name.as_str(), "/", folder.file]);
+                    let stat = rustix::fs::statat(&dir, relative.as_str(), AtFlags::empty());
                     stat.ok().map(|s| Stamp::of(&s))
                 })
                 .collect();
         }
     }
-    files
-        .names
+    names
         .iter()
-        .map(|name| stamp(&files.path(name)))
+        .map(|name| stamp(&folder.file_of(name)))
         .collect()
 }
 
@@ -259,32 +301,54 @@ impl Stamp {
     }
 }
 
-fn load(path: &Path) -> Option<Index> {
-    let bytes = std::fs::read(path).ok()?;
-    let (format, rest) = postcard::take_from_bytes::<u32>(&bytes).ok()?;
+/// The index's head and the bytes of its entries, if it is an index of this format.
+fn decode_head(bytes: &[u8]) -> Option<(Head<'_>, &[u8])> {
+    let (format, rest) = postcard::take_from_bytes::<u32>(bytes).ok()?;
     if format != FORMAT {
         return None;
     }
-    postcard::from_bytes(rest).ok()
+    postcard::take_from_bytes::<Head>(rest).ok()
 }
 
-fn encode(index: &Index) -> Option<Vec<u8>> {
+fn encode(head: &Head, stamps: &[Stamp], metas: &[&RevisionMeta]) -> Option<Vec<u8>> {
     let mut bytes = postcard::to_allocvec(&FORMAT).ok()?;
-    bytes.extend(postcard::to_allocvec(index).ok()?);
+    bytes = postcard::to_extend(head, bytes).ok()?;
+    for (stamp, meta) in stamps.iter().zip(metas) {
+        bytes = postcard::to_extend(&EntryRef { stamp, meta }, bytes).ok()?;
+    }
     Some(bytes)
 }
 
 /// Written to a temporary file and renamed over the old one, so a reader never sees half of it;
-/// a cache folder that cannot be written (a read-only deployment) is left be.
-fn save(path: &Path, entries: Vec<(String, Entry)>) {
+/// a cache folder that cannot be written (a read-only deployment) is left be. Only an index
+/// of every revision is written: none when a file could not be read or parsed.
+fn save(
+    path: &Path,
+    folder: Stamp,
+    names: &[String],
+    stamps: &[Option<Stamp>],
+    metas: &[anyhow::Result<RevisionMeta>],
+) {
+    let Some(stamps) = stamps.iter().copied().collect::<Option<Vec<Stamp>>>() else {
+        return;
+    };
+    let Some(metas) = metas
+        .iter()
+        .map(|meta| meta.as_ref().ok())
+        .collect::<Option<Vec<&RevisionMeta>>>()
+    else {
+        return;
+    };
     let Some(dir) = path.parent() else { return };
     let written_ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let Some(bytes) = encode(&Index {
+    let head = Head {
         written_ns,
-        entries,
-    }) else {
+        folder,
+        names: names.iter().map(String::as_str).collect(),
+    };
+    let Some(bytes) = encode(&head, &stamps, &metas) else {
         return;
     };
     if std::fs::create_dir_all(dir).is_err() {
@@ -300,6 +364,7 @@ fn save(path: &Path, entries: Vec<(String, Entry)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn write_revision(dir: &Path, id: &str, message: &str) -> String {
         let folder = dir.join(format!("{id}_x"));
@@ -312,63 +377,91 @@ mod tests {
         format!("{id}_x")
     }
 
-    fn files<'a>(folder: &'a Path, names: &'a [String]) -> Files<'a> {
-        Files {
-            folder,
-            names,
+    /// Counts the files parsed and the folder listings made.
+    #[derive(Default)]
+    struct Counts {
+        parsed: AtomicUsize,
+        listed: AtomicUsize,
+    }
+
+    impl Counts {
+        fn get(&self) -> (usize, usize) {
+            (
+                self.parsed.load(Ordering::Relaxed),
+                self.listed.load(Ordering::Relaxed),
+            )
+        }
+    }
+
+    /// `read_all` over the revision folders in `root` (every folder but `cache`).
+    fn read(root: &Path, cache: Option<&Path>, counts: &Counts) -> Revisions {
+        let folder = Folder {
+            path: root,
             file: "revision.toml",
-        }
-    }
-
-    fn parse_counting(
-        count: &std::sync::atomic::AtomicUsize,
-    ) -> impl Fn(&Path) -> anyhow::Result<RevisionMeta> + Sync + '_ {
-        move |file| {
-            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        };
+        let list = || {
+            counts.listed.fetch_add(1, Ordering::Relaxed);
+            let mut names: Vec<String> = std::fs::read_dir(root)?
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|name| name != "cache")
+                .collect();
+            names.sort();
+            Ok(names)
+        };
+        let parse = |file: &Path| {
+            counts.parsed.fetch_add(1, Ordering::Relaxed);
             Ok(toml::from_str(&std::fs::read_to_string(file)?)?)
-        }
+        };
+        read_all(&folder, cache, list, parse).unwrap()
     }
 
-    fn reads(count: &std::sync::atomic::AtomicUsize) -> usize {
-        count.load(std::sync::atomic::Ordering::Relaxed)
+    fn messages(read: &Revisions) -> Vec<&str> {
+        let metas = read.metas.iter();
+        metas
+            .map(|m| m.as_ref().unwrap().message.as_str())
+            .collect()
     }
 
-    /// Makes every stored entry old enough to be trusted, as if the index were written long
-    /// after the files.
+    /// Makes the index and every stamp in it old enough to be trusted, as if the index were
+    /// written long after the files and folders.
     fn age_index(cache: &Path) {
         let path = cache.join(INDEX_FILE);
-        let mut index = load(&path).unwrap();
-        index.written_ns += 10 * SETTLED.as_nanos();
-        std::fs::write(&path, encode(&index).unwrap()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (mut head, body) = decode_head(&bytes).unwrap();
+        head.written_ns += 10 * SETTLED.as_nanos();
+        let mut aged = postcard::to_allocvec(&FORMAT).unwrap();
+        aged = postcard::to_extend(&head, aged).unwrap();
+        aged.extend_from_slice(body);
+        std::fs::write(&path, aged).unwrap();
     }
 
     #[test]
     fn unchanged_files_come_from_the_index_and_a_changed_one_is_read_again() {
         let root = tempfile::tempdir().unwrap();
         let cache = root.path().join("cache");
-        let names = vec![
-            write_revision(root.path(), "a1", "first"),
-            write_revision(root.path(), "b2", "second"),
-        ];
-        let files = files(root.path(), &names);
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        let first = read_all(&files, Some(&cache), parse_counting(&count));
-        assert_eq!(first[1].as_ref().unwrap().message, "second");
-        assert_eq!(reads(&count), 2);
+        write_revision(root.path(), "a1", "first");
+        write_revision(root.path(), "b2", "second");
+        let counts = Counts::default();
+        let first = read(root.path(), Some(&cache), &counts);
+        assert_eq!(first.names, ["a1_x", "b2_x"]);
+        assert_eq!(messages(&first), ["first", "second"]);
+        assert_eq!(counts.get(), (2, 1));
 
         // Just written: not yet trusted (a same-size rewrite within the clock's tick would
-        // look unchanged), so both are read again.
-        read_all(&files, Some(&cache), parse_counting(&count));
-        assert_eq!(reads(&count), 4);
+        // look unchanged), so both are read and the folder listed again.
+        read(root.path(), Some(&cache), &counts);
+        assert_eq!(counts.get(), (4, 2));
 
         age_index(&cache);
-        let cached = read_all(&files, Some(&cache), parse_counting(&count));
-        assert_eq!(reads(&count), 4);
-        assert_eq!(cached[0].as_ref().unwrap().message, "first");
-        assert_eq!(cached[1].as_ref().unwrap().id, "b2");
+        let cached = read(root.path(), Some(&cache), &counts);
+        assert_eq!(counts.get(), (4, 2), "nothing read, nothing listed");
+        assert_eq!(cached.names, ["a1_x", "b2_x"]);
+        assert_eq!(messages(&cached), ["first", "second"]);
+        assert_eq!(cached.metas[1].as_ref().unwrap().id, "b2");
 
         // Same size, other text, a later time (set: within one tick of the file system's clock
         // the time would not move, the case the aged index above gave up protecting against).
+        // Written in place, as some editors do: the folders around it do not change.
         write_revision(root.path(), "b2", "sec0nd");
         std::fs::File::options()
             .write(true)
@@ -376,62 +469,68 @@ mod tests {
             .unwrap()
             .set_modified(SystemTime::now() + Duration::from_secs(60))
             .unwrap();
-        let changed = read_all(&files, Some(&cache), parse_counting(&count));
-        assert_eq!(reads(&count), 5);
-        assert_eq!(changed[1].as_ref().unwrap().message, "sec0nd");
+        let changed = read(root.path(), Some(&cache), &counts);
+        assert_eq!(
+            counts.get(),
+            (5, 2),
+            "the one file read, the folder not listed"
+        );
+        assert_eq!(messages(&changed), ["first", "sec0nd"]);
     }
 
     #[test]
-    fn entries_are_found_by_name_when_folders_come_and_go() {
+    fn a_revision_folder_added_or_removed_is_seen_without_listing_every_time() {
         let root = tempfile::tempdir().unwrap();
         let cache = root.path().join("cache");
-        let names = vec![
-            write_revision(root.path(), "b2", "second"),
-            write_revision(root.path(), "c3", "third"),
-        ];
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        read_all(
-            &files(root.path(), &names),
-            Some(&cache),
-            parse_counting(&count),
-        );
+        write_revision(root.path(), "b2", "second");
+        write_revision(root.path(), "c3", "third");
+        let counts = Counts::default();
+        read(root.path(), Some(&cache), &counts);
         age_index(&cache);
-        // A folder sorted before the others shifts every position by one.
-        let mut more = vec![write_revision(root.path(), "a1", "first")];
-        more.extend(names);
-        let read = read_all(
-            &files(root.path(), &more),
-            Some(&cache),
-            parse_counting(&count),
-        );
-        assert_eq!(reads(&count), 3, "only the new folder is read");
-        let messages: Vec<&str> = read
-            .iter()
-            .map(|r| r.as_ref().unwrap().message.as_str())
-            .collect();
-        assert_eq!(messages, ["first", "second", "third"]);
+        // A folder sorted before the others shifts every position by one: the entries are
+        // found by name, and only the new folder's file is read.
+        write_revision(root.path(), "a1", "first");
+        let added = read(root.path(), Some(&cache), &counts);
+        assert_eq!(counts.get(), (3, 2));
+        assert_eq!(added.names, ["a1_x", "b2_x", "c3_x"]);
+        assert_eq!(messages(&added), ["first", "second", "third"]);
+        age_index(&cache);
+        read(root.path(), Some(&cache), &counts);
+        assert_eq!(counts.get(), (3, 2), "the new listing is kept");
+        std::fs::remove_dir_all(root.path().join("b2_x")).unwrap();
+        let removed = read(root.path(), Some(&cache), &counts);
+        assert_eq!(counts.get(), (3, 3), "listed again, nothing read");
+        assert_eq!(removed.names, ["a1_x", "c3_x"]);
+        assert_eq!(messages(&removed), ["first", "third"]);
     }
 
     #[test]
     fn a_damaged_index_one_of_another_format_or_no_cache_folder_reads_the_files() {
         let root = tempfile::tempdir().unwrap();
         let cache = root.path().join("cache");
-        let names = vec![write_revision(root.path(), "a1", "first")];
-        let files = files(root.path(), &names);
-        let count = std::sync::atomic::AtomicUsize::new(0);
+        write_revision(root.path(), "a1", "first");
+        let counts = Counts::default();
         std::fs::create_dir_all(&cache).unwrap();
         for damaged in [
             &b"{ not an index"[..],
-            &[2, 0xff, 0xff, 0xff][..],
-            &[1, 0][..],
+            &[3, 0xff, 0xff, 0xff][..],
+            &[2, 0][..],
         ] {
             std::fs::write(cache.join(INDEX_FILE), damaged).unwrap();
-            let read = read_all(&files, Some(&cache), parse_counting(&count));
-            assert_eq!(read[0].as_ref().unwrap().id, "a1");
+            let read = read(root.path(), Some(&cache), &counts);
+            assert_eq!(read.metas[0].as_ref().unwrap().id, "a1");
         }
-        let none = read_all(&files, None, parse_counting(&count));
-        assert_eq!(none[0].as_ref().unwrap().id, "a1");
-        assert_eq!(reads(&count), 4);
+        // An index cut short after its head: the entries it lacks are read.
+        read(root.path(), Some(&cache), &counts);
+        age_index(&cache);
+        let path = cache.join(INDEX_FILE);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        let cut = read(root.path(), Some(&cache), &counts);
+        assert_eq!(messages(&cut), ["first"]);
+        let none = read(root.path(), None, &counts);
+        assert_eq!(none.metas[0].as_ref().unwrap().id, "a1");
+        assert_eq!(counts.get().0, 6);
     }
 
     #[test]
@@ -440,13 +539,8 @@ mod tests {
         let cache = root.path().join("cache");
         std::fs::create_dir_all(&cache).unwrap();
         std::fs::write(cache.join(OLD_INDEX_FILE), "{}").unwrap();
-        let names = vec![write_revision(root.path(), "a1", "first")];
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        read_all(
-            &files(root.path(), &names),
-            Some(&cache),
-            parse_counting(&count),
-        );
+        write_revision(root.path(), "a1", "first");
+        read(root.path(), Some(&cache), &Counts::default());
         assert!(cache.join(INDEX_FILE).is_file());
         assert!(!cache.join(OLD_INDEX_FILE).exists());
     }

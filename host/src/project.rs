@@ -82,25 +82,15 @@ impl Project {
         let mut sources = BTreeMap::new();
         let mut built = BTreeMap::new();
         if versions.is_dir() {
-            let listing = sorted_entries(&versions)?;
-            let mut names = Vec::with_capacity(listing.len());
-            let mut dirs = Vec::with_capacity(listing.len());
-            for (name, is_dir) in listing {
-                if !is_dir {
-                    continue;
-                }
-                let dir = joined(&versions, &name);
-                let name = name.into_string().map_err(|_| {
-                    anyhow!("{}: a revision folder's name must be UTF-8", dir.display())
-                })?;
-                names.push(name);
-                dirs.push(dir);
-            }
+            let read = read_all_metadata(root, &versions)?;
+            let dirs: Vec<PathBuf> = read
+                .names
+                .iter()
+                .map(|name| joined(&versions, name.as_ref()))
+                .collect();
             // Collected in place from what was read: a thousand revisions' metadata is moved
             // as few times as can be (each move into fresh memory faulted in a page per 4 KiB).
-            revisions = read_all_metadata(root, &versions, &names)
-                .into_iter()
-                .collect::<anyhow::Result<_>>()?;
+            revisions = read.metas.into_iter().collect::<anyhow::Result<_>>()?;
             // The same text as `display()` for a UTF-8 path (the names are), without the
             // formatter: a thousand of those were 6% of `heads`.
             origins = dirs
@@ -232,8 +222,7 @@ impl Project {
 fn read_all_metadata(
     root: &Path,
     versions: &Path,
-    names: &[String],
-) -> Vec<anyhow::Result<RevisionMeta>> {
+) -> anyhow::Result<crate::metadata_index::Revisions> {
     let read = |file: &Path| match small_file(file) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow!(
             "{} has no {METADATA_FILE}: every folder under versions/ is a revision",
@@ -241,12 +230,28 @@ fn read_all_metadata(
         )),
         text => parse_metadata(file, text),
     };
-    let files = crate::metadata_index::Files {
-        folder: versions,
-        names,
+    let folder = crate::metadata_index::Folder {
+        path: versions,
         file: METADATA_FILE,
     };
-    crate::metadata_index::read_all(&files, Some(&Project::cache_dir(root)), read)
+    let cache = Project::cache_dir(root);
+    crate::metadata_index::read_all(&folder, Some(&cache), || revision_folders(versions), read)
+}
+
+/// The revision folders' names under `versions/`, sorted (what is not a folder is skipped).
+fn revision_folders(versions: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, is_dir) in sorted_entries(versions)? {
+        if is_dir {
+            names.push(name.into_string().map_err(|name| {
+                anyhow!(
+                    "{}: a revision folder's name must be UTF-8",
+                    joined(versions, &name).display()
+                )
+            })?);
+        }
+    }
+    Ok(names)
 }
 
 /// A file of a few hundred bytes in one `read` (no size query, no second read for the end).
