@@ -6,10 +6,12 @@ use crate::revision::{Graph, RevisionMeta};
 /// What a revision is in the graph, for its line: head, branch point, merge point, labels.
 pub fn markers(graph: &Graph, meta: &RevisionMeta) -> Vec<String> {
     let mut out = vec![];
-    if graph.children(&meta.id).next().is_none() {
+    // Counted once: each look-up of a revision is a search by its id.
+    let children = graph.children(&meta.id).count();
+    if children == 0 {
         out.push("head".to_string());
     }
-    if graph.is_branch_point(&meta.id) {
+    if children > 1 {
         out.push("branchpoint".to_string());
     }
     if meta.down_revisions.len() > 1 {

@@ -151,39 +151,47 @@ impl Adjacency {
 impl Graph {
     /// Builds the graph, refusing duplicate ids, dangling down revisions and cycles.
     pub fn new(entries: Vec<(RevisionMeta, Origin)>) -> Result<Graph, GraphError> {
-        let (revisions, origins) = entries.into_iter().unzip();
-        Graph::from_revisions(revisions, origins)
+        let (revisions, origins): (Vec<RevisionMeta>, Vec<Origin>) = entries.into_iter().unzip();
+        Graph::from_revisions(revisions, |i, _| origins[i].clone())
     }
 
-    /// `new` for revisions and their origins (where each came from, a folder or a file, for
-    /// errors) given side by side: a thousand revisions are not moved into pairs and back.
+    /// `new` for revisions given without pairs: `origin_of(i, id)` says where the `i`th given,
+    /// revision `id`, came from (a folder or a file), asked only for an error. A thousand revisions are neither moved
+    /// into pairs and back nor given a thousand origins no one reads.
     pub fn from_revisions(
         revisions: Vec<RevisionMeta>,
-        origins: Vec<Origin>,
+        origin_of: impl Fn(usize, &str) -> Origin,
     ) -> Result<Graph, GraphError> {
-        assert_eq!(revisions.len(), origins.len(), "an origin per revision");
         // Sorted by id (stably: of two with one id, the first given stays first), a duplicate
         // lies next to its twin. Folders are named after their ids, so the revisions usually
-        // come sorted: checked first, since the sort would allocate its scratch space anyway.
-        let (revisions, origins) = if revisions.is_sorted_by(|a, b| a.id <= b.id) {
-            (revisions, origins)
+        // come sorted: checked first, since a sort allocates its scratch space anyway.
+        let (revisions, given_at) = if revisions.is_sorted_by(|a, b| a.id <= b.id) {
+            (revisions, None)
         } else {
-            let mut entries: Vec<(RevisionMeta, Origin)> =
-                revisions.into_iter().zip(origins).collect();
-            entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-            entries.into_iter().unzip()
+            let mut given_at: Vec<usize> = (0..revisions.len()).collect();
+            given_at.sort_by(|&a, &b| revisions[a].id.cmp(&revisions[b].id));
+            let mut slots: Vec<Option<RevisionMeta>> = revisions.into_iter().map(Some).collect();
+            let sorted = given_at
+                .iter()
+                .map(|&i| slots[i].take().expect("once"))
+                .collect();
+            (sorted, Some(given_at))
+        };
+        let origin = |i: usize| {
+            let given = given_at.as_ref().map_or(i, |given_at| given_at[i]);
+            origin_of(given, &revisions[i].id)
         };
         if let Some(i) = (1..revisions.len()).find(|&i| revisions[i - 1].id == revisions[i].id) {
             return Err(GraphError::DuplicateId {
                 id: revisions[i].id.clone(),
-                first: origins[i - 1].clone(),
-                second: origins[i].clone(),
+                first: origin(i - 1),
+                second: origin(i),
             });
         }
         let index_of = |id: &str| find(&revisions, id);
         let mut parent_child = Vec::with_capacity(revisions.len());
         for (child, meta) in revisions.iter().enumerate() {
-            let origin = || origins[child].clone();
+            let origin = || origin(child);
             for (i, down) in meta.down_revisions.iter().enumerate() {
                 if meta.down_revisions[..i].contains(down) {
                     return Err(GraphError::RepeatedDownRevision {
@@ -214,7 +222,7 @@ impl Graph {
         let mut dependency_dependent = Vec::new();
         let mut labels: BTreeMap<String, usize> = BTreeMap::new();
         for (dependent, meta) in revisions.iter().enumerate() {
-            let origin = || origins[dependent].clone();
+            let origin = || origin(dependent);
             for dependency in &meta.depends_on {
                 match index_of(dependency) {
                     // Named twice, it is one dependency.
@@ -557,13 +565,6 @@ impl Graph {
                 heads: on,
             }),
         }
-    }
-
-    /// The revisions where the graph branches (more than one child) and where branches merge
-    /// (more than one down revision), for drawing.
-    pub fn is_branch_point(&self, id: &str) -> bool {
-        self.index(id)
-            .is_some_and(|i| self.children.of(i).len() > 1)
     }
 
     /// Walks `steps` revisions forward (towards heads) from `from` (None = base), refusing branches.
@@ -964,18 +965,14 @@ mod tests {
         .unzip();
         let mut origins = origins;
         origins[3] = "versions/a-again".into();
-        match Graph::from_revisions(revisions.clone(), origins) {
+        match Graph::from_revisions(revisions.clone(), |i, _| origins[i].clone()) {
             Err(GraphError::DuplicateId { id, first, second }) => {
                 assert_eq!((id.as_str(), first.as_str()), ("a", "versions/a"));
                 assert_eq!(second, "versions/a-again");
             }
             other => panic!("expected a duplicate id, got {other:?}"),
         }
-        let origins: Vec<Origin> = revisions[..3]
-            .iter()
-            .map(|m| format!("at {}", m.id))
-            .collect();
-        let g = Graph::from_revisions(revisions[..3].to_vec(), origins).unwrap();
+        let g = Graph::from_revisions(revisions[..3].to_vec(), |i, _| format!("at {i}")).unwrap();
         let ids: Vec<&str> = g.in_order().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(g.children("a").collect::<Vec<_>>(), ["b"]);

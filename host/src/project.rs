@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
-use migrate_core::revision::{Graph, RevisionMeta};
+use migrate_core::revision::{Graph, GraphError, RevisionMeta};
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{self, Manifest};
@@ -78,10 +78,8 @@ impl Project {
     pub fn load_metadata(root: &Path) -> anyhow::Result<Project> {
         let versions = Self::versions_dir(root);
         let build = Self::build_dir(root);
-        let (mut revisions, mut origins) = (Vec::new(), Vec::new());
-        let mut sources = BTreeMap::new();
-        let mut built = BTreeMap::new();
-        if versions.is_dir() {
+        let in_root = |e: GraphError| anyhow!("in {}: {e}", root.display());
+        let (graph, sources, built) = if versions.is_dir() {
             let read = read_all_metadata(root, &versions)?;
             let dirs: Vec<PathBuf> = read
                 .names
@@ -90,19 +88,16 @@ impl Project {
                 .collect();
             // Collected in place from what was read: a thousand revisions' metadata is moved
             // as few times as can be (each move into fresh memory faulted in a page per 4 KiB).
-            revisions = read.metas.into_iter().collect::<anyhow::Result<_>>()?;
-            // The same text as `display()` for a UTF-8 path (the names are), without the
-            // formatter: a thousand of those were 6% of `heads`.
-            origins = dirs
-                .iter()
-                .map(|dir| dir.to_string_lossy().into_owned())
-                .collect();
+            let revisions: Vec<RevisionMeta> =
+                read.metas.into_iter().collect::<anyhow::Result<_>>()?;
+            let ids: Vec<String> = revisions.iter().map(|meta| meta.id.clone()).collect();
+            // A folder's text made only for an error: the same as `display()` for a UTF-8 path
+            // (the names are), without the formatter.
+            let origin = |i: usize, _: &str| dirs[i].to_string_lossy().into_owned();
+            let graph = Graph::from_revisions(revisions, origin).map_err(in_root)?;
             // Collected at once (sorted, then built in one pass) rather than searched per insert.
-            sources = revisions
-                .iter()
-                .zip(dirs)
-                .map(|(meta, dir)| (meta.id.clone(), dir))
-                .collect();
+            let sources = ids.into_iter().zip(dirs).collect();
+            (graph, sources, BTreeMap::new())
         } else if build.is_dir() {
             let manifest = Manifest::read(&build)?;
             let wasm_files: Vec<PathBuf> = sorted_entries(&build)?
@@ -111,21 +106,22 @@ impl Project {
                 .filter(|file| file.extension().is_some_and(|e| e == "wasm"))
                 .collect();
             manifest.check_files(&build, &wasm_files)?;
+            let mut revisions = Vec::with_capacity(manifest.revisions.len());
+            let mut built = BTreeMap::new();
             for entry in manifest.revisions {
-                // `Manifest::read` checked the id: it names a file inside build/.
-                let file = build.join(format!("{}.wasm", entry.id));
                 revisions.push(entry.meta());
-                origins.push(file.display().to_string());
                 built.insert(entry.id.clone(), entry.blake3);
             }
+            // `Manifest::read` checked each id: it names a file inside build/.
+            let file_of = |_, id: &str| build.join(format!("{id}.wasm")).display().to_string();
+            let graph = Graph::from_revisions(revisions, file_of).map_err(in_root)?;
+            (graph, BTreeMap::new(), built)
         } else {
             bail!(
                 "no migrations at {}: run `migrate init` to create them, or pass --migrations DIR",
                 root.display()
             );
-        }
-        let graph = Graph::from_revisions(revisions, origins)
-            .map_err(|e| anyhow!("in {}: {e}", root.display()))?;
+        };
         Ok(Project {
             root: root.to_path_buf(),
             graph: Arc::new(graph),
