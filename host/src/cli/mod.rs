@@ -170,7 +170,8 @@ impl Context {
         let dir = self.migrations_dir.clone();
         let reading = std::thread::Builder::new()
             .name("metadata".into())
-            .spawn(move || Project::load_metadata(&dir))?;
+            .spawn(move || Project::load_metadata(&dir))
+            .map_err(|e| anyhow::anyhow!("starting a thread to read the revisions: {e}"))?;
         let answer = query.await;
         let project = match reading.join() {
             Ok(project) => project?,
