@@ -259,6 +259,55 @@ fn build_makes_build_exactly_the_revisions_and_a_manifest_guards_a_deployment() 
     );
 }
 
+/// `current` and `status` read a SQLite file's heads without a sqlx connection: the same answer
+/// in WAL mode, through a URL sqlx must decode (a space written `%20`) or one that opens the file
+/// read-only, and nothing written to the file.
+#[test]
+fn the_heads_of_a_sqlite_file_read_alike_in_every_url_form() {
+    let p = two_revisions();
+    let folder = p.path().join("data dir");
+    std::fs::create_dir(&folder).unwrap();
+    let db = folder.join("app.db");
+    let plain = format!("sqlite://{}", db.display());
+    p.migrate_on(&plain)
+        .args(["upgrade", "ps_1"])
+        .assert()
+        .success();
+    let wal = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA journal_mode = WAL")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&wal.stdout).trim(), "wal");
+    let before = std::fs::read(&db).unwrap();
+    let encoded = plain.replace(' ', "%20");
+    for url in [plain.clone(), format!("{plain}?mode=ro"), encoded.clone()] {
+        p.migrate_on(&url)
+            .arg("current")
+            .assert()
+            .success()
+            .stdout("ps_1, thing\n");
+        p.migrate_on(&url)
+            .arg("status")
+            .assert()
+            .success()
+            .stdout(contains("Applied: 1 of 2 revision(s)"))
+            .stdout(contains("  ps_2 label"));
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            before,
+            "{url} changed the file"
+        );
+    }
+    // The encoded URL names the same file for a command that writes (and takes its lock).
+    p.migrate_on(&encoded).arg("upgrade").assert().success();
+    p.migrate_on(&plain)
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("ps_2 (head), label\n");
+}
+
 #[test]
 fn read_only_commands_create_nothing() {
     let p = two_revisions();

@@ -81,8 +81,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     let project = ctx.project_metadata()?;
     let graph = &project.graph;
     let applied = if args.applied {
-        let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
-        Some(graph.with_ancestors(&db.heads().await?))
+        Some(graph.with_ancestors(&super::read_heads(ctx).await?))
     } else {
         None
     };
@@ -130,22 +129,37 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
                 let (marks, message) = words(meta);
                 format!("{}{marks} {message}", meta.id)
             };
-            for line in graph_drawing::ascii(graph, &text) {
-                say!("{line}");
-            }
+            say_lines(graph_drawing::ascii(graph, &text))?;
         }
         HistoryFormat::Text => {
-            for meta in graph.in_order().rev().filter(|m| in_range(&m.id)) {
-                let (marks, message) = words(meta);
-                say!(
-                    "{} -> {}{marks}, {message}",
-                    describe_heads(&meta.down_revisions),
-                    meta.id
-                );
-            }
+            let lines = graph
+                .in_order()
+                .rev()
+                .filter(|m| in_range(&m.id))
+                .map(|meta| {
+                    let (marks, message) = words(meta);
+                    format!(
+                        "{} -> {}{marks}, {message}",
+                        describe_heads(&meta.down_revisions),
+                        meta.id
+                    )
+                });
+            say_lines(lines)?;
         }
     }
     Ok(())
+}
+
+/// Writes many lines to stdout at once: stdout is line-buffered, so `say!` per line was a
+/// `write` call each, a thousand for a thousand revisions.
+fn say_lines(lines: impl IntoIterator<Item = String>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    std::io::stdout().lock().write_all(text.as_bytes())
 }
 
 /// A revision's metadata as `--json` gives it (`docs/json.md`).
@@ -173,8 +187,7 @@ async fn range_members(
     let mut resolve = async |text: &str| -> anyhow::Result<Vec<String>> {
         if text == "current" {
             if current.is_none() {
-                let mut db = super::connect(ctx, super::Access::ReadOnly).await?;
-                current = Some(db.heads().await?);
+                current = Some(super::read_heads(ctx).await?);
             }
             return Ok(current.clone().unwrap_or_default());
         }

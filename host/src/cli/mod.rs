@@ -159,9 +159,10 @@ impl Context {
         )?)))
     }
 
-    /// `project_metadata`, read on a thread of its own while `query` waits on the database:
-    /// at a thousand revisions each takes about as long as the other (`current`, BENCHMARKS.md
-    /// session 15). A project that cannot be read is the error reported, as when it was read
+    /// `project_metadata`, read on a thread of its own while `query` waits on a database
+    /// server: at a thousand revisions each took about as long as the other (`current` through
+    /// a connection, BENCHMARKS.md session 15). Not for work on this machine's processors,
+    /// such as reading a SQLite file: beside this thread it ran no sooner (session 16). A project that cannot be read is the error reported, as when it was read
     /// first.
     pub async fn project_metadata_beside<T>(
         &self,
@@ -288,13 +289,7 @@ pub async fn open_for_change_continuing(
 /// Opens the configured database, first saying on stderr which one and why (password masked).
 /// A read-only command creates nothing: a SQLite file that does not exist is an error.
 pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> {
-    let url = ctx.settings.require_database_url()?;
-    if let Some(line) = ctx.settings.describe_database() {
-        crate::output::progress!("{line}");
-    }
-    if let Some(note) = ctx.settings.overridden_note() {
-        eprintln!("  {note}");
-    }
+    let url = announce_database(ctx)?;
     Database::connect(
         url,
         &ctx.settings.database_url_origin,
@@ -302,6 +297,39 @@ pub async fn connect(ctx: &Context, access: Access) -> anyhow::Result<Database> 
         ctx.settings.version_tables.clone(),
     )
     .await
+}
+
+/// The database's heads, for a command that only looks: read directly where the database
+/// allows it (`db::directly_readable`), else through a connection.
+pub async fn read_heads(ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let url = ctx.settings.require_database_url()?;
+    let Some(file) = crate::db::directly_readable(url) else {
+        return connect(ctx, Access::ReadOnly).await?.heads().await;
+    };
+    announce_database(ctx)?;
+    let (origin, tables) = (
+        &ctx.settings.database_url_origin,
+        &ctx.settings.version_tables,
+    );
+    crate::db::read_sqlite_heads(&file, url, origin, tables)
+}
+
+/// Whether `read_heads` reads the database without a connection.
+pub fn reads_heads_directly(ctx: &Context) -> bool {
+    let url = ctx.settings.database_url.as_deref();
+    url.and_then(crate::db::directly_readable).is_some()
+}
+
+/// Says which database a command works on (on stderr, unless quiet), and returns its URL.
+fn announce_database(ctx: &Context) -> anyhow::Result<&str> {
+    let url = ctx.settings.require_database_url()?;
+    if let Some(line) = ctx.settings.describe_database() {
+        crate::output::progress!("{line}");
+    }
+    if let Some(note) = ctx.settings.overridden_note() {
+        eprintln!("  {note}");
+    }
+    Ok(url)
 }
 
 /// The target offline commands record ops for: `--dialect` (sqlite, postgresql, mysql or

@@ -14,7 +14,7 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
         let project = ctx.project_metadata()?;
         return fleet_position(ctx, &fleet, project, "status").await;
     }
-    let (project, (mut db, heads, steps)) = ctx.project_metadata_beside(position(ctx)).await?;
+    let (project, (heads, mut failed)) = project_and_position(ctx).await?;
     let graph = &project.graph;
     let unknown: Vec<&String> = heads.iter().filter(|h| graph.get(h).is_none()).collect();
     let applied = graph.with_ancestors(&heads);
@@ -23,10 +23,10 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
         .in_order()
         .filter(|m| !applied.contains(&m.id))
         .collect();
-    let healthy = unknown.is_empty() && steps.is_empty();
+    let healthy = unknown.is_empty() && failed.is_none();
     let code = exit_code(healthy);
     if ctx.json {
-        let failed = failed_steps_json(ctx, project, &mut db, &steps).await;
+        let failed = failed_steps_json(ctx, project, failed.as_mut()).await;
         crate::output::json(&serde_json::json!({
             "current": heads,
             "heads": graph.heads(),
@@ -59,21 +59,56 @@ pub async fn status(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::Re
             project.root.display()
         );
     }
-    for step in steps {
-        say!(
-            "{}",
-            describe_failed_step(ctx, project, &mut db, &step).await
-        );
-    }
+    say_failed_steps(ctx, project, failed).await?;
     Ok(code)
 }
 
-/// The database's heads and its failed or half-done steps.
-async fn position(ctx: &Context) -> anyhow::Result<(Database, Vec<String>, Vec<Incomplete>)> {
-    let mut db = super::connect(ctx, Access::ReadOnly).await?;
-    let heads = db.heads().await?;
-    let steps = db.incomplete().await?;
-    Ok((db, heads, steps))
+/// The steps a database was left failed or half-done in, with the connection that read them
+/// (diagnosing one asks the catalog).
+struct FailedSteps {
+    db: Database,
+    steps: Vec<Incomplete>,
+}
+
+/// The project's revisions, the database's heads, and its failed or half-done steps if there
+/// are any. A SQLite file's steps are transactional, so it never has one, and its heads are
+/// read without a connection (`read_heads`), after the revisions: both are work for this
+/// machine's processors, which a second thread did not speed up. A database server is asked
+/// while the revisions are read.
+async fn project_and_position(
+    ctx: &Context,
+) -> anyhow::Result<(&'static Project, (Vec<String>, Option<FailedSteps>))> {
+    if super::reads_heads_directly(ctx) {
+        let project = ctx.project_metadata()?;
+        return Ok((project, (super::read_heads(ctx).await?, None)));
+    }
+    ctx.project_metadata_beside(async {
+        let mut db = super::connect(ctx, Access::ReadOnly).await?;
+        let heads = db.heads().await?;
+        let steps = db.incomplete().await?;
+        Ok((
+            heads,
+            (!steps.is_empty()).then_some(FailedSteps { db, steps }),
+        ))
+    })
+    .await
+}
+
+/// Each failed step's report, for people.
+async fn say_failed_steps(
+    ctx: &Context,
+    project: &Project,
+    failed: Option<FailedSteps>,
+) -> anyhow::Result<()> {
+    if let Some(FailedSteps { mut db, steps }) = failed {
+        for step in &steps {
+            say!(
+                "{}",
+                describe_failed_step(ctx, project, &mut db, step).await
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `migrate current`: the heads, and any failed step with exit code 1.
@@ -82,11 +117,11 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
         let project = ctx.project_metadata()?;
         return fleet_position(ctx, &fleet, project, "current").await;
     }
-    let (project, (mut db, heads, steps)) = ctx.project_metadata_beside(position(ctx)).await?;
+    let (project, (heads, mut failed)) = project_and_position(ctx).await?;
     let graph_heads = project.graph.heads();
-    let code = exit_code(steps.is_empty());
+    let code = exit_code(failed.is_none());
     if ctx.json {
-        let failed = failed_steps_json(ctx, project, &mut db, &steps).await;
+        let failed = failed_steps_json(ctx, project, failed.as_mut()).await;
         let heads: Vec<serde_json::Value> = heads
             .iter()
             .map(|head| {
@@ -119,12 +154,7 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
             ),
         }
     }
-    for step in steps {
-        say!(
-            "{}",
-            describe_failed_step(ctx, project, &mut db, &step).await
-        );
-    }
+    say_failed_steps(ctx, project, failed).await?;
     Ok(code)
 }
 
@@ -157,12 +187,13 @@ fn exit_code(healthy: bool) -> ExitCode {
 async fn failed_steps_json(
     ctx: &Context,
     project: &Project,
-    db: &mut Database,
-    steps: &[Incomplete],
+    failed: Option<&mut FailedSteps>,
 ) -> Vec<serde_json::Value> {
     let mut out = vec![];
-    for step in steps {
-        out.push(failed_step_json(ctx, project, db, step).await);
+    if let Some(FailedSteps { db, steps }) = failed {
+        for step in steps.iter() {
+            out.push(failed_step_json(ctx, project, db, step).await);
+        }
     }
     out
 }

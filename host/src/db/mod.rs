@@ -108,12 +108,8 @@ impl Database {
         })?;
         let dialect = sql::dialect(name).expect("every named dialect exists");
         if access == Access::ReadOnly {
-            if let Some(path) = sqlite_file(url).filter(|path| !path.exists()) {
-                anyhow::bail!(
-                    "the SQLite database {} does not exist ({origin}); this command only reads and \
-                     creates nothing. Check the path, or create the database with `migrate upgrade`",
-                    path.display()
-                );
+            if let Some(path) = sqlite_file(url) {
+                require_existing(&path, origin)?;
             }
         }
         let options: AnyConnectOptions = connect_url(url, name, access)
@@ -495,12 +491,9 @@ impl Database {
         self.direct_probed = true;
         // The direct connection opens read-write with the default VFS: a URL asking for
         // anything else keeps its steps on the connection it configured.
-        let query = self.url.split_once('?').map_or("", |(_, query)| query);
-        if query.split('&').any(|option| {
-            matches!(option, "mode=ro" | "mode=memory")
-                || option.starts_with("immutable=")
-                || option.starts_with("vfs=")
-        }) {
+        if url_options(&self.url).any(|option| matches!(option, "mode=ro" | "mode=memory"))
+            || asks_for_own_vfs(&self.url)
+        {
             return;
         }
         let file: Option<String> =
@@ -634,7 +627,9 @@ impl Target<'_> {
     }
 }
 
-/// The file a SQLite URL names (`None` for other databases and in-memory ones).
+/// The file a SQLite URL names (`None` for other databases and in-memory ones), its path
+/// percent-decoded as sqlx decodes it (`data%20dir/app.db` is in `data dir`). `None` also for a
+/// path that does not decode to UTF-8, which sqlx refuses.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
@@ -643,7 +638,50 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
         return None;
     }
-    Some(std::path::PathBuf::from(path))
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    Some(std::path::PathBuf::from(decoded.as_ref()))
+}
+
+/// The SQLite file a command that only looks may read without a connection
+/// (`read_sqlite_heads`): one opened through the default VFS. `None`: connect instead.
+pub fn directly_readable(url: &str) -> Option<std::path::PathBuf> {
+    sqlite_file(url).filter(|_| !asks_for_own_vfs(url))
+}
+
+/// The heads of the SQLite file `url` names (`directly_readable`), read on this thread.
+pub fn read_sqlite_heads(
+    file: &std::path::Path,
+    url: &str,
+    origin: &str,
+    tables: &VersionTables,
+) -> anyhow::Result<Vec<String>> {
+    require_existing(file, origin)?;
+    sqlite_direct::read_heads(file, tables, || format!("{} ({origin})", redact(url)))
+}
+
+/// A command that only reads creates no SQLite file: a missing one is an error saying so.
+fn require_existing(file: &std::path::Path, origin: &str) -> anyhow::Result<()> {
+    if file.exists() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the SQLite database {} does not exist ({origin}); this command only reads and \
+         creates nothing. Check the path, or create the database with `migrate upgrade`",
+        file.display()
+    )
+}
+
+/// The `key=value` options of a URL's query.
+fn url_options(url: &str) -> impl Iterator<Item = &str> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    query.split('&').filter(|option| !option.is_empty())
+}
+
+/// A SQLite URL that opens its file through something other than the default VFS.
+fn asks_for_own_vfs(url: &str) -> bool {
+    url_options(url).any(|option| option.starts_with("immutable=") || option.starts_with("vfs="))
 }
 
 /// sqlx's URL forms, plus: a SQLite file is created when missing, by a command that may write.

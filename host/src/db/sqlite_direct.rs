@@ -6,11 +6,18 @@
 //! the same SQLite library (the `libsqlite3-sys` sqlx links) and runs a step's statements one by
 //! one, so a failure names its statement without a second run. It holds no transaction between
 //! calls, so it and the sqlx connection never wait on each other.
+//!
+//! The commands that only look at a SQLite file (`current`, `status`) read its heads here too,
+//! through a read-only connection and without a sqlx one: setting that up (driver, worker
+//! thread, a hand-off per statement) was half of `migrate current` at a thousand revisions
+//! (BENCHMARKS.md, session 16).
 
 use std::path::Path;
 use std::time::Duration;
 
-use migrate_core::sql::{Expect, Statement};
+use anyhow::{anyhow, Context};
+use migrate_core::sql::version_table::{self, VersionTables};
+use migrate_core::sql::{self, DialectName, Expect, Statement};
 use rusqlite::{Connection, OpenFlags};
 
 use super::StatementFailed;
@@ -33,6 +40,14 @@ impl DirectSqlite {
         // runs here, inside migrate's process): ATTACH and VACUUM INTO fail.
         conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
         conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        Ok(DirectSqlite { conn })
+    }
+
+    /// Opens an existing file for reading only (it creates nothing, not even a journal).
+    fn open_read_only(file: &Path) -> rusqlite::Result<DirectSqlite> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(file, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(DirectSqlite { conn })
     }
 
@@ -84,6 +99,34 @@ impl DirectSqlite {
         }
         Ok(found)
     }
+
+    /// The first two columns of every row `sql` returns, as text.
+    fn text_pairs(&self, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
+        let mut query = self.conn.prepare(sql)?;
+        let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect()
+    }
+}
+
+/// The heads a SQLite file's version table holds: empty when it does not exist yet, an error
+/// when a table of its name has another shape. The queries and the judgement are the ones a
+/// sqlx connection makes (`Database::heads`); `connection` names the database in an error.
+pub fn read_heads(
+    file: &Path,
+    tables: &VersionTables,
+    connection: impl FnOnce() -> String,
+) -> anyhow::Result<Vec<String>> {
+    let sqlite = sql::dialect(DialectName::Sqlite).expect("every named dialect exists");
+    let db = DirectSqlite::open_read_only(file)
+        .map_err(|e| anyhow!("cannot connect to the database at {}: {e}", connection()))?;
+    let columns = db
+        .text_pairs(&version_table::select_columns(sqlite, tables))
+        .context("reading the catalog")?;
+    if !tables.judge(&columns).map_err(|e| anyhow!(e))? {
+        return Ok(vec![]);
+    }
+    db.first_column(&version_table::select_heads(sqlite, tables))
+        .context("reading the version table")
 }
 
 fn failed(sql: &str, e: rusqlite::Error) -> StatementFailed {
