@@ -16,8 +16,13 @@ fn workers_for(items: usize) -> usize {
 /// `f` applied to every item, on up to one thread per core; results in the items' order.
 /// Small lists stay on the calling thread: a thread costs more than a few items.
 pub fn map<T: Sync, R: Send>(items: &[T], min_items: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    // Checked before the cores are counted: counting them reads the cgroup's files, six
+    // system calls that `heads` made for an empty list.
+    if items.len() < min_items.max(2) {
+        return items.iter().map(f).collect();
+    }
     let workers = workers_for(items.len());
-    if workers < 2 || items.len() < min_items {
+    if workers < 2 {
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
