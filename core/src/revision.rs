@@ -104,6 +104,8 @@ pub type Origin = String;
 pub struct Graph {
     /// Every revision, in id order.
     revisions: Vec<RevisionMeta>,
+    /// Each revision's `IdKey`, in the same order: what a look-up by id searches first.
+    keys: Vec<IdKey>,
     /// Per revision, the revisions that name it as a down revision, in id order.
     children: Adjacency,
     /// Per revision, the revisions that name it in `depends_on`, in id order.
@@ -188,7 +190,8 @@ impl Graph {
                 second: origin(i),
             });
         }
-        let index_of = |id: &str| find(&revisions, id);
+        let keys: Vec<IdKey> = revisions.iter().map(|meta| IdKey::of(&meta.id)).collect();
+        let index_of = |id: &str| find_keyed(&keys, &revisions, id);
         let mut parent_child = Vec::with_capacity(revisions.len());
         for (child, meta) in revisions.iter().enumerate() {
             let origin = || origin(child);
@@ -268,6 +271,7 @@ impl Graph {
         }
         Ok(Graph {
             revisions,
+            keys,
             children,
             dependents,
             labels,
@@ -281,7 +285,7 @@ impl Graph {
     }
 
     fn index(&self, id: &str) -> Option<usize> {
-        find(&self.revisions, id)
+        find_keyed(&self.keys, &self.revisions, id)
     }
 
     /// The index of a revision the graph must hold (a down revision of one of its own, or an
@@ -629,6 +633,32 @@ impl Graph {
 /// Where revision `id` is in `revisions` (sorted by id).
 fn find(revisions: &[RevisionMeta], id: &str) -> Option<usize> {
     revisions.binary_search_by(|m| m.id.as_str().cmp(id)).ok()
+}
+
+/// An id's first eight bytes as one big-endian number (zero-padded): ids in order have keys in
+/// order, equal where the ids share those bytes. A look-up compares numbers, then the few ids
+/// whose keys tie (mostly one): comparing ids as text at each step of the search was 0.5M
+/// instructions of `heads` at a thousand revisions (BENCHMARKS.md, session 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct IdKey(u64);
+
+impl IdKey {
+    fn of(id: &str) -> IdKey {
+        let mut bytes = [0u8; 8];
+        let len = id.len().min(8);
+        bytes[..len].copy_from_slice(&id.as_bytes()[..len]);
+        IdKey(u64::from_be_bytes(bytes))
+    }
+}
+
+/// `find`, searching `keys` (the revisions' `IdKey`s) first.
+fn find_keyed(keys: &[IdKey], revisions: &[RevisionMeta], id: &str) -> Option<usize> {
+    let key = IdKey::of(id);
+    let start = keys.partition_point(|&k| k < key);
+    let ties = keys[start..].partition_point(|&k| k == key);
+    let tied = &revisions[start..start + ties];
+    let at = tied.binary_search_by(|m| m.id.as_str().cmp(id)).ok()?;
+    Some(start + at)
 }
 
 fn topological_order(
@@ -990,6 +1020,47 @@ mod tests {
             g.removal_steps(&["b".into(), "c".into()], &["a".into()]),
             ["c", "b", "a"]
         );
+    }
+
+    /// The keyed look-up finds what a plain binary search finds: ids shorter than a key, ids
+    /// sharing their first eight bytes (timestamps), non-ASCII ids, and ids that are absent.
+    #[test]
+    fn a_keyed_look_up_finds_what_a_search_by_text_finds() {
+        let mut ids = vec![
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefgh1",
+            "abcdefgh2",
+            "abcdefghz",
+            "abcdefgi",
+            "b",
+            "é",
+            "éa",
+            "20261202_0001",
+            "20261202_0002",
+            "20261202_0010",
+            "20261203",
+            "z",
+        ];
+        ids.sort();
+        let revisions: Vec<RevisionMeta> = ids.iter().map(|id| meta(id, &[]).0).collect();
+        let keys: Vec<IdKey> = ids.iter().map(|id| IdKey::of(id)).collect();
+        let absent = [
+            "",
+            "aa",
+            "abcdefgh0",
+            "abcdefgh3",
+            "abcdefg",
+            "20261202",
+            "zz",
+            "ê",
+        ];
+        for id in ids.iter().chain(&absent) {
+            let keyed = find_keyed(&keys, &revisions, id);
+            assert_eq!(keyed, find(&revisions, id), "{id:?}");
+            assert_eq!(keyed.is_some(), ids.contains(id), "{id:?}");
+        }
     }
 
     #[test]

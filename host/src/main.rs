@@ -19,6 +19,7 @@ mod recovery;
 mod runner;
 mod sandbox;
 mod settings;
+mod sources;
 mod wasm;
 
 use clap::Parser;

@@ -12,6 +12,7 @@ use migrate_core::revision::{Graph, GraphError, RevisionMeta};
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{self, Manifest};
+use crate::sources::Sources;
 use crate::wasm::cache::component_key;
 use crate::wasm::component;
 
@@ -23,8 +24,8 @@ pub struct Project {
     /// Shared, as the maps below: the thread recording ops ahead holds the project too, and
     /// the runner the graph; a copy of a thousand revisions' graph is about 200 KB (heaptrack).
     pub graph: Arc<Graph>,
-    /// Per revision id: its source folder (absent in a build-only deployment).
-    pub sources: Arc<BTreeMap<String, PathBuf>>,
+    /// Per revision id: its source folder (none in a build-only deployment).
+    pub sources: Arc<Sources>,
     /// In a build-only deployment, per revision id: the BLAKE3 hash its component must have
     /// (from `build/manifest.toml`).
     pub built: Arc<BTreeMap<String, String>>,
@@ -81,11 +82,6 @@ impl Project {
         let in_root = |e: GraphError| anyhow!("in {}: {e}", root.display());
         let (graph, sources, built) = if versions.is_dir() {
             let read = read_all_metadata(root, &versions)?;
-            let dirs: Vec<PathBuf> = read
-                .names
-                .iter()
-                .map(|name| joined(&versions, name.as_ref()))
-                .collect();
             // Collected in place from what was read: a thousand revisions' metadata is moved
             // as few times as can be (each move into fresh memory faulted in a page per 4 KiB).
             let revisions: Vec<RevisionMeta> =
@@ -93,10 +89,12 @@ impl Project {
             let ids: Vec<String> = revisions.iter().map(|meta| meta.id.clone()).collect();
             // A folder's text made only for an error: the same as `display()` for a UTF-8 path
             // (the names are), without the formatter.
-            let origin = |i: usize, _: &str| dirs[i].to_string_lossy().into_owned();
+            let origin = |i: usize, _: &str| {
+                let dir = joined(&versions, read.names[i].as_ref());
+                dir.to_string_lossy().into_owned()
+            };
             let graph = Graph::from_revisions(revisions, origin).map_err(in_root)?;
-            // Collected at once (sorted, then built in one pass) rather than searched per insert.
-            let sources = ids.into_iter().zip(dirs).collect();
+            let sources = Sources::new(&versions, ids.into_iter().zip(read.names).collect());
             (graph, sources, BTreeMap::new())
         } else if build.is_dir() {
             let manifest = Manifest::read(&build)?;
@@ -115,7 +113,7 @@ impl Project {
             // `Manifest::read` checked each id: it names a file inside build/.
             let file_of = |_, id: &str| build.join(format!("{id}.wasm")).display().to_string();
             let graph = Graph::from_revisions(revisions, file_of).map_err(in_root)?;
-            (graph, BTreeMap::new(), built)
+            (graph, Sources::default(), built)
         } else {
             bail!(
                 "no migrations at {}: run `migrate init` to create them, or pass --migrations DIR",
@@ -198,7 +196,7 @@ impl Project {
         }
         if let Some(source) = self.sources.get(id) {
             let embedded = embedded()?;
-            if embedded.source_fingerprint != source_fingerprint(source)? {
+            if embedded.source_fingerprint != source_fingerprint(&source)? {
                 bail!(
                     "revision {id} changed since it was built ({}): run `migrate build`",
                     source.display()
@@ -367,7 +365,7 @@ fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<(OsString, bool)>> {
 }
 
 /// `dir/name`, allocated once at its full length.
-fn joined(dir: &Path, name: &OsStr) -> PathBuf {
+pub(crate) fn joined(dir: &Path, name: &OsStr) -> PathBuf {
     let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
     path.push(dir);
     path.push(name);

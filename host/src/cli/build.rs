@@ -187,8 +187,16 @@ fn up_to_date_component(
     };
     let current = embedded.revision == *meta
         && embedded.build_inputs == inputs
-        && embedded.source_fingerprint == project::source_fingerprint(&project.sources[&meta.id])?;
+        && embedded.source_fingerprint == project::source_fingerprint(&source_of(project, meta)?)?;
     Ok(current.then_some(bytes))
+}
+
+/// A revision's source folder: `build` reads every revision from its sources.
+fn source_of(project: &Project, meta: &RevisionMeta) -> anyhow::Result<std::path::PathBuf> {
+    project
+        .sources
+        .get(&meta.id)
+        .ok_or_else(|| anyhow::anyhow!("revision {} has no source folder", meta.id))
 }
 
 /// An up-to-date revision's component as it is: its manifest line, and its shipped ops (the
@@ -238,7 +246,7 @@ fn package(
     meta: &RevisionMeta,
     inputs: &str,
 ) -> anyhow::Result<Packaged> {
-    let source = &project.sources[&meta.id];
+    let source = &source_of(project, meta)?;
     let module_path = target_dir
         .join(TARGET)
         .join("release")
