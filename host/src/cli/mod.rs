@@ -162,8 +162,8 @@ impl Context {
     /// `project_metadata`, read on a thread of its own while `query` waits on a database
     /// server: at a thousand revisions each took about as long as the other (`current` through
     /// a connection, BENCHMARKS.md session 15). Not for work on this machine's processors,
-    /// such as reading a SQLite file: beside this thread it ran no sooner (session 16). A project that cannot be read is the error reported, as when it was read
-    /// first.
+    /// such as reading a SQLite file: beside this thread it ran no sooner (session 16). A
+    /// project that cannot be read is the error reported, as when it was read first.
     pub async fn project_metadata_beside<T>(
         &self,
         query: impl std::future::Future<Output = anyhow::Result<T>>,

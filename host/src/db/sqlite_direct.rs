@@ -9,8 +9,8 @@
 //!
 //! The commands that only look at a SQLite file (`current`, `status`) read its heads here too,
 //! through a read-only connection and without a sqlx one: setting that up (driver, worker
-//! thread, a hand-off per statement) was half of `migrate current` at a thousand revisions
-//! (BENCHMARKS.md, session 16).
+//! thread, a hand-off per statement) was a third of `migrate current`'s processor time at a
+//! thousand revisions (BENCHMARKS.md, session 16).
 
 use std::path::Path;
 use std::time::Duration;
@@ -43,7 +43,7 @@ impl DirectSqlite {
         Ok(DirectSqlite { conn })
     }
 
-    /// Opens an existing file for reading only (it creates nothing, not even a journal).
+    /// Opens an existing file for reading only: no database is created, nothing written.
     fn open_read_only(file: &Path) -> rusqlite::Result<DirectSqlite> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(file, flags)?;
