@@ -405,3 +405,33 @@ fn build_counts_revisions_on_a_terminal_and_names_paths_from_the_callers_folder(
     let first_error = err.find("error").unwrap_or(err.len());
     assert!(warned < first_error, "the warning comes first:\n{err}");
 }
+
+/// `history`'s text for a graph with a branch point, a labelled branch and a merge: each line
+/// "down -> id (markers), message", newest first, a control character in a message escaped.
+#[test]
+fn history_lines_name_down_revisions_markers_and_one_line_messages() {
+    let p = TestProject::init();
+    let revisions = [
+        ("a_start", "id = \"a\"\nmessage = \"start\"\n"),
+        ("b_left", "id = \"b\"\ndown_revisions = [\"a\"]\nmessage = \"left\"\n"),
+        (
+            "c_right",
+            "id = \"c\"\ndown_revisions = [\"a\"]\nmessage = \"right\"\nbranch_labels = [\"side\"]\n",
+        ),
+        (
+            "m_merge",
+            "id = \"m\"\ndown_revisions = [\"b\", \"c\"]\nmessage = \"merge\\tboth\"\n",
+        ),
+    ];
+    for (folder, text) in revisions {
+        let dir = p.migrations().join("versions").join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("revision.toml"), text).unwrap();
+    }
+    p.migrate().arg("history").assert().success().stdout(
+        "b, c -> m (head, mergepoint), merge\\tboth\n\
+             a -> c (branch side), right\n\
+             a -> b, left\n\
+             base -> a (branchpoint), start\n",
+    );
+}

@@ -5,6 +5,10 @@
 /// `text` on one line: every control character (newline, carriage return, escape, ...)
 /// written as its Rust escape (`\n`, `\u{1b}`), everything else as it is.
 pub fn one_line(text: &str) -> String {
+    // Most messages are printable ASCII, copied whole (`history` prints a thousand).
+    if text.bytes().all(|b| (b' '..b'\x7f').contains(&b)) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {

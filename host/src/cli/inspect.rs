@@ -132,19 +132,23 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
             say_lines(graph_drawing::ascii(graph, &text))?;
         }
         HistoryFormat::Text => {
-            let lines = graph
-                .in_order()
-                .rev()
-                .filter(|m| in_range(&m.id))
-                .map(|meta| {
-                    let (marks, message) = words(meta);
-                    format!(
-                        "{} -> {}{marks}, {message}",
-                        describe_heads(&meta.down_revisions),
-                        meta.id
-                    )
-                });
-            say_lines(lines)?;
+            // "down -> id (marks), message", pieces pushed onto one buffer: a `format!` per
+            // line was a third of `history`'s instructions at a thousand revisions (session 16).
+            let mut text = String::new();
+            for meta in graph.in_order().rev().filter(|m| in_range(&m.id)) {
+                let (marks, message) = words(meta);
+                if meta.down_revisions.is_empty() {
+                    text.push_str("base");
+                }
+                for (i, down) in meta.down_revisions.iter().enumerate() {
+                    text.push_str(if i == 0 { "" } else { ", " });
+                    text.push_str(down);
+                }
+                for piece in [" -> ", &meta.id, &marks, ", ", &message, "\n"] {
+                    text.push_str(piece);
+                }
+            }
+            write_out(&text)?;
         }
     }
     Ok(())
@@ -153,12 +157,17 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
 /// Writes many lines to stdout at once: stdout is line-buffered, so `say!` per line was a
 /// `write` call each, a thousand for a thousand revisions.
 fn say_lines(lines: impl IntoIterator<Item = String>) -> std::io::Result<()> {
-    use std::io::Write as _;
     let mut text = String::new();
     for line in lines {
         text.push_str(&line);
         text.push('\n');
     }
+    write_out(&text)
+}
+
+/// Text made of whole lines, written to stdout with one call.
+fn write_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
     std::io::stdout().lock().write_all(text.as_bytes())
 }
 
