@@ -1,7 +1,8 @@
 //! The revision graph: which revisions exist, how they chain, and which steps take the database
 //! from one set of heads to another. No I/O; every failure is a typed error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use serde::{Deserialize, Serialize};
 
@@ -673,17 +674,19 @@ fn topological_order(
             waiting[next] += 1;
         }
     }
-    // Ties on creation time go by index, which is id order.
-    let mut ready: BTreeSet<(&str, usize)> = (0..revisions.len())
+    // Ties on creation time go by index, which is id order. A heap rather than an ordered
+    // set: along a chain it holds one revision at a time, and a set allocated a node each time
+    // it filled again (session 16).
+    let mut ready: BinaryHeap<Reverse<(&str, usize)>> = (0..revisions.len())
         .filter(|&i| waiting[i] == 0)
-        .map(|i| (revisions[i].created.as_str(), i))
+        .map(|i| Reverse((revisions[i].created.as_str(), i)))
         .collect();
     let mut order = Vec::with_capacity(revisions.len());
-    while let Some((_, i)) = ready.pop_first() {
+    while let Some(Reverse((_, i))) = ready.pop() {
         for &next in children.of(i).iter().chain(dependents.of(i)) {
             waiting[next] -= 1;
             if waiting[next] == 0 {
-                ready.insert((revisions[next].created.as_str(), next));
+                ready.push(Reverse((revisions[next].created.as_str(), next)));
             }
         }
         order.push(i);
