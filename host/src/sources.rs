@@ -50,3 +50,42 @@ impl Sources {
         crate::project::joined(&self.versions, name.as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Folders need not sort as their ids do (a folder renamed by hand, ids from elsewhere):
+    /// each id still finds its own folder, and the listing comes in id order.
+    #[test]
+    fn each_id_finds_its_folder_whatever_the_folders_are_called() {
+        let versions = Path::new("/project/versions");
+        let pairs = [
+            ("zeta", "a_first"),
+            ("alpha", "z_last"),
+            ("mid", "m_middle"),
+        ];
+        let sources = Sources::new(
+            versions,
+            pairs
+                .iter()
+                .map(|(id, folder)| (id.to_string(), folder.to_string()))
+                .collect(),
+        );
+        assert_eq!(sources.get("zeta"), Some(versions.join("a_first")));
+        assert_eq!(sources.get("alpha"), Some(versions.join("z_last")));
+        assert_eq!(sources.get("mid"), Some(versions.join("m_middle")));
+        assert_eq!(sources.get("a_first"), None);
+        let listed: Vec<(&str, PathBuf)> = sources.iter().collect();
+        assert_eq!(
+            listed,
+            [
+                ("alpha", versions.join("z_last")),
+                ("mid", versions.join("m_middle")),
+                ("zeta", versions.join("a_first")),
+            ]
+        );
+        assert!(!sources.is_empty());
+        assert!(Sources::default().is_empty());
+    }
+}

@@ -3,7 +3,7 @@
 
 use migrate_core::graph_drawing;
 
-use super::migrate::describe_heads;
+use super::migrate::{describe_heads, push_heads};
 use super::Context;
 use crate::runner::{self, Guests};
 use crate::wasm::target::{Flavor, Target};
@@ -137,13 +137,7 @@ pub async fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
             let mut text = String::new();
             for meta in graph.in_order().rev().filter(|m| in_range(&m.id)) {
                 let (marks, message) = words(meta);
-                if meta.down_revisions.is_empty() {
-                    text.push_str("base");
-                }
-                for (i, down) in meta.down_revisions.iter().enumerate() {
-                    text.push_str(if i == 0 { "" } else { ", " });
-                    text.push_str(down);
-                }
+                push_heads(&mut text, &meta.down_revisions);
                 for piece in [" -> ", &meta.id, &marks, ", ", &message, "\n"] {
                     text.push_str(piece);
                 }

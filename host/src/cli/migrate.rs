@@ -403,11 +403,21 @@ fn plan(
     }
 }
 
+/// Heads as people read them: "base" for none, else the ids separated by ", ".
 pub fn describe_heads(heads: &[String]) -> String {
+    let mut text = String::new();
+    push_heads(&mut text, heads);
+    text
+}
+
+/// `describe_heads`, pushed onto `text` (`history` writes a thousand lines into one buffer).
+pub fn push_heads(text: &mut String, heads: &[String]) {
     if heads.is_empty() {
-        "base".into()
-    } else {
-        heads.join(", ")
+        text.push_str("base");
+    }
+    for (i, head) in heads.iter().enumerate() {
+        text.push_str(if i == 0 { "" } else { ", " });
+        text.push_str(head);
     }
 }
 
