@@ -259,6 +259,62 @@ fn build_makes_build_exactly_the_revisions_and_a_manifest_guards_a_deployment() 
     );
 }
 
+/// A deployment reads its graph from `build/manifest.index` (the manifest as parsed, beside it)
+/// only while `manifest.toml` is the text it was made from: an edited manifest, a damaged
+/// index or none at all give what the TOML says, and the index changes no answer.
+#[test]
+fn a_deployments_manifest_index_never_outvotes_its_manifest() {
+    let p = two_revisions();
+    let build = p.migrations().join("build");
+    assert!(build.join("manifest.index").is_file(), "build writes it");
+    let deploy = tempfile::tempdir().unwrap();
+    let deployed = deploy.path().join("migrations/build");
+    common::copy_dir_all(&build, &deployed);
+    std::fs::write(
+        deploy.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
+    let stdout = |args: &[&str]| {
+        let out = common::migrate_in(deploy.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let with_index = (stdout(&["heads"]), stdout(&["history", "--verbose"]));
+    assert!(
+        with_index.0.contains("ps_2 (head), label"),
+        "{}",
+        with_index.0
+    );
+    let index = std::fs::read(deployed.join("manifest.index")).unwrap();
+    std::fs::remove_file(deployed.join("manifest.index")).unwrap();
+    assert_eq!(
+        (stdout(&["heads"]), stdout(&["history", "--verbose"])),
+        with_index
+    );
+
+    // The index of the old text beside an edited manifest, a damaged index, none: the TOML.
+    std::fs::write(deployed.join("manifest.index"), &index).unwrap();
+    let manifest = std::fs::read_to_string(deployed.join("manifest.toml")).unwrap();
+    let edited = manifest.replace("message = \"label\"", "message = \"label, edited\"");
+    assert_ne!(edited, manifest);
+    std::fs::write(deployed.join("manifest.toml"), edited).unwrap();
+    for index in [&index[..], &index[..index.len() / 2], &[][..]] {
+        std::fs::write(deployed.join("manifest.index"), index).unwrap();
+        assert!(
+            stdout(&["heads"]).contains("ps_2 (head), label, edited"),
+            "the edited manifest rules"
+        );
+    }
+}
+
 /// `current` and `status` read a SQLite file's heads without a sqlx connection: the same answer
 /// in WAL mode, through a URL sqlx must decode (a space written `%20`) or one that opens the file
 /// read-only, and nothing written to the file.

@@ -10,6 +10,7 @@ mod db;
 mod fleet;
 mod guests;
 mod manifest;
+mod manifest_index;
 mod metadata_index;
 mod output;
 mod parallel;

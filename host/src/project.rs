@@ -98,18 +98,22 @@ impl Project {
             (graph, sources, BTreeMap::new())
         } else if build.is_dir() {
             let manifest = Manifest::read(&build)?;
-            let wasm_files: Vec<PathBuf> = sorted_entries(&build)?
-                .into_iter()
-                .map(|(name, _)| joined(&build, &name))
-                .filter(|file| file.extension().is_some_and(|e| e == "wasm"))
-                .collect();
-            manifest.check_files(&build, &wasm_files)?;
+            let names: Vec<OsString> = std::fs::read_dir(&build)
+                .and_then(|entries| entries.map(|e| Ok(e?.file_name())).collect())
+                .with_context(|| format!("reading {}", build.display()))?;
+            manifest.check_files(&build, &names)?;
             let mut revisions = Vec::with_capacity(manifest.revisions.len());
-            let mut built = BTreeMap::new();
-            for entry in manifest.revisions {
-                revisions.push(entry.meta());
-                built.insert(entry.id.clone(), entry.blake3);
-            }
+            // Collected at once (sorted, then built in bulk), not inserted one by one.
+            let built: BTreeMap<String, String> = manifest
+                .revisions
+                .into_iter()
+                .map(|entry| {
+                    let (meta, blake3) = entry.into_parts();
+                    let id = meta.id.clone();
+                    revisions.push(meta);
+                    (id, blake3)
+                })
+                .collect();
             // `Manifest::read` checked each id: it names a file inside build/.
             let file_of = |_, id: &str| build.join(format!("{id}.wasm")).display().to_string();
             let graph = Graph::from_revisions(revisions, file_of).map_err(in_root)?;
