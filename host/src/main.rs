@@ -9,6 +9,7 @@ mod codegen;
 mod db;
 mod fleet;
 mod guests;
+mod index_codec;
 mod manifest;
 mod manifest_index;
 mod metadata_index;

@@ -54,15 +54,33 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(meta: &RevisionMeta, component: &[u8]) -> Entry {
+        Entry::new_hashed(meta.clone(), crate::wasm::cache::component_key(component))
+    }
+
+    /// The entry of a component whose hash is known.
+    pub fn new_hashed(meta: RevisionMeta, blake3: String) -> Entry {
         Entry {
-            id: meta.id.clone(),
-            down_revisions: meta.down_revisions.clone(),
-            message: meta.message.clone(),
-            created: meta.created.clone(),
-            branch_labels: meta.branch_labels.clone(),
-            depends_on: meta.depends_on.clone(),
-            blake3: crate::wasm::cache::component_key(component),
+            id: meta.id,
+            down_revisions: meta.down_revisions,
+            message: meta.message,
+            created: meta.created,
+            branch_labels: meta.branch_labels,
+            depends_on: meta.depends_on,
+            blake3,
         }
+    }
+
+    /// The revision's metadata (a copy) and its component's hash.
+    pub fn parts(&self) -> (RevisionMeta, &str) {
+        let meta = RevisionMeta {
+            id: self.id.clone(),
+            down_revisions: self.down_revisions.clone(),
+            message: self.message.clone(),
+            created: self.created.clone(),
+            branch_labels: self.branch_labels.clone(),
+            depends_on: self.depends_on.clone(),
+        };
+        (meta, &self.blake3)
     }
 
     /// The revision's metadata and its component's hash, moved out.

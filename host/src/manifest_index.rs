@@ -11,63 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
+use crate::index_codec::{put_meta, put_number, put_text, Reader};
 use crate::manifest::{Entry, Manifest};
 
 pub const INDEX_FILE: &str = "manifest.index";
 /// Bumped whenever what is stored changes; written first.
-const FORMAT: u32 = 1;
-
-/// The index as read: every field always present (postcard names no fields, so none can be
-/// skipped as the TOML skips empty lists).
-#[derive(Deserialize)]
-struct Stored {
-    text_hash: [u8; 32],
-    manifest_format: u32,
-    #[serde(deserialize_with = "StoredEntries::deserialize")]
-    revisions: Vec<Entry>,
-}
-
-/// The index as written: `Stored`'s fields, in its order, borrowed.
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    text_hash: [u8; 32],
-    manifest_format: u32,
-    #[serde(serialize_with = "StoredEntries::serialize")]
-    revisions: &'a [Entry],
-}
-
-/// `Vec<Entry>` through `StoredEntry` (serde's remote derive lists the fields once for both
-/// directions).
-struct StoredEntries;
-
-impl StoredEntries {
-    fn serialize<S: serde::Serializer>(entries: &&[Entry], to: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wrapped<'a>(#[serde(with = "StoredEntry")] &'a Entry);
-        to.collect_seq(entries.iter().map(Wrapped))
-    }
-
-    fn deserialize<'de, D: serde::Deserializer<'de>>(from: D) -> Result<Vec<Entry>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrapped(#[serde(with = "StoredEntry")] Entry);
-        let wrapped: Vec<Wrapped> = Vec::deserialize(from)?;
-        Ok(wrapped.into_iter().map(|Wrapped(entry)| entry).collect())
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(remote = "Entry")]
-struct StoredEntry {
-    id: String,
-    down_revisions: Vec<String>,
-    message: String,
-    created: String,
-    branch_labels: Vec<String>,
-    depends_on: Vec<String>,
-    blake3: String,
-}
+const FORMAT: u128 = 1;
 
 pub fn path(build_dir: &Path) -> PathBuf {
     build_dir.join(INDEX_FILE)
@@ -76,35 +25,41 @@ pub fn path(build_dir: &Path) -> PathBuf {
 /// The manifest `text` parses to, if `build_dir` holds an index made from that very text.
 pub fn read(build_dir: &Path, text: &str) -> Option<Manifest> {
     let bytes = std::fs::read(path(build_dir)).ok()?;
-    let (format, rest) = postcard::take_from_bytes::<u32>(&bytes).ok()?;
-    if format != FORMAT {
+    let mut reader = Reader::new(&bytes)?;
+    if reader.number()? != FORMAT || reader.text()? != text_hash(text) {
         return None;
     }
-    let stored: Stored = postcard::from_bytes(rest).ok()?;
-    if stored.text_hash != *blake3::hash(text.as_bytes()).as_bytes() {
-        return None;
-    }
-    Some(Manifest {
-        format: stored.manifest_format,
-        revisions: stored.revisions,
-    })
+    let format = u32::try_from(reader.number()?).ok()?;
+    let revisions = reader.list(|reader| {
+        let (meta, blake3) = (reader.meta()?, reader.text()?);
+        Some(Entry::new_hashed(meta, blake3.to_owned()))
+    })?;
+    reader.is_empty().then_some(Manifest { format, revisions })
 }
 
 /// Writes the index of `manifest`, parsed from `text`, unless the one there already holds it.
 pub fn write(build_dir: &Path, text: &str, manifest: &Manifest) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let stored = StoredRef {
-        text_hash: *blake3::hash(text.as_bytes()).as_bytes(),
-        manifest_format: manifest.format,
-        revisions: &manifest.revisions,
-    };
-    let mut bytes = postcard::to_allocvec(&FORMAT).context("encoding the manifest index")?;
-    bytes = postcard::to_extend(&stored, bytes).context("encoding the manifest index")?;
+    let mut bytes = Vec::new();
+    put_number(&mut bytes, FORMAT);
+    put_text(&mut bytes, &text_hash(text));
+    put_number(&mut bytes, u128::from(manifest.format));
+    put_number(&mut bytes, manifest.revisions.len() as u128);
+    for entry in &manifest.revisions {
+        let (meta, blake3) = entry.parts();
+        put_meta(&mut bytes, &meta);
+        put_text(&mut bytes, blake3);
+    }
     let file = path(build_dir);
     if std::fs::read(&file).ok().as_deref() != Some(bytes.as_slice()) {
         std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
     }
     Ok(())
+}
+
+/// The BLAKE3 hash of the manifest's text, in hex.
+fn text_hash(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex().to_string()
 }
 
 #[cfg(test)]

@@ -16,22 +16,25 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use migrate_core::revision::RevisionMeta;
-use serde::{Deserialize, Serialize};
 
-/// A binary file (postcard): serde_json took a third of `heads` at N=1000 parsing the same
-/// entries as text (BENCHMARKS.md, session 12).
+use crate::index_codec::{put_meta, put_text, Reader};
+
+/// A binary file (`index_codec`): serde_json took a third of `heads` at N=1000 parsing the
+/// same entries as text (BENCHMARKS.md, session 12).
 const INDEX_FILE: &str = "revisions.index";
 /// The text index earlier versions wrote, removed when this one is written.
 const OLD_INDEX_FILE: &str = "revisions.json";
 /// Bumped whenever what is stored changes. Written first, so that a file of another format is
-/// recognised before the rest is parsed.
-const FORMAT: u32 = 3;
+/// recognised before the rest is read (3 was postcard's; BENCHMARKS.md, session 17).
+const FORMAT: u32 = 4;
+/// A stamp's bytes in the index.
+const STAMP_BYTES: usize = 48;
 /// How much older than the index a file's times must be for its entry to be trusted. Linux
 /// stamps files from a clock that ticks every few milliseconds, FAT every two seconds.
 const SETTLED: Duration = Duration::from_secs(2);
 
 /// What identifies one version of a file (or folder) without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     size: u64,
     modified_ns: u128,
@@ -39,51 +42,22 @@ struct Stamp {
     inode: u64,
 }
 
-/// The start of the index; an `Entry` per name follows, in the names' order. The entries are
-/// decoded one at a time as they are checked: at a thousand revisions, decoding them into one
-/// vector first and moving each out again faulted in a few hundred KiB of fresh pages.
-#[derive(Serialize, Deserialize)]
+/// The start of the index (`index_codec`'s bytes); an `Entry` per name follows, in the names'
+/// order. The entries are decoded one at a time as they are checked: at a thousand revisions,
+/// decoding them into one vector first and moving each out again faulted in a few hundred KiB
+/// of fresh pages.
 struct Head<'a> {
     /// When the index was written, after every entry in it was read (ns since the epoch).
     written_ns: u128,
     /// The folder of revisions itself, seen before it was listed.
     folder: Stamp,
     /// Its revision folders, in their order (borrowed from the file's bytes).
-    #[serde(borrow)]
     names: Vec<&'a str>,
 }
 
-#[derive(Serialize, Deserialize)]
 struct Entry {
     stamp: Stamp,
-    #[serde(with = "StoredMeta")]
     meta: RevisionMeta,
-}
-
-/// An `Entry` written from borrowed parts (the same bytes).
-#[derive(Serialize)]
-struct EntryRef<'a> {
-    stamp: &'a Stamp,
-    #[serde(serialize_with = "stored_meta")]
-    meta: &'a RevisionMeta,
-}
-
-fn stored_meta<S: serde::Serializer>(meta: &&RevisionMeta, to: S) -> Result<S::Ok, S::Error> {
-    StoredMeta::serialize(meta, to)
-}
-
-/// How `RevisionMeta` is stored here: every field always written, since a format that does not
-/// name its fields cannot skip empty ones as `revision.toml` does (serde's remote derive: the
-/// fields are listed once, for both directions).
-#[derive(Serialize, Deserialize)]
-#[serde(remote = "RevisionMeta")]
-struct StoredMeta {
-    id: String,
-    down_revisions: Vec<String>,
-    message: String,
-    created: String,
-    branch_labels: Vec<String>,
-    depends_on: Vec<String>,
 }
 
 /// Where the files are: `<path>/<name>/<file>` for each revision folder `name`.
@@ -153,13 +127,9 @@ where
         .zip(&stamps)
         .enumerate()
         .map(|(i, (name, stamp))| {
-            let entry = stored.take(name);
-            let found = match (entry, stamp) {
-                (Some(entry), Some(stamp)) if entry.stamp == *stamp && settled(stamp) => {
-                    Some(entry.meta)
-                }
-                _ => None,
-            };
+            let found = stored
+                .take_unchanged(name, stamp.as_ref().filter(|stamp| settled(stamp)))
+                .flatten();
             if found.is_none() {
                 missing.push(i);
             }
@@ -184,12 +154,12 @@ where
 /// usual case: nothing decoded ahead, no hashing), looked up by name once they are not.
 enum Stored<'a> {
     Nothing,
-    InOrder(&'a [u8]),
+    InOrder(Body<'a>),
     ByName(HashMap<&'a str, Entry>),
 }
 
 impl<'a> Stored<'a> {
-    fn new(index: Option<(Head<'a>, &'a [u8])>, names: &[String]) -> Stored<'a> {
+    fn new(index: Option<(Head<'a>, Body<'a>)>, names: &[String]) -> Stored<'a> {
         let Some((head, mut body)) = index else {
             return Stored::Nothing;
         };
@@ -198,31 +168,45 @@ impl<'a> Stored<'a> {
         }
         let mut by_name = HashMap::with_capacity(head.names.len());
         for name in head.names {
-            let Ok((entry, rest)) = postcard::take_from_bytes::<Entry>(body) else {
+            let Some(entry) = body.next_entry() else {
                 break; // a damaged tail: those files are read
             };
             by_name.insert(name, entry);
-            body = rest;
         }
         Stored::ByName(by_name)
     }
 
-    /// The entry for the next name (in order), or for `name`.
-    fn take(&mut self, name: &str) -> Option<Entry> {
-        match self {
+    /// The entry for the next name (in order), or for `name`, taken: `Some(Some(meta))` when
+    /// its stamp is `now`, `Some(None)` when it is another or there is no `now`, `None` when
+    /// there is no entry.
+    fn take_unchanged(&mut self, name: &str, now: Option<&Stamp>) -> Option<Option<RevisionMeta>> {
+        let entry = match self {
             Stored::Nothing => None,
-            Stored::InOrder(body) => match postcard::take_from_bytes::<Entry>(body) {
-                Ok((entry, rest)) => {
-                    *body = rest;
-                    Some(entry)
-                }
-                Err(_) => {
+            Stored::InOrder(body) => {
+                let entry = body.next_entry();
+                if entry.is_none() {
                     *self = Stored::Nothing;
-                    None
                 }
-            },
+                entry
+            }
             Stored::ByName(by_name) => by_name.remove(name),
-        }
+        }?;
+        Some(Some(entry.meta).filter(|_| Some(&entry.stamp) == now))
+    }
+}
+
+/// The entries after the head: their stamps, fixed-size, then their metadata, text.
+struct Body<'a> {
+    stamps: std::slice::ChunksExact<'a, u8>,
+    metas: Reader<'a>,
+}
+
+impl Body<'_> {
+    fn next_entry(&mut self) -> Option<Entry> {
+        Some(Entry {
+            stamp: Stamp::from_bytes(self.stamps.next()?),
+            meta: self.metas.meta()?,
+        })
     }
 }
 
@@ -295,28 +279,79 @@ impl Stamp {
         }
     }
 
+    /// Written as little-endian numbers: size, modification and change times, inode.
+    fn to_bytes(self) -> [u8; STAMP_BYTES] {
+        let mut bytes = [0; STAMP_BYTES];
+        bytes[..8].copy_from_slice(&self.size.to_le_bytes());
+        bytes[8..24].copy_from_slice(&self.modified_ns.to_le_bytes());
+        bytes[24..40].copy_from_slice(&self.changed_ns.to_le_bytes());
+        bytes[40..].copy_from_slice(&self.inode.to_le_bytes());
+        bytes
+    }
+
+    /// From `to_bytes`' bytes (`STAMP_BYTES` of them).
+    fn from_bytes(bytes: &[u8]) -> Stamp {
+        let at = |range: std::ops::Range<usize>| &bytes[range];
+        let u64_at = |range| u64::from_le_bytes(at(range).try_into().expect("8 bytes"));
+        let u128_at = |range| u128::from_le_bytes(at(range).try_into().expect("16 bytes"));
+        Stamp {
+            size: u64_at(0..8),
+            modified_ns: u128_at(8..24),
+            changed_ns: u128_at(24..40),
+            inode: u64_at(40..48),
+        }
+    }
+
     /// Nanoseconds since the epoch; times before it count as the epoch.
     fn ns(seconds: i64, nanoseconds: i64) -> u128 {
         seconds.max(0) as u128 * 1_000_000_000 + nanoseconds.max(0) as u128
     }
 }
 
-/// The index's head and the bytes of its entries, if it is an index of this format.
-fn decode_head(bytes: &[u8]) -> Option<(Head<'_>, &[u8])> {
-    let (format, rest) = postcard::take_from_bytes::<u32>(bytes).ok()?;
-    if format != FORMAT {
+/// The index's head and its entries, if it is an index of this format. The file: the format,
+/// the time it was written and the folder's stamp, the number of entries and each one's stamp
+/// (little-endian, fixed-size: compared by value, not decoded digit by digit), then the
+/// folder names and each entry's metadata (`index_codec`, checked as UTF-8 once).
+fn decode_head(bytes: &[u8]) -> Option<(Head<'_>, Body<'_>)> {
+    let (format, rest) = bytes.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(*format) != FORMAT {
         return None;
     }
-    postcard::take_from_bytes::<Head>(rest).ok()
+    let (written_ns, rest) = rest.split_first_chunk::<16>()?;
+    let (folder, rest) = rest.split_first_chunk::<STAMP_BYTES>()?;
+    let (count, rest) = rest.split_first_chunk::<8>()?;
+    let count = usize::try_from(u64::from_le_bytes(*count)).ok()?;
+    let stamps_len = count.checked_mul(STAMP_BYTES)?;
+    let (stamps, text) = rest.split_at_checked(stamps_len)?;
+    let mut metas = Reader::new(text)?;
+    let names = (0..count)
+        .map(|_| metas.text())
+        .collect::<Option<Vec<&str>>>()?;
+    let head = Head {
+        written_ns: u128::from_le_bytes(*written_ns),
+        folder: Stamp::from_bytes(folder),
+        names,
+    };
+    let stamps = stamps.chunks_exact(STAMP_BYTES);
+    Some((head, Body { stamps, metas }))
 }
 
-fn encode(head: &Head, stamps: &[Stamp], metas: &[&RevisionMeta]) -> Option<Vec<u8>> {
-    let mut bytes = postcard::to_allocvec(&FORMAT).ok()?;
-    bytes = postcard::to_extend(head, bytes).ok()?;
-    for (stamp, meta) in stamps.iter().zip(metas) {
-        bytes = postcard::to_extend(&EntryRef { stamp, meta }, bytes).ok()?;
+fn encode(head: &Head, stamps: &[Stamp], metas: &[&RevisionMeta]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&head.written_ns.to_le_bytes());
+    out.extend_from_slice(&head.folder.to_bytes());
+    out.extend_from_slice(&(stamps.len() as u64).to_le_bytes());
+    for stamp in stamps {
+        out.extend_from_slice(&stamp.to_bytes());
     }
-    Some(bytes)
+    for name in &head.names {
+        put_text(&mut out, name);
+    }
+    for meta in metas {
+        put_meta(&mut out, meta);
+    }
+    out
 }
 
 /// Written to a temporary file and renamed over the old one, so a reader never sees half of it;
@@ -348,9 +383,7 @@ fn save(
         folder,
         names: names.iter().map(String::as_str).collect(),
     };
-    let Some(bytes) = encode(&head, &stamps, &metas) else {
-        return;
-    };
+    let bytes = encode(&head, &stamps, &metas);
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
@@ -427,11 +460,10 @@ mod tests {
     fn age_index(cache: &Path) {
         let path = cache.join(INDEX_FILE);
         let bytes = std::fs::read(&path).unwrap();
-        let (mut head, body) = decode_head(&bytes).unwrap();
-        head.written_ns += 10 * SETTLED.as_nanos();
-        let mut aged = postcard::to_allocvec(&FORMAT).unwrap();
-        aged = postcard::to_extend(&head, aged).unwrap();
-        aged.extend_from_slice(body);
+        let (head, _) = decode_head(&bytes).unwrap();
+        let written_ns = head.written_ns + 10 * SETTLED.as_nanos();
+        let mut aged = bytes.clone();
+        aged[4..20].copy_from_slice(&written_ns.to_le_bytes());
         std::fs::write(&path, aged).unwrap();
     }
 
