@@ -34,6 +34,20 @@ fn two_revisions() -> TestProject {
     p
 }
 
+/// A deployment of `build` alone (copied to `<folder>/migrations/build`) with settings for a
+/// SQLite file in its folder: the folder and the copied build/.
+fn deployment_of(build: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf) {
+    let deploy = tempfile::tempdir().unwrap();
+    let deployed = deploy.path().join("migrations/build");
+    common::copy_dir_all(build, &deployed);
+    std::fs::write(
+        deploy.path().join("migrate.toml"),
+        "database_url = \"sqlite://app.db\"\n",
+    )
+    .unwrap();
+    (deploy, deployed)
+}
+
 fn db_files(p: &TestProject) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(p.path())
         .unwrap()
@@ -211,14 +225,7 @@ fn build_makes_build_exactly_the_revisions_and_a_manifest_guards_a_deployment() 
     p.build();
 
     // A deployment of build/ alone: it runs as built...
-    let deploy = tempfile::tempdir().unwrap();
-    let deployed = deploy.path().join("migrations/build");
-    common::copy_dir_all(&build, &deployed);
-    std::fs::write(
-        deploy.path().join("migrate.toml"),
-        "database_url = \"sqlite://app.db\"\n",
-    )
-    .unwrap();
+    let (deploy, deployed) = deployment_of(&build);
     let migrate = || common::migrate_in(deploy.path());
     migrate().args(["upgrade", "ps_1"]).assert().success();
     let db = deploy.path().join("app.db");
@@ -267,14 +274,7 @@ fn a_deployments_manifest_index_never_outvotes_its_manifest() {
     let p = two_revisions();
     let build = p.migrations().join("build");
     assert!(build.join("manifest.index").is_file(), "build writes it");
-    let deploy = tempfile::tempdir().unwrap();
-    let deployed = deploy.path().join("migrations/build");
-    common::copy_dir_all(&build, &deployed);
-    std::fs::write(
-        deploy.path().join("migrate.toml"),
-        "database_url = \"sqlite://app.db\"\n",
-    )
-    .unwrap();
+    let (deploy, deployed) = deployment_of(&build);
     let stdout = |args: &[&str]| {
         let out = common::migrate_in(deploy.path())
             .args(args)
