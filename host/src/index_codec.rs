@@ -49,7 +49,6 @@ pub fn put_meta(out: &mut Vec<u8>, meta: &RevisionMeta) {
 }
 
 /// Reads what the `put_` functions wrote, in the same order.
-#[derive(Clone)]
 pub struct Reader<'a> {
     rest: &'a str,
 }

@@ -70,19 +70,6 @@ impl Entry {
         }
     }
 
-    /// The revision's metadata (a copy) and its component's hash.
-    pub fn parts(&self) -> (RevisionMeta, &str) {
-        let meta = RevisionMeta {
-            id: self.id.clone(),
-            down_revisions: self.down_revisions.clone(),
-            message: self.message.clone(),
-            created: self.created.clone(),
-            branch_labels: self.branch_labels.clone(),
-            depends_on: self.depends_on.clone(),
-        };
-        (meta, &self.blake3)
-    }
-
     /// The revision's metadata and its component's hash, moved out.
     pub fn into_parts(self) -> (RevisionMeta, String) {
         let meta = RevisionMeta {

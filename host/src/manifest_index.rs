@@ -46,9 +46,9 @@ pub fn write(build_dir: &Path, text: &str, manifest: &Manifest) -> anyhow::Resul
     put_number(&mut bytes, u128::from(manifest.format));
     put_number(&mut bytes, manifest.revisions.len() as u128);
     for entry in &manifest.revisions {
-        let (meta, blake3) = entry.parts();
+        let (meta, blake3) = entry.clone().into_parts();
         put_meta(&mut bytes, &meta);
-        put_text(&mut bytes, blake3);
+        put_text(&mut bytes, &blake3);
     }
     let file = path(build_dir);
     if std::fs::read(&file).ok().as_deref() != Some(bytes.as_slice()) {

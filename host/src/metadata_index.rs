@@ -42,10 +42,10 @@ struct Stamp {
     inode: u64,
 }
 
-/// The start of the index (`index_codec`'s bytes); an `Entry` per name follows, in the names'
-/// order. The entries are decoded one at a time as they are checked: at a thousand revisions,
-/// decoding them into one vector first and moving each out again faulted in a few hundred KiB
-/// of fresh pages.
+/// The start of the index (`decode_head` says how it is laid out); an `Entry` per name follows,
+/// in the names' order. The entries are decoded one at a time as they are checked: at a
+/// thousand revisions, decoding them into one vector first and moving each out again faulted
+/// in a few hundred KiB of fresh pages.
 struct Head<'a> {
     /// When the index was written, after every entry in it was read (ns since the epoch).
     written_ns: u128,
