@@ -1,5 +1,5 @@
-//! `build/manifest.index`: `build/manifest.toml` as parsed, in binary form (postcard), beside
-//! it. A deployment's `heads`, `history`, `current` and `status` read the graph from the
+//! `build/manifest.index`: `build/manifest.toml` as parsed, in binary form (`index_codec`),
+//! beside it. A deployment's `heads`, `history`, `current` and `status` read the graph from the
 //! manifest; at a thousand revisions parsing its TOML was 17.6 M of `heads`' 26.5 M
 //! instructions (BENCHMARKS.md, session 17).
 //!
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::index_codec::{put_meta, put_number, put_text, Reader};
 use crate::manifest::{Entry, Manifest};
 
-pub const INDEX_FILE: &str = "manifest.index";
+const INDEX_FILE: &str = "manifest.index";
 /// Bumped whenever what is stored changes; written first.
 const FORMAT: u128 = 1;
 
@@ -65,7 +65,6 @@ fn text_hash(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Entry;
     use migrate_core::revision::RevisionMeta;
 
     fn manifest() -> Manifest {
