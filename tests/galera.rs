@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::servers::{query_url, query_url_after};
@@ -123,23 +122,11 @@ fn runners_on_three_nodes_apply_each_revision_once() {
     };
     let p = TestProject::init();
     chain(&p, "gl", 6);
-    let binary = assert_cmd::cargo::cargo_bin("migrate");
     for round in 0..3 {
         let runners: Vec<_> = db
             .urls
             .iter()
-            .map(|url| {
-                Command::new(&binary)
-                    .current_dir(p.path())
-                    .env("DATABASE_URL", url)
-                    .env("CARGO_TARGET_DIR", common::guest_target_dir())
-                    .env_remove("SETTINGS")
-                    .arg("upgrade")
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
+            .map(|url| p.spawn_on(url, &["upgrade"]))
             .collect();
         for runner in runners {
             let out = runner.wait_with_output().unwrap();
@@ -233,16 +220,7 @@ fn a_runner_whose_lease_was_taken_records_nothing() {
         &guest(r#"op::execute("SELECT SLEEP(4)"); op::create_table(Table::new("t").column(Column::new("id", Type::Integer).primary_key())); Ok(())"#),
     );
     p.build();
-    let binary = assert_cmd::cargo::cargo_bin("migrate");
-    let runner = Command::new(&binary)
-        .current_dir(p.path())
-        .env("DATABASE_URL", &db.urls[0])
-        .env_remove("SETTINGS")
-        .arg("upgrade")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let runner = p.spawn_on(&db.urls[0], &["upgrade"]);
     // While it sleeps, another runner takes the lease over (as after an expiry), on another node.
     let mut taken = false;
     for _ in 0..60 {

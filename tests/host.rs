@@ -10,6 +10,7 @@ mod cli;
 mod cli_output;
 mod clock;
 mod column_options;
+mod conflicts;
 mod crashes;
 mod data_migration;
 mod dialects;

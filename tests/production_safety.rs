@@ -705,3 +705,40 @@ fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {
     p.migrate_on(&db.url).arg("status").assert().success();
     p.migrate_on(&db.url).arg("current").assert().success();
 }
+
+#[test]
+fn a_mariadb_step_refused_before_it_starts_is_told_as_not_started_and_reruns() {
+    let Some(db) = ServerDb::create(Server::Mysql) else {
+        return;
+    };
+    let p = two_revisions();
+    p.migrate_on(&db.url)
+        .args(["upgrade", "ps_1"])
+        .assert()
+        .success();
+    // The in-progress mark, written before a step's first statement, is refused.
+    db.run_script(
+        "CREATE TRIGGER no_marks BEFORE INSERT ON migrate_incomplete FOR EACH ROW \
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no marks today'",
+    );
+    let out = p.migrate_on(&db.url).arg("upgrade").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "upgrade() did not start: none of its statements ran and nothing is marked, so \
+             rerunning starts it afresh"
+        ) && err.contains("no marks today"),
+        "{err}"
+    );
+    assert!(!err.contains("took effect"), "{err}");
+    assert_eq!(db.column_names("thing"), ["id"]);
+    assert_eq!(
+        db.query("SELECT COUNT(*) FROM migrate_incomplete"),
+        strings(&[&["0"]])
+    );
+    p.migrate_on(&db.url).arg("status").assert().success();
+    db.run_script("DROP TRIGGER no_marks");
+    p.migrate_on(&db.url).arg("upgrade").assert().success();
+    assert_eq!(db.column_names("thing"), ["id", "label"]);
+}

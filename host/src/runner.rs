@@ -432,6 +432,12 @@ pub async fn execute_step(
                 "{label}, {} failed and was rolled back; the database is as it was before this revision.\n  {e}",
                 direction.function()
             )
+        } else if e.before_step {
+            anyhow!(
+                "{label}, {} did not start: none of its statements ran and nothing is marked, so \
+                 rerunning starts it afresh.\n  {e}",
+                direction.function()
+            )
         } else {
             anyhow!(
                 "{label}, {} failed. This database cannot roll back DDL, so the revision is marked \

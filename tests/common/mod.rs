@@ -125,6 +125,21 @@ impl TestProject {
         cmd
     }
 
+    /// `migrate <args>` on `url` (as `migrate_on`) started in the background, its output piped:
+    /// for runs that must overlap with each other or with the test.
+    pub fn spawn_on(&self, url: &str, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("migrate"))
+            .current_dir(self.path())
+            .env_remove("SETTINGS")
+            .env("DATABASE_URL", url)
+            .env("CARGO_TARGET_DIR", guest_target_dir())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// What `migrate <args>` prints, offline (`upgrade --sql --dialect …`): it must succeed.
     pub fn printed(&self, args: &[&str]) -> String {
         let out = self.migrate().args(args).output().unwrap();

@@ -115,7 +115,10 @@ pub async fn try_take(
 impl Lease {
     /// Renews the lease, failing when it is no longer this run's (taken over after expiring).
     pub async fn renew(&self, conn: &mut AnyConnection) -> anyhow::Result<()> {
-        run(conn, &self.renew_sql().sql).await?;
+        let renew = self.renew_sql().sql;
+        super::conflict::execute(conn, &renew)
+            .await
+            .map_err(|e| anyhow!("{renew}: {e}"))?;
         let still: Option<String> = sqlx::query(AssertSqlSafe(format!(
             "SELECT `holder` FROM {} WHERE `name` = 'run' AND `holder` = '{}' AND `fence` = {}",
             self.table, self.holder, self.fence

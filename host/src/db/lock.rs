@@ -192,8 +192,7 @@ impl RunLock {
                 Ok(())
             }
             RunLock::Lease(lease) => {
-                sqlx::raw_sql(AssertSqlSafe(lease.release_sql()))
-                    .execute(conn)
+                super::conflict::execute(conn, &lease.release_sql())
                     .await
                     .context("giving the lease back")?;
                 Ok(())

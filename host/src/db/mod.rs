@@ -3,6 +3,7 @@
 //! SQL text, which the dialects in `migrate_core::sql` render. The one exception: a SQLite
 //! file's steps run on a direct connection in this thread (`sqlite_direct`), for speed.
 
+mod conflict;
 mod introspect;
 mod lease;
 mod lock;
@@ -31,6 +32,12 @@ pub struct StatementFailed {
     /// Its place among the statements of the transaction it failed in, where one ran: what
     /// tells which step of a one-transaction run it belongs to (the same SQL may appear twice).
     pub position: Option<usize>,
+    /// The database rolled its transaction back for losing a conflict (`conflict`): nothing
+    /// of the transaction took effect, and running it again may succeed.
+    pub lost_conflict: bool,
+    /// It failed before any statement of its step ran (renewing the run's lease, writing the
+    /// in-progress mark): the step took no effect and left no mark.
+    pub before_step: bool,
 }
 
 impl StatementFailed {
@@ -39,6 +46,15 @@ impl StatementFailed {
             sql: sql.into(),
             message: message.into(),
             position: None,
+            lost_conflict: false,
+            before_step: false,
+        }
+    }
+
+    fn before_step(self) -> StatementFailed {
+        StatementFailed {
+            before_step: true,
+            ..self
         }
     }
 
@@ -432,7 +448,9 @@ impl Database {
         revision: &str,
         resume_after: Option<usize>,
     ) -> Result<(), StatementFailed> {
-        self.renew_lease().await?;
+        self.renew_lease()
+            .await
+            .map_err(StatementFailed::before_step)?;
         self.open_direct_sqlite().await;
         let fence = self.fence();
         let (dialect, tables) = (self.dialect, &self.tables);
@@ -442,7 +460,10 @@ impl Database {
         };
         if resume_after.is_none() {
             for statement in &script.before {
-                target.run(statement).await?;
+                target
+                    .run(statement)
+                    .await
+                    .map_err(StatementFailed::before_step)?;
             }
         }
         if script.transactional {
@@ -593,8 +614,20 @@ impl Target<'_> {
         }
     }
 
-    /// `statements` in one transaction: all commit, or a failure rolls all back.
+    /// `statements` in one transaction: all commit, or a failure rolls all back. One that lost
+    /// a conflict with another transaction is run again (`conflict`).
     async fn transaction(&mut self, statements: &[&Statement]) -> Result<(), StatementFailed> {
+        let mut retry = conflict::Retry::new();
+        loop {
+            let outcome = self.transaction_once(statements).await;
+            match outcome {
+                Err(e) if retry.worth_another(e.lost_conflict) => retry.pause(&e.message).await,
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn transaction_once(&mut self, statements: &[&Statement]) -> Result<(), StatementFailed> {
         if crate::output::verbose() {
             eprintln!("  BEGIN;");
             statements.iter().for_each(|s| echo(s));
@@ -872,5 +905,8 @@ fn failed(sql: &str, e: sqlx::Error) -> StatementFailed {
         sqlx::Error::Database(db) => with_detail(db.as_ref()),
         other => other.to_string(),
     };
-    StatementFailed::new(sql, message)
+    StatementFailed {
+        lost_conflict: conflict::lost_conflict(&e),
+        ..StatementFailed::new(sql, message)
+    }
 }
