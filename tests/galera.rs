@@ -43,6 +43,29 @@ impl ClusterDb {
         );
         let admin = nodes[0].clone();
         query_url(&admin, &format!("CREATE DATABASE {name}")).unwrap();
+        // The other nodes apply the CREATE asynchronously: a connection to one of them naming
+        // the database can come before it (a CI run saw "Unknown database"). Each node is asked
+        // after it has applied what the cluster committed, until it has the database.
+        for node in &nodes {
+            let has_it = || {
+                query_url_after(
+                    node,
+                    &["SET SESSION wsrep_sync_wait = 15"],
+                    &format!(
+                        "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}'"
+                    ),
+                )
+                .is_ok_and(|rows| !rows.is_empty())
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while !has_it() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "node {node} never saw database {name}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let urls = nodes
             .iter()
             .map(|n| format!("{}/{name}", n.rsplit_once('/').unwrap().0))
