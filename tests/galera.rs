@@ -1,7 +1,8 @@
 //! A real MariaDB Galera cluster (three nodes on loopback, `scripts/galera`, started by
 //! `scripts/test`): runners on different nodes take one lease, so each revision is applied once;
 //! an expired lease is taken over and a live one waited for; a runner whose lease was taken
-//! records nothing. MIGRATE_TEST_GALERA_URLS names the nodes (comma-separated URLs).
+//! records nothing; one that fails gives the lease back. MIGRATE_TEST_GALERA_URLS names the
+//! nodes (comma-separated URLs).
 
 use crate::common;
 
@@ -44,7 +45,7 @@ impl ClusterDb {
         let admin = nodes[0].clone();
         query_url(&admin, &format!("CREATE DATABASE {name}")).unwrap();
         // The other nodes apply the CREATE asynchronously: a connection to one of them naming
-        // the database can come before it (a CI run saw "Unknown database"). Each node is asked
+        // the database can come before it (a full local run saw "Unknown database"). Each node is asked
         // after it has applied what the cluster committed, until it has the database.
         for node in &nodes {
             let has_it = || {
@@ -269,6 +270,29 @@ fn a_runner_whose_lease_was_taken_records_nothing() {
     // Nothing recorded: the version table does not name the revision.
     assert_eq!(
         db.query(2, "SELECT revision FROM migrate_version"),
+        Vec::<Vec<String>>::new()
+    );
+}
+
+#[test]
+fn a_runner_that_fails_gives_its_lease_back_at_once() {
+    let Some(db) = ClusterDb::create() else {
+        return;
+    };
+    let p = TestProject::init();
+    p.add_revision(
+        "gb_1",
+        "fails",
+        &guest(r#"op::execute("SELECT no_such_function()"); Ok(())"#),
+    );
+    p.build();
+    let out = p.migrate_on(&db.urls[0]).arg("upgrade").output().unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("no_such_function"), "{err}");
+    // The lease is gone at once, not left for the next runner to wait out (120 s).
+    assert_eq!(
+        db.query(1, "SELECT holder FROM migrate_lock"),
         Vec::<Vec<String>>::new()
     );
 }

@@ -224,23 +224,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--json is for current, status, heads, history, show, check, upgrade, downgrade and stamp --fleet"
         );
     }
-    match args.command {
-        Command::Init(a) => init::run(&ctx, a),
-        Command::New(a) => new::run(&ctx, a).await,
-        Command::Build(a) => build::run(&ctx, a),
-        Command::Merge(a) => merge::run(&ctx, a),
-        Command::Rebase(a) => rebase::run(&ctx, a).await,
-        Command::Upgrade(a) => return migrate::upgrade(&ctx, a).await,
-        Command::Downgrade(a) => return migrate::downgrade(&ctx, a).await,
-        Command::Current(a) => return status::current(&ctx, a).await,
-        Command::Status(a) => return status::status(&ctx, a).await,
-        Command::History(a) => inspect::history(&ctx, a).await,
-        Command::Heads => inspect::heads(&ctx),
-        Command::Show(a) => inspect::show(&ctx, a),
-        Command::Stamp(a) => return stamp::stamp(&ctx, a).await,
-        Command::Accept(a) => stamp::accept(&ctx, a).await,
-        Command::Resolve(a) => resolve::run(&ctx, a).await,
-        Command::Check(a) => return Ok(check::run(&ctx, a).await),
+    let outcome = dispatch(&ctx, args.command).await;
+    // A Galera lease that an error left held is given back now, not when it expires.
+    crate::db::give_back_abandoned_leases().await;
+    outcome
+}
+
+async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(a) => init::run(ctx, a),
+        Command::New(a) => new::run(ctx, a).await,
+        Command::Build(a) => build::run(ctx, a),
+        Command::Merge(a) => merge::run(ctx, a),
+        Command::Rebase(a) => rebase::run(ctx, a).await,
+        Command::Upgrade(a) => return migrate::upgrade(ctx, a).await,
+        Command::Downgrade(a) => return migrate::downgrade(ctx, a).await,
+        Command::Current(a) => return status::current(ctx, a).await,
+        Command::Status(a) => return status::status(ctx, a).await,
+        Command::History(a) => inspect::history(ctx, a).await,
+        Command::Heads => inspect::heads(ctx),
+        Command::Show(a) => inspect::show(ctx, a),
+        Command::Stamp(a) => return stamp::stamp(ctx, a).await,
+        Command::Accept(a) => stamp::accept(ctx, a).await,
+        Command::Resolve(a) => resolve::run(ctx, a).await,
+        Command::Check(a) => return Ok(check::run(ctx, a).await),
         Command::Completions { .. } => unreachable!("answered before the settings are read"),
     }?;
     Ok(ExitCode::SUCCESS)

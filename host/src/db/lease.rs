@@ -19,10 +19,52 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 pub const LEASE: Duration = Duration::from_secs(120);
 
 /// A held lease: who holds it (a random id for this run) and the fence number it was taken with.
+/// One dropped without `release` (a command that ended with an error) is kept in `ABANDONED`
+/// and given back by `give_back_abandoned`: unlike a session lock, the server does not end it
+/// with the connection, and the next runner would wait out the whole lease.
 pub struct Lease {
+    url: String,
     table: String,
     holder: String,
     fence: i64,
+    given_back: bool,
+}
+
+/// Leases dropped while held: (database URL, the SQL that gives the lease back).
+static ABANDONED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.given_back {
+            if let Ok(mut abandoned) = ABANDONED.lock() {
+                abandoned.push((self.url.clone(), self.release_sql()));
+            }
+        }
+    }
+}
+
+/// Gives back, each over a connection of its own, the leases this process dropped while
+/// holding them; where that fails, the lease expires as a dead runner's would. Called when a
+/// command (or a fleet target's job) ends.
+pub async fn give_back_abandoned() {
+    let abandoned = ABANDONED
+        .lock()
+        .map(|mut held| std::mem::take(&mut *held))
+        .unwrap_or_default();
+    for (url, release) in abandoned {
+        let outcome = match <AnyConnection as sqlx::Connection>::connect(&url).await {
+            Ok(mut conn) => super::conflict::execute(&mut conn, &release)
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = outcome {
+            eprintln!(
+                "warning: could not give back the run lock's lease after the error ({e}); it expires within {} s",
+                LEASE.as_secs()
+            );
+        }
+    }
 }
 
 /// Whether the connection is to a Galera node (`wsrep_on`); false on plain MySQL/MariaDB, where
@@ -62,6 +104,7 @@ fn quoted(tables: &VersionTables) -> String {
 /// one), `Ok(Err)` saying who holds it until when otherwise.
 pub async fn try_take(
     conn: &mut AnyConnection,
+    url: &str,
     tables: &VersionTables,
 ) -> anyhow::Result<Result<Lease, String>> {
     let table = quoted(tables);
@@ -100,9 +143,11 @@ pub async fn try_take(
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     if owner == holder {
         Ok(Ok(Lease {
+            url: url.to_string(),
             table,
             holder,
             fence,
+            given_back: false,
         }))
     } else {
         Ok(Err(format!(
@@ -171,8 +216,18 @@ impl Lease {
         ]
     }
 
+    /// Gives the lease back; one that could not be is given back at the end of the command
+    /// over a fresh connection (`give_back_abandoned`).
+    pub async fn release(mut self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+        super::conflict::execute(conn, &self.release_sql())
+            .await
+            .context("giving the lease back")?;
+        self.given_back = true;
+        Ok(())
+    }
+
     /// The SQL that gives the lease back.
-    pub fn release_sql(&self) -> String {
+    fn release_sql(&self) -> String {
         format!(
             "DELETE FROM {} WHERE `name` = 'run' AND `holder` = '{}' AND `fence` = {}",
             self.table, self.holder, self.fence

@@ -126,7 +126,7 @@ pub async fn acquire(
         DialectName::Mysql if super::lease::is_galera(conn).await => {
             super::lease::prepare(conn, tables).await?;
             loop {
-                match super::lease::try_take(conn, tables).await? {
+                match super::lease::try_take(conn, url, tables).await? {
                     Ok(lease) => return Ok(RunLock::Lease(lease)),
                     Err(held) => wait(&mut announced, deadline, &held, settings).await?,
                 }
@@ -191,12 +191,7 @@ impl RunLock {
                 drop(held);
                 Ok(())
             }
-            RunLock::Lease(lease) => {
-                super::conflict::execute(conn, &lease.release_sql())
-                    .await
-                    .context("giving the lease back")?;
-                Ok(())
-            }
+            RunLock::Lease(lease) => lease.release(conn).await,
             RunLock::Session { release_sql } => {
                 sqlx::query(AssertSqlSafe(release_sql))
                     .fetch_one(conn)

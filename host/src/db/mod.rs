@@ -20,6 +20,7 @@ use migrate_core::step_progress;
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Row};
 
+pub use lease::give_back_abandoned as give_back_abandoned_leases;
 pub use lock::LockSettings;
 use sqlite_direct::DirectSqlite;
 

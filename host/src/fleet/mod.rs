@@ -89,7 +89,10 @@ where
     let started = Instant::now();
     let reports = pool::run(&targets, options, command, shown, |runtime, target| {
         let target_ctx = ctx.for_database(&target.url, &format!("[fleet] {}", target.name));
-        work(runtime, &target_ctx, target)
+        let report = work(runtime, &target_ctx, target);
+        // Not left to the end of the whole run: another runner may be waiting for this target.
+        runtime.block_on(crate::db::give_back_abandoned_leases());
+        report
     });
     let elapsed = started.elapsed();
     crate::output::set_quiet(was_quiet);
