@@ -16,6 +16,13 @@
 //! `current`) keep mimalloc's default: returning at once made `heads` fault in 72 more pages
 //! (of 980) for memory it would have reused. A `MIMALLOC_PURGE_DELAY` in the environment is
 //! left to rule.
+//!
+//! mimalloc reserves address space an arena at a time, 1 GiB by default, and sets up the arena's
+//! bitmaps, a page fault per 4 KiB of them, at the first allocation: 40-45 of the ~600 page
+//! faults of `current` at a thousand revisions. Arenas of 32 MiB (mimalloc's least; it doubles
+//! them every eight) took 0.05-0.2 ms off `current` there (BENCHMARKS.md, session 19); the
+//! commands that allocate more get more arenas. Set before `main`, since the Rust runtime
+//! allocates before it; a `MIMALLOC_ARENA_RESERVE` in the environment is left to rule.
 
 use libmimalloc_sys::{mi_option_set, mi_option_t};
 
@@ -25,6 +32,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_purge_delay` in `include/mimalloc.h` (the sixteenth option, in mimalloc 2 and 3
 /// alike); `libmimalloc-sys` names only some of the options.
 const PURGE_DELAY: mi_option_t = 15;
+
+/// `mi_option_arena_reserve` in `include/mimalloc.h` (the twenty-fourth option, in KiB).
+const ARENA_RESERVE: mi_option_t = 23;
+/// mimalloc's least arena (`MI_ARENA_MIN_SIZE`), in KiB.
+const SMALL_ARENA_KIB: std::os::raw::c_long = 32 * 1024;
+
+/// Run by the C library before `main`, with the other initialisers of the program (the order
+/// among them does not matter: mimalloc reads the option when it first reserves an arena).
+#[used]
+#[link_section = ".init_array"]
+static RESERVE_SMALL_ARENAS: extern "C" fn() = reserve_small_arenas;
+
+extern "C" fn reserve_small_arenas() {
+    if std::env::var_os("MIMALLOC_ARENA_RESERVE").is_none() {
+        // SAFETY: sets one of mimalloc's global options, on the only thread there is yet.
+        unsafe { mi_option_set(ARENA_RESERVE, SMALL_ARENA_KIB) }
+    }
+}
 
 /// For commands that apply steps (a run as long as its revisions): freed memory goes back at once.
 pub fn return_freed_memory_at_once() {
@@ -69,6 +94,33 @@ mod tests {
             .unwrap();
         let out = String::from_utf8_lossy(&child.stdout);
         assert!(child.status.success() && out.contains("1 passed"), "{out}");
+    }
+
+    /// The option set before `main` is mimalloc's arena reserve: a child test process given
+    /// `MIMALLOC_ARENA_RESERVE` finds it (in KiB) under `ARENA_RESERVE`, and one without finds
+    /// the small arenas set.
+    #[test]
+    fn arenas_are_small_unless_the_environment_says_otherwise() {
+        const CHILD: &str = "MIGRATE_TEST_ARENA_CHILD";
+        let name = "allocator::tests::arenas_are_small_unless_the_environment_says_otherwise";
+        if let Some(expected) = std::env::var_os(CHILD) {
+            // SAFETY: reads one of mimalloc's global options.
+            let found = unsafe { mi_option_get(ARENA_RESERVE) };
+            assert_eq!(found.to_string(), expected.to_str().unwrap());
+            return;
+        }
+        for (environment, expected) in [(Some("64MiB"), 64 * 1024), (None, SMALL_ARENA_KIB)] {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+            child.args([name, "--exact", "--test-threads=1"]);
+            child.env(CHILD, expected.to_string());
+            match environment {
+                Some(value) => child.env("MIMALLOC_ARENA_RESERVE", value),
+                None => child.env_remove("MIMALLOC_ARENA_RESERVE"),
+            };
+            let child = child.output().unwrap();
+            let out = String::from_utf8_lossy(&child.stdout);
+            assert!(child.status.success() && out.contains("1 passed"), "{out}");
+        }
     }
 
     #[test]
