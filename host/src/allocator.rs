@@ -39,11 +39,14 @@ const ARENA_RESERVE: mi_option_t = 23;
 const SMALL_ARENA_KIB: std::os::raw::c_long = 32 * 1024;
 
 /// Run by the C library before `main`, with the other initialisers of the program (the order
-/// among them does not matter: mimalloc reads the option when it first reserves an arena).
+/// among them does not matter: mimalloc reads the option when it first reserves an arena). An
+/// ELF section: elsewhere mimalloc keeps its default.
+#[cfg(target_os = "linux")]
 #[used]
 #[link_section = ".init_array"]
 static RESERVE_SMALL_ARENAS: extern "C" fn() = reserve_small_arenas;
 
+#[cfg(target_os = "linux")]
 extern "C" fn reserve_small_arenas() {
     if std::env::var_os("MIMALLOC_ARENA_RESERVE").is_none() {
         // SAFETY: sets one of mimalloc's global options, on the only thread there is yet.
@@ -86,19 +89,16 @@ mod tests {
             assert_eq!(unsafe { mi_option_get(PURGE_DELAY) }, 4321);
             return;
         }
-        let child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([name, "--exact", "--test-threads=1"])
-            .env(CHILD, "1")
-            .env("MIMALLOC_PURGE_DELAY", "4321")
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&child.stdout);
-        assert!(child.status.success() && out.contains("1 passed"), "{out}");
+        passes_in_a_child(
+            name,
+            &[(CHILD, Some("1")), ("MIMALLOC_PURGE_DELAY", Some("4321"))],
+        );
     }
 
     /// The option set before `main` is mimalloc's arena reserve: a child test process given
     /// `MIMALLOC_ARENA_RESERVE` finds it (in KiB) under `ARENA_RESERVE`, and one without finds
     /// the small arenas set.
+    #[cfg(target_os = "linux")]
     #[test]
     fn arenas_are_small_unless_the_environment_says_otherwise() {
         const CHILD: &str = "MIGRATE_TEST_ARENA_CHILD";
@@ -110,17 +110,31 @@ mod tests {
             return;
         }
         for (environment, expected) in [(Some("64MiB"), 64 * 1024), (None, SMALL_ARENA_KIB)] {
-            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
-            child.args([name, "--exact", "--test-threads=1"]);
-            child.env(CHILD, expected.to_string());
-            match environment {
-                Some(value) => child.env("MIMALLOC_ARENA_RESERVE", value),
-                None => child.env_remove("MIMALLOC_ARENA_RESERVE"),
-            };
-            let child = child.output().unwrap();
-            let out = String::from_utf8_lossy(&child.stdout);
-            assert!(child.status.success() && out.contains("1 passed"), "{out}");
+            let expected = expected.to_string();
+            passes_in_a_child(
+                name,
+                &[
+                    (CHILD, Some(&expected)),
+                    ("MIMALLOC_ARENA_RESERVE", environment),
+                ],
+            );
         }
+    }
+
+    /// Runs the test `name` alone in a child process, with `environment` set (a variable
+    /// without a value removed): mimalloc reads its options once, as the process starts.
+    fn passes_in_a_child(name: &str, environment: &[(&str, Option<&str>)]) {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child.args([name, "--exact", "--test-threads=1"]);
+        for (variable, value) in environment {
+            match value {
+                Some(value) => child.env(variable, value),
+                None => child.env_remove(variable),
+            };
+        }
+        let child = child.output().unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success() && out.contains("1 passed"), "{out}");
     }
 
     #[test]
