@@ -60,7 +60,9 @@ pub async fn give_back_abandoned() {
         };
         if let Err(e) = outcome {
             eprintln!(
-                "warning: could not give back the run lock's lease after the error ({e}); it expires within {} s",
+                "warning: could not give back the run lock's lease on {} after the error ({e}); \
+                 it expires within {} s",
+                super::redact(&url),
                 LEASE.as_secs()
             );
         }
