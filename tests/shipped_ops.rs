@@ -62,14 +62,25 @@ fn shipped(p: &std::path::Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The keys (component hashes) of the entries that hold ops, and of those that say the
+/// component takes input (`null`).
+fn keys_by_kind(file: &Value) -> (Vec<String>, Vec<String>) {
+    let revisions = file["revisions"].as_object().unwrap();
+    let (inputs, ops): (Vec<_>, Vec<_>) = revisions.iter().partition(|(_, v)| v.is_null());
+    let keys =
+        |entries: Vec<(&String, &Value)>| entries.into_iter().map(|(k, _)| k.clone()).collect();
+    (keys(ops), keys(inputs))
+}
+
 #[test]
 fn a_fresh_deployment_runs_only_the_guests_that_need_input() {
     let p = project();
     let file = shipped(p.path());
-    let revisions = file["revisions"].as_object().unwrap();
-    // Only the plain revision: the other asks for its database, so its ops depend on it.
-    assert_eq!(revisions.len(), 1, "{file:#}");
-    let plain = revisions.values().next().unwrap();
+    // Ops for the plain revision only: the other asks for its database, so its ops depend on
+    // it, and its entry says so.
+    let (with_ops, taking_input) = keys_by_kind(&file);
+    assert_eq!((with_ops.len(), taking_input.len()), (1, 1), "{file:#}");
+    let plain = &file["revisions"][&with_ops[0]];
     assert_eq!(
         plain["upgrade"][0]["create_table"]["name"], "plain",
         "{file:#}"
@@ -116,12 +127,8 @@ fn shipped_ops_pass_the_sandbox_and_a_damaged_file_costs_only_time() {
     let ops_path = site.path().join("migrations/build/ops.json");
     // Someone who can write build/ slips raw SQL into the plain revision's shipped ops.
     let mut file = shipped(site.path());
-    let entry = file["revisions"]
-        .as_object_mut()
-        .unwrap()
-        .values_mut()
-        .next()
-        .unwrap();
+    let plain = keys_by_kind(&file).0.remove(0);
+    let entry = &mut file["revisions"][&plain];
     entry["upgrade"]
         .as_array_mut()
         .unwrap()
@@ -176,13 +183,7 @@ fn a_rebuild_keeps_unchanged_entries_and_drops_stale_ones() {
     let p = project();
     let path = p.migrations().join("build/ops.json");
     let before = shipped(p.path());
-    let old_key = before["revisions"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
+    let old_key = keys_by_kind(&before).0.remove(0);
     // Marked by hand: a rebuild that reran the guest would overwrite the mark.
     let mut marked = before.clone();
     marked["revisions"][&old_key]["downgrade"] =
@@ -200,11 +201,28 @@ fn a_rebuild_keeps_unchanged_entries_and_drops_stale_ones() {
     std::fs::write(&lib, format!("{source}\n// edited\n")).unwrap();
     p.build();
     let after = shipped(p.path());
-    let keys: Vec<&String> = after["revisions"].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 1);
-    assert_ne!(keys[0], &old_key);
+    let (keys, taking_input) = keys_by_kind(&after);
+    assert_eq!((keys.len(), taking_input.len()), (1, 1), "{after:#}");
+    assert_ne!(keys[0], old_key);
     assert_eq!(
-        after["revisions"][keys[0]]["downgrade"],
+        after["revisions"][&keys[0]]["downgrade"],
         serde_json::json!([])
     );
+}
+
+#[test]
+fn a_rebuild_does_not_load_a_revision_that_takes_input_again() {
+    let p = project();
+    let before = shipped(p.path());
+    // A build with nothing changed and an empty cache: a component it loaded would be compiled
+    // into the cache. The plain revision's ops are in ops.json; the other's entry says it
+    // takes input, which the last build learnt by loading it.
+    let cache = tempfile::tempdir().unwrap();
+    p.migrate()
+        .env("MIGRATE_CACHE_DIR", cache.path())
+        .arg("build")
+        .assert()
+        .success();
+    assert_eq!(compiled_components(cache.path()), 0);
+    assert_eq!(shipped(p.path()), before);
 }

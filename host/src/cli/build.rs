@@ -221,19 +221,36 @@ fn keep(
 }
 
 /// The ops to ship for a component: the last build's entry where there is one (the same bytes
-/// record the same ops), else recorded from the component `load` gives.
+/// record the same ops, and ask for the same input), else recorded from the component `load`
+/// gives.
 fn shipped_ops(
     runtime: &GuestRuntime,
     previous_ops: &PreviousOps,
     key: &str,
     load: impl FnOnce() -> Option<crate::wasm::runtime::LoadedRevision>,
 ) -> Option<Box<serde_json::value::RawValue>> {
-    match previous_ops.get(key) {
-        Some(entry) => Some(entry.clone()),
-        None => load()
-            .and_then(|loaded| record_both_ways(runtime, &loaded))
-            .and_then(|recorded| crate::wasm::shipped::entry(&recorded)),
+    use crate::wasm::shipped;
+    if let Some(entry) = previous_ops.get(key) {
+        return Some(entry.clone());
     }
+    match record_both_ways(runtime, &load()?) {
+        Recording::Shippable(recorded) => shipped::entry(&recorded),
+        Recording::TakesInput => Some(shipped::takes_input()),
+        Recording::Failed => None,
+    }
+}
+
+/// What recording a component's ops for build/ops.json came to.
+enum Recording {
+    /// Both directions' ops, which depend on nothing but the component's bytes.
+    Shippable(crate::wasm::shipped::Recorded),
+    /// It asks for input (clock, catalog, data, target), so its ops depend on the run: a
+    /// function of its bytes too, kept in ops.json so that a later build need not load it
+    /// again to learn it.
+    TakesInput,
+    /// A direction failed: reported when it runs for real, and tried again by the next build
+    /// (the limits it ran under may have changed).
+    Failed,
 }
 
 /// Turns a revision's built module into its component, metadata embedded, compiles it into the
@@ -287,16 +304,14 @@ fn package(
     })
 }
 
-/// Both directions' ops of a revision that takes no input, to ship in build/ops.json; `None`
-/// for one whose ops depend on the run (clock, catalog, data, target), or that fails (the
-/// failure is reported when it runs for real).
+/// Both directions' ops of a revision that takes no input, to ship in build/ops.json.
 fn record_both_ways(
     runtime: &GuestRuntime,
     loaded: &crate::wasm::runtime::LoadedRevision,
-) -> Option<crate::wasm::shipped::Recorded> {
+) -> Recording {
     let capabilities = loaded.capabilities;
     if capabilities.contextual() || capabilities.target {
-        return None;
+        return Recording::TakesInput;
     }
     let target = crate::wasm::target::Target::default();
     let run = |direction| {
@@ -308,10 +323,13 @@ fn record_both_ways(
             )
             .ok()
     };
-    Some(crate::wasm::shipped::Recorded {
-        upgrade: run(crate::wasm::Direction::Upgrade)?,
-        downgrade: run(crate::wasm::Direction::Downgrade)?,
-    })
+    let recorded = || {
+        Some(crate::wasm::shipped::Recorded {
+            upgrade: run(crate::wasm::Direction::Upgrade)?,
+            downgrade: run(crate::wasm::Direction::Downgrade)?,
+        })
+    };
+    recorded().map_or(Recording::Failed, Recording::Shippable)
 }
 
 /// Runs cargo, passing its messages on as they come while watching them for the one mistake

@@ -9,6 +9,9 @@
 //! `build/` can replace a component too. Its ops still pass every check a guest's ops pass
 //! (`max_ops`, `ops_mib`, the sandbox's rule on raw SQL, rendering's own checks); an entry that
 //! fails them, or a file that does not parse, is ignored and the guest runs instead.
+//!
+//! A component that asks for input maps to `null` (`takes_input`): nothing is shipped for it,
+//! and the next build does not load it again only to learn that.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,6 +80,9 @@ impl ShippedOps {
     pub fn get(&self, key: &str, direction: Direction) -> Option<Vec<Op>> {
         let revisions = self.file.get_or_init(|| read(&self.path)).as_ref()?;
         let text = revisions.get(key)?.get();
+        if text == TAKES_INPUT {
+            return None;
+        }
         let ops = match direction {
             Direction::Upgrade => serde_json::from_str::<Upgrade>(text).ok()?.upgrade,
             Direction::Downgrade => serde_json::from_str::<Downgrade>(text).ok()?.downgrade,
@@ -104,6 +110,15 @@ pub fn previous(build_dir: &Path) -> BTreeMap<String, Box<RawValue>> {
 /// An entry for `build/ops.json`.
 pub fn entry(recorded: &Recorded) -> Option<Box<RawValue>> {
     serde_json::value::to_raw_value(recorded).ok()
+}
+
+/// The entry of a component whose ops depend on the run (it asks for the clock, the catalog,
+/// data or the target): its guest runs.
+const TAKES_INPUT: &str = "null";
+
+/// The entry for a component that asks for input (`TAKES_INPUT`).
+pub fn takes_input() -> Box<RawValue> {
+    RawValue::from_string(TAKES_INPUT.to_string()).expect("null is JSON")
 }
 
 /// Writes `build/ops.json` with exactly these entries (keyed by component hash), when it would
