@@ -12,6 +12,7 @@ macro_rules! say {
 mod build;
 mod check;
 pub(crate) mod compare;
+mod deferred;
 mod init;
 mod inspect;
 mod merge;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use deferred::Deferred;
 
 use crate::db::{Access, Database};
 use crate::project::Project;
@@ -72,40 +74,40 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create the migrations folder: a cargo workspace for revisions, the SDK, and a settings example.
-    Init(init::InitArgs),
+    Init(Deferred<init::InitArgs>),
     /// Scaffold a new revision crate on top of the current head.
-    New(new::NewArgs),
+    New(Deferred<new::NewArgs>),
     /// Write a merge revision joining the heads (or the given revisions), after checking that
     /// their branches commute.
-    Merge(merge::MergeArgs),
+    Merge(Deferred<merge::MergeArgs>),
     /// Move an unapplied revision (and what builds on it) onto another revision, e.g. another
     /// branch's head.
-    Rebase(rebase::RebaseArgs),
+    Rebase(Deferred<rebase::RebaseArgs>),
     /// Compile the revisions to WebAssembly components under build/.
-    Build(build::BuildArgs),
+    Build(Deferred<build::BuildArgs>),
     /// Apply revisions up to a target (default: head).
-    Upgrade(migrate::UpgradeArgs),
+    Upgrade(Deferred<migrate::UpgradeArgs>),
     /// Revert revisions down to a target.
-    Downgrade(migrate::DowngradeArgs),
+    Downgrade(Deferred<migrate::DowngradeArgs>),
     /// Show the database's current revision(s); exit 1 if a step is left failed (see `resolve`).
-    Current(crate::fleet::FleetArgs),
+    Current(Deferred<crate::fleet::FleetArgs>),
     /// Applied and pending revisions, and any failed or half-done step (exit 1 if one needs `resolve`).
-    Status(crate::fleet::FleetArgs),
+    Status(Deferred<crate::fleet::FleetArgs>),
     /// List the revisions, newest first (or, with --applied, the database's history).
-    History(inspect::HistoryArgs),
+    History(Deferred<inspect::HistoryArgs>),
     /// Show the head revision(s).
     Heads,
     /// Show one revision: its metadata and the operations of both directions.
-    Show(inspect::ShowArgs),
+    Show(Deferred<inspect::ShowArgs>),
     /// Set the database's revision without running any migration.
-    Stamp(stamp::StampArgs),
+    Stamp(Deferred<stamp::StampArgs>),
     /// Accept an applied revision's changed operations as its new checksum.
-    Accept(stamp::AcceptArgs),
+    Accept(Deferred<stamp::AcceptArgs>),
     /// After a revision failed on a database without transactional DDL (MySQL) and was fixed by hand.
-    Resolve(resolve::ResolveArgs),
+    Resolve(Deferred<resolve::ResolveArgs>),
     /// Exit 0 if the schema at head (or, with --database, the database) matches the model, else 1
     /// with the differences (2 if they could not be compared).
-    Check(check::CheckArgs),
+    Check(Deferred<check::CheckArgs>),
     /// Print a shell completion script: `migrate completions bash > /etc/bash_completion.d/migrate`.
     Completions {
         /// bash, zsh, fish, powershell or elvish.
@@ -218,7 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             | Command::Check(_)
             | Command::Upgrade(_)
             | Command::Downgrade(_)
-    ) || matches!(&args.command, Command::Stamp(a) if a.is_fleet());
+    ) || matches!(&args.command, Command::Stamp(Deferred(a)) if a.is_fleet());
     if ctx.json && !speaks_json {
         anyhow::bail!(
             "--json is for current, status, heads, history, show, check, upgrade, downgrade and stamp --fleet"
@@ -232,22 +234,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init(a) => init::run(ctx, a),
-        Command::New(a) => new::run(ctx, a).await,
-        Command::Build(a) => build::run(ctx, a),
-        Command::Merge(a) => merge::run(ctx, a),
-        Command::Rebase(a) => rebase::run(ctx, a).await,
-        Command::Upgrade(a) => return migrate::upgrade(ctx, a).await,
-        Command::Downgrade(a) => return migrate::downgrade(ctx, a).await,
-        Command::Current(a) => return status::current(ctx, a).await,
-        Command::Status(a) => return status::status(ctx, a).await,
-        Command::History(a) => inspect::history(ctx, a).await,
+        Command::Init(Deferred(a)) => init::run(ctx, a),
+        Command::New(Deferred(a)) => new::run(ctx, a).await,
+        Command::Build(Deferred(a)) => build::run(ctx, a),
+        Command::Merge(Deferred(a)) => merge::run(ctx, a),
+        Command::Rebase(Deferred(a)) => rebase::run(ctx, a).await,
+        Command::Upgrade(Deferred(a)) => return migrate::upgrade(ctx, a).await,
+        Command::Downgrade(Deferred(a)) => return migrate::downgrade(ctx, a).await,
+        Command::Current(Deferred(a)) => return status::current(ctx, a).await,
+        Command::Status(Deferred(a)) => return status::status(ctx, a).await,
+        Command::History(Deferred(a)) => inspect::history(ctx, a).await,
         Command::Heads => inspect::heads(ctx),
-        Command::Show(a) => inspect::show(ctx, a),
-        Command::Stamp(a) => return stamp::stamp(ctx, a).await,
-        Command::Accept(a) => stamp::accept(ctx, a).await,
-        Command::Resolve(a) => resolve::run(ctx, a).await,
-        Command::Check(a) => return Ok(check::run(ctx, a).await),
+        Command::Show(Deferred(a)) => inspect::show(ctx, a),
+        Command::Stamp(Deferred(a)) => return stamp::stamp(ctx, a).await,
+        Command::Accept(Deferred(a)) => stamp::accept(ctx, a).await,
+        Command::Resolve(Deferred(a)) => resolve::run(ctx, a).await,
+        Command::Check(Deferred(a)) => return Ok(check::run(ctx, a).await),
         Command::Completions { .. } => unreachable!("answered before the settings are read"),
     }?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,60 @@
+//! A subcommand's arguments, defined only when that subcommand is the one given.
+//!
+//! clap's derive defines every subcommand's arguments before parsing, so each command paid for
+//! building the whole tree of a dozen-odd subcommands (about 8% of `heads`' instructions at a
+//! thousand revisions, and pages of fresh memory; BENCHMARKS.md, session 20). `Command::defer`
+//! puts a subcommand's own arguments off until clap builds that subcommand: when it is the one
+//! parsed, or for help and completions, which build the whole tree.
+
+use clap::{ArgMatches, Args, Command, FromArgMatches};
+
+#[derive(Debug)]
+pub struct Deferred<T>(pub T);
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
+}
+
+impl<T: Args> Args for Deferred<T> {
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+
+    fn augment_args(command: Command) -> Command {
+        command.defer(|command| keeping_about(command, T::augment_args))
+    }
+
+    fn augment_args_for_update(command: Command) -> Command {
+        command.defer(|command| keeping_about(command, T::augment_args_for_update))
+    }
+}
+
+/// `augment` run on `command`, whose own description stays as it was: derived eagerly, the
+/// variant's doc comment was set after the arguments' (a flattened struct's doc comment among
+/// them), and won.
+fn keeping_about(command: Command, augment: fn(Command) -> Command) -> Command {
+    let about = command.get_about().cloned();
+    let long_about = command.get_long_about().cloned();
+    let mut command = augment(command);
+    if let Some(about) = about {
+        command = command.about(about);
+    }
+    if let Some(long_about) = long_about {
+        command = command.long_about(long_about);
+    }
+    command
+}
