@@ -58,3 +58,47 @@ fn keeping_about(command: Command, augment: fn(Command) -> Command) -> Command {
     }
     command
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn subcommands_get_their_arguments_when_built_and_keep_their_descriptions() {
+        let unbuilt = super::super::Args::command();
+        let mut built = super::super::Args::command();
+        built.build();
+        let upgrade = unbuilt.find_subcommand("upgrade").unwrap();
+        // Put off: nothing of upgrade's own before it is built.
+        assert!(upgrade.get_arguments().all(|arg| arg.get_id() != "sql"));
+        assert!(built
+            .find_subcommand("upgrade")
+            .unwrap()
+            .get_arguments()
+            .any(|arg| arg.get_id() == "sql"));
+        for before in unbuilt.get_subcommands() {
+            let after = built.find_subcommand(before.get_name()).unwrap();
+            assert_eq!(
+                after.get_about().map(ToString::to_string),
+                before.get_about().map(ToString::to_string),
+                "{}",
+                before.get_name()
+            );
+            assert_eq!(
+                after.get_long_about().map(ToString::to_string),
+                before.get_long_about().map(ToString::to_string),
+                "{}",
+                before.get_name()
+            );
+        }
+        assert_eq!(
+            built
+                .find_subcommand("upgrade")
+                .unwrap()
+                .get_about()
+                .unwrap()
+                .to_string(),
+            "Apply revisions up to a target (default: head)"
+        );
+    }
+}
