@@ -8,6 +8,7 @@
 
 use clap::{ArgMatches, Args, Command, FromArgMatches};
 
+/// `T`'s arguments, added to its subcommand only when clap builds that subcommand.
 #[derive(Debug)]
 pub struct Deferred<T>(pub T);
 
@@ -49,14 +50,16 @@ impl<T: Args> Args for Deferred<T> {
 fn keeping_about(command: Command, augment: fn(Command) -> Command) -> Command {
     let about = command.get_about().cloned();
     let long_about = command.get_long_about().cloned();
-    let mut command = augment(command);
-    if let Some(about) = about {
-        command = command.about(about);
+    let command = augment(command);
+    // None too: the derive resets `long_about` after a one-line doc comment.
+    let command = match about {
+        Some(about) => command.about(about),
+        None => command.about(None::<&'static str>),
+    };
+    match long_about {
+        Some(long_about) => command.long_about(long_about),
+        None => command.long_about(None::<&'static str>),
     }
-    if let Some(long_about) = long_about {
-        command = command.long_about(long_about);
-    }
-    command
 }
 
 #[cfg(test)]
@@ -77,6 +80,9 @@ mod tests {
             .get_arguments()
             .any(|arg| arg.get_id() == "sql"));
         for before in unbuilt.get_subcommands() {
+            // Each variant's doc comment describes it: `keeping_about` restores that, not
+            // the argument struct's.
+            assert!(before.get_about().is_some(), "{}", before.get_name());
             let after = built.find_subcommand(before.get_name()).unwrap();
             assert_eq!(
                 after.get_about().map(ToString::to_string),
