@@ -71,3 +71,50 @@ fn a_revision_folder_whose_name_is_not_utf8_is_refused_by_name() {
     );
     assert!(err.contains("versions/bad_"), "{err}");
 }
+
+/// Once every revision file and folder is older than the index by its margin, `current` and
+/// `heads` take the graph's heads from it and look up only the revisions they show
+/// (`heads_summary`): every output, text, --verbose and --json, is the one the files give when
+/// there is no index. Two heads, the database at one of them.
+#[test]
+fn current_and_heads_from_the_index_say_what_the_files_say() {
+    let p = TestProject::init();
+    p.add_revision("mi_a", "first", &common::guest(""));
+    p.add_revision("mi_b", "second", &common::guest(""));
+    p.add_revision_with(
+        "mi_c",
+        "third",
+        &["--head", "mi_a", "--branch-label", "side"],
+        &common::guest(""),
+    );
+    p.migrate().args(["stamp", "mi_b"]).assert().success();
+    // Older than the index by its margin (two seconds): the next run indexes them for good.
+    std::thread::sleep(Duration::from_millis(2100));
+    p.migrate().arg("heads").assert().success();
+    let run = |args: &[&str]| {
+        let out = p.migrate().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", common::stderr(&out));
+        common::stdout(&out)
+    };
+    let verbs: [&[&str]; 5] = [
+        &["current"],
+        &["current", "--json"],
+        &["heads"],
+        &["heads", "--verbose"],
+        &["heads", "--json"],
+    ];
+    let from_index: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+    std::fs::remove_file(p.migrations().join(".cache/revisions.index")).unwrap();
+    let from_files: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+    assert_eq!(from_index, from_files);
+    assert_eq!(from_index[0], "mi_b (head), second\n");
+    assert_eq!(from_index[2], "mi_b (head), second\nmi_c (head), third\n");
+    let folder = p.revision_dir("mi_c");
+    let folder = folder.file_name().unwrap().to_string_lossy();
+    assert!(
+        from_index[3].contains(&format!("source: migrations/versions/{folder}\n")),
+        "{}",
+        from_index[3]
+    );
+    assert!(from_index[3].contains("branch: side"), "{}", from_index[3]);
+}

@@ -315,6 +315,92 @@ fn a_deployments_manifest_index_never_outvotes_its_manifest() {
     }
 }
 
+/// A deployment's `current` and `heads` take the graph's heads from the manifest index and look
+/// up only the revisions they show: with two heads, and a database at a revision that is no
+/// head, at both heads, and at one the manifest does not know, every output (text, --verbose,
+/// --json) is the one the whole manifest gives (no index). They answer with a stray component in
+/// build/ too; the commands that run components still refuse it.
+#[test]
+fn a_deployments_current_and_heads_from_the_index_say_what_the_whole_manifest_says() {
+    let p = TestProject::init();
+    p.add_revision("ps_1", "thing", THING);
+    p.add_revision("ps_2", "label", SECOND);
+    p.add_revision_with(
+        "ps_3",
+        "side table",
+        &["--head", "ps_1", "--branch-label", "side"],
+        &common::guest_both_ways(
+            r#"op::create_table(Table::new("side").column(Column::new("id", Type::Integer).primary_key()));"#,
+            r#"op::drop_table("side");"#,
+            "ps_3 of the index test",
+        ),
+    );
+    p.build();
+    let (deploy, deployed) = deployment_of(&p.migrations().join("build"));
+    let run = |args: &[&str]| {
+        let out = common::migrate_in(deploy.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", common::stderr(&out));
+        common::stdout(&out)
+    };
+    let index = deployed.join("manifest.index");
+    let index_bytes = std::fs::read(&index).unwrap();
+    // Every output with the index, then without it (the whole manifest parsed): the same.
+    let outputs = || {
+        let verbs: [&[&str]; 5] = [
+            &["current"],
+            &["current", "--json"],
+            &["heads"],
+            &["heads", "--verbose"],
+            &["heads", "--json"],
+        ];
+        std::fs::write(&index, &index_bytes).unwrap();
+        let summarised: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+        std::fs::remove_file(&index).unwrap();
+        let whole: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+        assert_eq!(summarised, whole);
+        summarised
+    };
+    let heads = outputs()[2].clone();
+    assert_eq!(heads, "ps_2 (head), label\nps_3 (head), side table\n");
+
+    run(&["upgrade", "ps_1"]);
+    let at_base = outputs();
+    assert_eq!(at_base[0], "ps_1, thing\n", "no head: no marker");
+    assert!(at_base[1].contains(r#""is_head": false"#), "{}", at_base[1]);
+
+    run(&["upgrade", "heads"]);
+    let at_heads = outputs();
+    assert_eq!(at_heads[0], "ps_2 (head), label\nps_3 (head), side table\n");
+    assert!(at_heads[3].contains("branch: side"), "{}", at_heads[3]);
+
+    common::query_sqlite(
+        &deploy.path().join("app.db"),
+        "INSERT INTO migrate_version (revision) VALUES ('ps_9')",
+    );
+    let unknown = outputs();
+    assert!(
+        unknown[0].contains("ps_9 (not among the revisions in migrations)"),
+        "{}",
+        unknown[0]
+    );
+    assert!(unknown[1].contains(r#""known": false"#), "{}", unknown[1]);
+
+    // A stray component: the inspection verbs answer, a run refuses it by name.
+    std::fs::write(&index, &index_bytes).unwrap();
+    std::fs::copy(deployed.join("ps_2.wasm"), deployed.join("ps_8.wasm")).unwrap();
+    assert_eq!(run(&["heads"]), heads);
+    run(&["current"]);
+    run(&["history"]);
+    common::migrate_in(deploy.path())
+        .args(["downgrade", "base"])
+        .assert()
+        .failure()
+        .stderr(contains("ps_8.wasm is not in"));
+}
+
 /// `current` and `status` read a SQLite file's heads without a sqlx connection: the same answer
 /// in WAL mode, through a URL sqlx must decode (a space written `%20`) or one that opens the file
 /// read-only, and nothing written to the file.

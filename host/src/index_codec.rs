@@ -48,7 +48,9 @@ pub fn put_meta(out: &mut Vec<u8>, meta: &RevisionMeta) {
     put_texts(out, &meta.depends_on);
 }
 
-/// Reads what the `put_` functions wrote, in the same order.
+/// Reads what the `put_` functions wrote, in the same order. A copy reads on from the same
+/// place, independently.
+#[derive(Clone, Copy)]
 pub struct Reader<'a> {
     rest: &'a str,
 }
@@ -59,6 +61,16 @@ impl<'a> Reader<'a> {
         Some(Reader {
             rest: std::str::from_utf8(bytes).ok()?,
         })
+    }
+
+    /// A reader of text already known to be UTF-8.
+    pub fn of_text(text: &'a str) -> Reader<'a> {
+        Reader { rest: text }
+    }
+
+    /// What is left to read.
+    pub fn rest(&self) -> &'a str {
+        self.rest
     }
 
     pub fn is_empty(&self) -> bool {
@@ -118,6 +130,24 @@ impl<'a> Reader<'a> {
         self.list(|reader| reader.text().map(str::to_owned))
     }
 
+    /// Past a list of texts, allocating nothing.
+    pub fn skip_texts(&mut self) -> Option<()> {
+        for _ in 0..self.count()? {
+            self.text()?;
+        }
+        Some(())
+    }
+
+    /// Past a revision's metadata, allocating nothing.
+    pub fn skip_meta(&mut self) -> Option<()> {
+        self.text()?;
+        self.skip_texts()?;
+        self.text()?;
+        self.text()?;
+        self.skip_texts()?;
+        self.skip_texts()
+    }
+
     pub fn meta(&mut self) -> Option<RevisionMeta> {
         Some(RevisionMeta {
             id: self.text()?.to_owned(),
@@ -157,9 +187,15 @@ mod tests {
         for n in numbers {
             assert_eq!(reader.number(), Some(n));
         }
+        let at_meta = reader;
         assert_eq!(reader.meta(), Some(meta));
         assert_eq!(reader.text(), Some(""));
         assert!(reader.is_empty());
+        // Skipped, it leaves the reader where reading it did.
+        let mut skipping = at_meta;
+        assert_eq!(skipping.skip_meta(), Some(()));
+        assert_eq!(skipping.text(), Some(""));
+        assert!(skipping.is_empty());
 
         // Cut anywhere, the metadata does not read (a cut inside a character is not UTF-8).
         let whole = out.len();

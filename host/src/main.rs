@@ -9,6 +9,7 @@ mod codegen;
 mod db;
 mod fleet;
 mod guests;
+mod heads_summary;
 mod index_codec;
 mod manifest;
 mod manifest_index;

@@ -127,7 +127,21 @@ impl Manifest {
             Some(manifest) => manifest,
             None => toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?,
         };
-        if let Some(bad) = manifest
+        manifest.check(&file)?;
+        Ok(manifest)
+    }
+
+    /// The graph's heads and a look-up of any revision, from the index of the manifest's
+    /// current text, where it has them (`heads_summary`); `None` sends the caller the long way
+    /// (`read`), which also reports whatever is wrong.
+    pub fn heads_summary(build_dir: &Path) -> Option<crate::heads_summary::HeadsSummary> {
+        crate::manifest_index::read_summary(build_dir, &path(build_dir))
+    }
+
+    /// Refuses what `migrate build` never writes: an id that is no revision id (it names
+    /// files) and a format this version does not read. `file` names the manifest.
+    pub fn check(&self, file: &Path) -> anyhow::Result<()> {
+        if let Some(bad) = self
             .revisions
             .iter()
             .find(|e| !crate::project::valid_id(&e.id))
@@ -138,61 +152,65 @@ impl Manifest {
                 bad.id
             );
         }
-        if manifest.format != 1 {
+        if self.format != 1 {
             bail!(
                 "{}: format {} is not one this migrate reads (1)",
                 file.display(),
-                manifest.format
-            );
-        }
-        Ok(manifest)
-    }
-
-    /// Refuses, by name, a `.wasm` in `build/` the manifest does not list and a listed one that
-    /// is not there. `file_names` are the names in `build/`, any order.
-    pub fn check_files(&self, build_dir: &Path, file_names: &[OsString]) -> anyhow::Result<()> {
-        // Looked up in a hash set: at a thousand revisions, two ordered sets of owned strings
-        // were a fifth of a deployment's `heads`, and sorting the listing a tenth.
-        let listed: HashSet<&str> = self.revisions.iter().map(|e| e.id.as_str()).collect();
-        let names: Vec<std::borrow::Cow<str>> = file_names
-            .iter()
-            .map(|name| name.to_string_lossy())
-            .collect();
-        // `id.wasm` with an id before the dot, as `Path::file_stem` and `extension` see it.
-        let mut present: Vec<&str> = names
-            .iter()
-            .filter_map(|name| name.strip_suffix(".wasm"))
-            .filter(|stem| !stem.is_empty())
-            .collect();
-        if present.iter().any(|id| !listed.contains(id)) {
-            // The first by name, whatever order the folder listed them in.
-            present.sort_unstable();
-        }
-        if let Some(stray) = present.iter().find(|id| !listed.contains(*id)) {
-            bail!(
-                "{} is not in {}: a stray file, not one `migrate build` made here. Remove it, or \
-                 deploy the build/ folder `migrate build` wrote",
-                build_dir.join(format!("{stray}.wasm")).display(),
-                path(build_dir).display()
-            );
-        }
-        // Every file is listed: none is missing when there are as many (names in a folder
-        // differ; two that only differ in bytes that are not UTF-8 may not, hence the check).
-        let missing = (present.len() != listed.len()).then(|| {
-            let present: HashSet<&str> = present.into_iter().collect();
-            let mut ids: Vec<&str> = listed.into_iter().collect();
-            ids.sort_unstable();
-            ids.into_iter().find(|id| !present.contains(id))
-        });
-        if let Some(missing) = missing.flatten() {
-            bail!(
-                "revision {missing} is listed in {} but {} is missing: the deployment is incomplete",
-                path(build_dir).display(),
-                build_dir.join(format!("{missing}.wasm")).display()
+                self.format
             );
         }
         Ok(())
     }
+}
+
+/// Refuses, by name, a `.wasm` in `build/` the manifest does not list and a listed one that is
+/// not there. `listed` are the manifest's ids, `file_names` the names in `build/`, any order.
+pub fn check_files<'a>(
+    build_dir: &Path,
+    listed: impl IntoIterator<Item = &'a str>,
+    file_names: &[OsString],
+) -> anyhow::Result<()> {
+    // Looked up in a hash set: at a thousand revisions, two ordered sets of owned strings
+    // were a fifth of a deployment's `heads`, and sorting the listing a tenth.
+    let listed: HashSet<&str> = listed.into_iter().collect();
+    let names: Vec<std::borrow::Cow<str>> = file_names
+        .iter()
+        .map(|name| name.to_string_lossy())
+        .collect();
+    // `id.wasm` with an id before the dot, as `Path::file_stem` and `extension` see it.
+    let mut present: Vec<&str> = names
+        .iter()
+        .filter_map(|name| name.strip_suffix(".wasm"))
+        .filter(|stem| !stem.is_empty())
+        .collect();
+    if present.iter().any(|id| !listed.contains(id)) {
+        // The first by name, whatever order the folder listed them in.
+        present.sort_unstable();
+    }
+    if let Some(stray) = present.iter().find(|id| !listed.contains(*id)) {
+        bail!(
+            "{} is not in {}: a stray file, not one `migrate build` made here. Remove it, or \
+             deploy the build/ folder `migrate build` wrote",
+            build_dir.join(format!("{stray}.wasm")).display(),
+            path(build_dir).display()
+        );
+    }
+    // Every file is listed: none is missing when there are as many (names in a folder
+    // differ; two that only differ in bytes that are not UTF-8 may not, hence the check).
+    let missing = (present.len() != listed.len()).then(|| {
+        let present: HashSet<&str> = present.into_iter().collect();
+        let mut ids: Vec<&str> = listed.into_iter().collect();
+        ids.sort_unstable();
+        ids.into_iter().find(|id| !present.contains(id))
+    });
+    if let Some(missing) = missing.flatten() {
+        bail!(
+            "revision {missing} is listed in {} but {} is missing: the deployment is incomplete",
+            path(build_dir).display(),
+            build_dir.join(format!("{missing}.wasm")).display()
+        );
+    }
+    Ok(())
 }
 
 /// Reads a file `migrate` will treat as a component: a regular file (not a device, FIFO or

@@ -3,6 +3,9 @@
 //! manifest; at a thousand revisions parsing its TOML was 17.6 M of `heads`' 26.5 M
 //! instructions (BENCHMARKS.md, session 17).
 //!
+//! It also holds the graph's heads (`heads_summary`), so that `current` and `heads` look up
+//! the few revisions they show instead of building the graph of all of them.
+//!
 //! The TOML stays the one truth: the index holds the BLAKE3 hash of the text it was made from,
 //! and is used only while the text hashes the same. An index that is missing, damaged, of
 //! another format or made from other text is no index: the TOML is parsed, as before. Hashing
@@ -11,12 +14,15 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::heads_summary::{self, HeadsSummary};
 use crate::index_codec::{put_meta, put_number, put_text, Reader};
 use crate::manifest::{Entry, Manifest};
 
 const INDEX_FILE: &str = "manifest.index";
-/// Bumped whenever what is stored changes; written first.
-const FORMAT: u128 = 1;
+/// Bumped whenever what is stored changes; written first (2 added the heads).
+const FORMAT: u128 = 2;
+/// Each entry's component hash, after its metadata.
+const TEXTS_AFTER_META: usize = 1;
 
 pub fn path(build_dir: &Path) -> PathBuf {
     build_dir.join(INDEX_FILE)
@@ -24,17 +30,39 @@ pub fn path(build_dir: &Path) -> PathBuf {
 
 /// The manifest `text` parses to, if `build_dir` holds an index made from that very text.
 pub fn read(build_dir: &Path, text: &str) -> Option<Manifest> {
-    let bytes = std::fs::read(path(build_dir)).ok()?;
-    let mut reader = Reader::new(&bytes)?;
-    if reader.number()? != FORMAT || reader.text()? != text_hash(text) {
-        return None;
-    }
-    let format = u32::try_from(reader.number()?).ok()?;
+    let index = std::fs::read_to_string(path(build_dir)).ok()?;
+    let (format, _, mut reader) = read_head(&index, &text_hash(text))?;
     let revisions = reader.list(|reader| {
         let (meta, blake3) = (reader.meta()?, reader.text()?);
         Some(Entry::new_hashed(meta, blake3.to_owned()))
     })?;
     reader.is_empty().then_some(Manifest { format, revisions })
+}
+
+/// The heads and a look-up of the entries, if `build_dir` holds an index made from the text
+/// `manifest` holds now, by a build whose graph built.
+pub fn read_summary(build_dir: &Path, manifest: &Path) -> Option<HeadsSummary> {
+    let index = std::fs::read_to_string(path(build_dir)).ok()?;
+    let (_, heads, mut reader) = read_head(&index, &file_hash(manifest)?)?;
+    let count = reader.count()?;
+    let entries_at = index.len() - reader.rest().len();
+    HeadsSummary::new(heads?, count, index, entries_at, TEXTS_AFTER_META)
+}
+
+/// The manifest's format and the heads (if the graph built), with a reader at the entries,
+/// if `index` is an index of this format made from the text whose hash is `text_hash` (a file
+/// that is not UTF-8 is none: every one written is).
+fn read_head<'a>(
+    index: &'a str,
+    text_hash: &str,
+) -> Option<(u32, Option<Vec<String>>, Reader<'a>)> {
+    let mut reader = Reader::of_text(index);
+    if reader.number()? != FORMAT || reader.text()? != text_hash {
+        return None;
+    }
+    let format = u32::try_from(reader.number()?).ok()?;
+    let heads = heads_summary::read_heads(&mut reader)?;
+    Some((format, heads, reader))
 }
 
 /// Writes the index of `manifest`, parsed from `text`, unless the one there already holds it.
@@ -44,11 +72,21 @@ pub fn write(build_dir: &Path, text: &str, manifest: &Manifest) -> anyhow::Resul
     put_number(&mut bytes, FORMAT);
     put_text(&mut bytes, &text_hash(text));
     put_number(&mut bytes, u128::from(manifest.format));
-    put_number(&mut bytes, manifest.revisions.len() as u128);
-    for entry in &manifest.revisions {
-        let (meta, blake3) = entry.clone().into_parts();
-        put_meta(&mut bytes, &meta);
-        put_text(&mut bytes, &blake3);
+    let (metas, hashes): (Vec<_>, Vec<_>) = manifest
+        .revisions
+        .iter()
+        .map(|entry| entry.clone().into_parts())
+        .unzip();
+    // Heads only for a manifest `Manifest::read` accepts: the summary skips its checks.
+    if manifest.check(&crate::manifest::path(build_dir)).is_ok() {
+        heads_summary::put_heads(&mut bytes, metas.clone());
+    } else {
+        heads_summary::put_no_heads(&mut bytes);
+    }
+    put_number(&mut bytes, metas.len() as u128);
+    for (meta, blake3) in metas.iter().zip(&hashes) {
+        put_meta(&mut bytes, meta);
+        put_text(&mut bytes, blake3);
     }
     let file = path(build_dir);
     if std::fs::read(&file).ok().as_deref() != Some(bytes.as_slice()) {
@@ -60,6 +98,24 @@ pub fn write(build_dir: &Path, text: &str, manifest: &Manifest) -> anyhow::Resul
 /// The BLAKE3 hash of the manifest's text, in hex.
 fn text_hash(text: &str) -> String {
     blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+/// `text_hash` of the text in `file`, read a piece at a time: the manifest of a thousand
+/// revisions is 180 KiB, which read whole only to be hashed faulted in 46 fresh pages.
+fn file_hash(file: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(file).ok()?;
+    let mut hasher = blake3::Hasher::new();
+    // 16 KiB: as many chunks as BLAKE3 hashes side by side with AVX-512.
+    let mut piece = vec![0; 16 * 1024];
+    loop {
+        match file.read(&mut piece) {
+            Ok(0) => return Some(hasher.finalize().to_hex().to_string()),
+            Ok(read) => hasher.update(&piece[..read]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +165,39 @@ mod tests {
         ] {
             std::fs::write(path(dir.path()), damaged).unwrap();
             assert!(read(dir.path(), text).is_none());
+        }
+    }
+
+    /// The heads are the graph's and any entry is found, for the text the index was made from;
+    /// a manifest `Manifest::read` refuses or whose graph does not build has no summary (its
+    /// commands go the long way and say what is wrong), though it has an index.
+    #[test]
+    fn the_summary_holds_the_graphs_heads_only_for_a_manifest_that_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "the manifest's text, ".repeat(2000);
+        let (text, manifest_file) = (text.as_str(), dir.path().join("manifest.toml"));
+        std::fs::write(&manifest_file, text).unwrap();
+        let manifest = manifest();
+        write(dir.path(), text, &manifest).unwrap();
+        let summary = read_summary(dir.path(), &manifest_file).expect("a summary");
+        assert_eq!(summary.heads(), ["b2"]);
+        let (b2, _) = manifest.revisions[1].clone().into_parts();
+        assert_eq!(summary.get("b2"), Some(b2));
+        assert_eq!(summary.get("c3"), None);
+        std::fs::write(&manifest_file, format!("{text}, edited")).unwrap();
+        assert!(read_summary(dir.path(), &manifest_file).is_none());
+        std::fs::write(&manifest_file, text).unwrap();
+
+        let mut unknown_parent = manifest.clone();
+        unknown_parent.revisions[1].down_revisions = vec!["gone".into()];
+        let mut bad_id = manifest.clone();
+        bad_id.revisions[0].id = "a 1".into();
+        let mut other_format = manifest;
+        other_format.format = 2;
+        for refused in [unknown_parent, bad_id, other_format] {
+            write(dir.path(), text, &refused).unwrap();
+            assert_eq!(read(dir.path(), text), Some(refused));
+            assert!(read_summary(dir.path(), &manifest_file).is_none());
         }
     }
 }

@@ -10,6 +10,10 @@
 //! renamed in it changes its modification time. An index that is missing, unreadable or of
 //! another format is no index: the files are read as before. Never a source of truth, and
 //! never an error.
+//!
+//! It also holds the graph's heads (`heads_summary`): while every file is the one it was made
+//! from, `current` and `heads` look up the few revisions they show (`read_summary`) instead of
+//! building the graph of all of them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use migrate_core::revision::RevisionMeta;
 
+use crate::heads_summary::{self, HeadsSummary};
 use crate::index_codec::{put_meta, put_text, Reader};
 
 /// A binary file (`index_codec`): serde_json took a third of `heads` at N=1000 parsing the
@@ -25,8 +30,9 @@ const INDEX_FILE: &str = "revisions.index";
 /// The text index earlier versions wrote, removed when this one is written.
 const OLD_INDEX_FILE: &str = "revisions.json";
 /// Bumped whenever what is stored changes. Written first, so that a file of another format is
-/// recognised before the rest is read (3 was postcard's; BENCHMARKS.md, session 17).
-const FORMAT: u32 = 4;
+/// recognised before the rest is read (3 was postcard's, BENCHMARKS.md session 17; 5 added the
+/// heads).
+const FORMAT: u32 = 5;
 /// A stamp's bytes in the index.
 const STAMP_BYTES: usize = 48;
 /// How much older than the index a file's times must be for its entry to be trusted. Linux
@@ -53,6 +59,8 @@ struct Head<'a> {
     folder: Stamp,
     /// Its revision folders, in their order (borrowed from the file's bytes).
     names: Vec<&'a str>,
+    /// The graph's heads when it was written, if the graph built (`heads_summary`).
+    heads: Option<Vec<String>>,
 }
 
 struct Entry {
@@ -97,15 +105,12 @@ where
         .and_then(|path| std::fs::read(path).ok())
         .unwrap_or_default();
     let index = decode_head(&bytes);
-    let trusted_before = index.as_ref().map_or(0, |(head, _)| {
-        head.written_ns.saturating_sub(SETTLED.as_nanos())
-    });
-    let settled =
-        |stamp: &Stamp| stamp.modified_ns < trusted_before && stamp.changed_ns < trusted_before;
+    let trusted_before = index.as_ref().map_or(0, |(head, _)| trusted_before(head));
+    let settled = |stamp: &Stamp| is_settled(stamp, trusted_before);
     // Seen before the listing: a change made while listing shows as a new stamp next time.
     let folder_stamp = stamp(folder.path);
     let listed = match &index {
-        Some((head, _)) if folder_stamp == Some(head.folder) && settled(&head.folder) => None,
+        Some((head, _)) if holds_listing(head, folder_stamp.as_ref()) => None,
         _ => Some(list()?),
     };
     // Listed (no index, a folder that moved, or one that moved too recently to be trusted):
@@ -119,7 +124,7 @@ where
     // `stat` first, then read: a file changed in between is stored with its older stamp and
     // read again next time. On one thread: two threads' `stat`s took as long as one's
     // (BENCHMARKS.md, sessions 14 and 15).
-    let stamps = stamps(folder, &names);
+    let stamps: Vec<Option<Stamp>> = stamps(folder, &names).collect();
     let mut stored = Stored::new(index, &names);
     let mut missing = Vec::new();
     let looked_up: Vec<Option<RevisionMeta>> = names
@@ -148,6 +153,53 @@ where
         save(&path, folder_stamp, &names, &stamps, &metas);
     }
     Ok(Revisions { names, metas })
+}
+
+/// The graph's heads and a look-up of every revision from the index in `cache_dir`, if it
+/// holds the folder's listing and every file as they are now (what `read_all` would take from
+/// it without reading a file) and the graph built when it was written. Every file is still
+/// looked at (`stat`), none is read, and nothing is decoded but the revisions asked for.
+pub fn read_summary(folder: &Folder, cache_dir: &Path) -> Option<HeadsSummary> {
+    let bytes = std::fs::read(cache_dir.join(INDEX_FILE)).ok()?;
+    let (head, body) = decode_head(&bytes)?;
+    let trusted_before = trusted_before(&head);
+    if !holds_listing(&head, stamp(folder.path).as_ref()) {
+        return None;
+    }
+    // Looked at one by one, up to the first that changed.
+    let mut now = stamps(folder, &head.names);
+    let unchanged = body.stamps.clone().all(|stored| {
+        now.next()
+            .flatten()
+            .is_some_and(|now| now == Stamp::from_bytes(stored) && is_settled(&now, trusted_before))
+    });
+    drop(now);
+    if !unchanged {
+        return None;
+    }
+    let (count, heads) = (head.names.len(), head.heads?);
+    let (metas_at, text_at) = (bytes.len() - body.metas.rest().len(), body.text_at);
+    // The text after the fixed-size stamps (the folder names first), moved to the front of
+    // its own buffer: no copy into fresh pages.
+    let mut text = bytes;
+    text.drain(..text_at);
+    let text = String::from_utf8(text).ok()?;
+    HeadsSummary::new(heads, count, text, metas_at - text_at, 0)?.with_folders(folder.path, 0)
+}
+
+/// Stamps older than this (ns since the epoch) are trusted: see `SETTLED`.
+fn trusted_before(head: &Head) -> u128 {
+    head.written_ns.saturating_sub(SETTLED.as_nanos())
+}
+
+fn is_settled(stamp: &Stamp, trusted_before: u128) -> bool {
+    stamp.modified_ns < trusted_before && stamp.changed_ns < trusted_before
+}
+
+/// Whether the index's listing of the folder is the folder's, now stamped `now`: a folder added,
+/// removed or renamed in it changes its stamp.
+fn holds_listing(head: &Head, now: Option<&Stamp>) -> bool {
+    now == Some(&head.folder) && is_settled(&head.folder, trusted_before(head))
 }
 
 /// The index's entries, each taken once: decoded in turn while the names are the index's (the
@@ -199,6 +251,8 @@ impl<'a> Stored<'a> {
 struct Body<'a> {
     stamps: std::slice::ChunksExact<'a, u8>,
     metas: Reader<'a>,
+    /// Where the text (names, heads, metadata) starts in the file.
+    text_at: usize,
 }
 
 impl Body<'_> {
@@ -210,31 +264,31 @@ impl Body<'_> {
     }
 }
 
-/// Each file's stamp. On Unix each is looked up relative to the folder, opened once: at a
-/// thousand files the `stat`s were a third of `heads`, and looking each path up from the root
-/// about 40% of their time (BENCHMARKS.md, session 11).
-fn stamps(folder: &Folder, names: &[String]) -> Vec<Option<Stamp>> {
+/// Each file's stamp, looked at as the iterator is advanced. On Unix each is looked up
+/// relative to the folder, opened once: at a thousand files the `stat`s were a third of
+/// `heads`, and looking each path up from the root about 40% of their time (BENCHMARKS.md,
+/// session 11).
+fn stamps<'a, S: AsRef<str>>(
+    folder: &'a Folder,
+    names: &'a [S],
+) -> impl Iterator<Item = Option<Stamp>> + 'a {
     #[cfg(unix)]
-    {
-        use rustix::fs::{AtFlags, Mode, OFlags};
+    let dir = {
+        use rustix::fs::{Mode, OFlags};
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        if let Ok(dir) = rustix::fs::open(folder.path, flags, Mode::empty()) {
-            let mut relative = String::new();
-            return names
-                .iter()
-                .map(|name| {
-                    relative.clear();
-                    relative.extend([name.as_str(), "/", folder.file]);
-                    let stat = rustix::fs::statat(&dir, relative.as_str(), AtFlags::empty());
-                    stat.ok().map(|s| Stamp::of(&s))
-                })
-                .collect();
+        rustix::fs::open(folder.path, flags, Mode::empty()).ok()
+    };
+    let mut relative = String::new();
+    names.iter().map(move |name| {
+        #[cfg(unix)]
+        if let Some(dir) = &dir {
+            relative.clear();
+            relative.extend([name.as_ref(), "/", folder.file]);
+            let stat = rustix::fs::statat(dir, relative.as_str(), rustix::fs::AtFlags::empty());
+            return stat.ok().map(|s| Stamp::of(&s));
         }
-    }
-    names
-        .iter()
-        .map(|name| stamp(&folder.file_of(name)))
-        .collect()
+        stamp(&folder.file_of(name.as_ref()))
+    })
 }
 
 fn stamp(file: &Path) -> Option<Stamp> {
@@ -311,7 +365,8 @@ impl Stamp {
 /// The index's head and its entries, if it is an index of this format. The file: the format,
 /// the time it was written and the folder's stamp, the number of entries and each one's stamp
 /// (little-endian, fixed-size: compared by value, not decoded digit by digit), then the
-/// folder names and each entry's metadata (`index_codec`, checked as UTF-8 once).
+/// folder names, the graph's heads and each entry's metadata (`index_codec`, checked as UTF-8
+/// once).
 fn decode_head(bytes: &[u8]) -> Option<(Head<'_>, Body<'_>)> {
     let (format, rest) = bytes.split_first_chunk::<4>()?;
     if u32::from_le_bytes(*format) != FORMAT {
@@ -327,15 +382,26 @@ fn decode_head(bytes: &[u8]) -> Option<(Head<'_>, Body<'_>)> {
     let names = (0..count)
         .map(|_| metas.text())
         .collect::<Option<Vec<&str>>>()?;
+    let heads = heads_summary::read_heads(&mut metas)?;
     let head = Head {
         written_ns: u128::from_le_bytes(*written_ns),
         folder: Stamp::from_bytes(folder),
         names,
+        heads,
     };
     let stamps = stamps.chunks_exact(STAMP_BYTES);
-    Some((head, Body { stamps, metas }))
+    let text_at = bytes.len() - text.len();
+    Some((
+        head,
+        Body {
+            stamps,
+            metas,
+            text_at,
+        },
+    ))
 }
 
+/// `head.heads` is not written: the heads are those of `metas`' graph.
 fn encode(head: &Head, stamps: &[Stamp], metas: &[&RevisionMeta]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&FORMAT.to_le_bytes());
@@ -348,6 +414,7 @@ fn encode(head: &Head, stamps: &[Stamp], metas: &[&RevisionMeta]) -> Vec<u8> {
     for name in &head.names {
         put_text(&mut out, name);
     }
+    heads_summary::put_heads(&mut out, metas.iter().map(|&meta| meta.clone()).collect());
     for meta in metas {
         put_meta(&mut out, meta);
     }
@@ -382,6 +449,7 @@ fn save(
         written_ns,
         folder,
         names: names.iter().map(String::as_str).collect(),
+        heads: None,
     };
     let bytes = encode(&head, &stamps, &metas);
     if std::fs::create_dir_all(dir).is_err() {
@@ -534,6 +602,71 @@ mod tests {
         assert_eq!(counts.get(), (3, 3), "listed again, nothing read");
         assert_eq!(removed.names, ["a1_x", "c3_x"]);
         assert_eq!(messages(&removed), ["first", "third"]);
+    }
+
+    /// The summary answers only where `read_all` would read no file and list no folder, and
+    /// only for a graph that builds: it has the graph's heads, each revision's metadata and its
+    /// folder.
+    #[test]
+    fn the_summary_answers_only_while_every_file_is_the_one_indexed() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = root.path().join("cache");
+        let folder = Folder {
+            path: root.path(),
+            file: "revision.toml",
+        };
+        write_revision(root.path(), "a1", "first");
+        write_revision(root.path(), "b2", "second");
+        let counts = Counts::default();
+        read(root.path(), Some(&cache), &counts);
+        assert!(read_summary(&folder, &cache).is_none(), "not yet trusted");
+
+        age_index(&cache);
+        let summary = read_summary(&folder, &cache).expect("every file unchanged");
+        assert_eq!(summary.heads(), ["a1", "b2"], "two bases, two heads");
+        assert_eq!(summary.get("b2").unwrap().message, "second");
+        assert_eq!(summary.source("b2"), Some(root.path().join("b2_x")));
+        assert_eq!(summary.get("c3"), None);
+
+        // Rewritten in place (a later time, the same size): no summary until indexed again.
+        write_revision(root.path(), "b2", "sec0nd");
+        std::fs::File::options()
+            .write(true)
+            .open(root.path().join("b2_x/revision.toml"))
+            .unwrap()
+            .set_modified(SystemTime::now() + Duration::from_secs(60))
+            .unwrap();
+        assert!(read_summary(&folder, &cache).is_none(), "a file changed");
+        // Its time put back in the past, indexed again and the index aged: as a later run
+        // would find it.
+        std::fs::File::options()
+            .write(true)
+            .open(root.path().join("b2_x/revision.toml"))
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        read(root.path(), Some(&cache), &counts);
+        age_index(&cache);
+        let summary = read_summary(&folder, &cache).expect("indexed again");
+        assert_eq!(summary.get("b2").unwrap().message, "sec0nd");
+
+        // A revision folder added: the listing is no longer the index's.
+        write_revision(root.path(), "c3", "third");
+        assert!(read_summary(&folder, &cache).is_none(), "a folder added");
+
+        // A graph that does not build has no summary, however old its index.
+        std::fs::write(
+            root.path().join("c3_x/revision.toml"),
+            "id = \"c3\"\ndown_revisions = [\"gone\"]\nmessage = \"third\"\n",
+        )
+        .unwrap();
+        let with_c3 = read(root.path(), Some(&cache), &counts);
+        assert_eq!(with_c3.names.len(), 3, "indexed, every file parsed");
+        age_index(&cache);
+        assert!(
+            read_summary(&folder, &cache).is_none(),
+            "c3's parent is unknown"
+        );
     }
 
     #[test]

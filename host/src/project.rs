@@ -57,9 +57,19 @@ impl Project {
 
     /// Reads every revision's metadata (no wasm is run) and builds the graph. In a build-only
     /// deployment every component is also checked against the manifest, so that a stray,
-    /// missing or swapped one is refused before anything else happens.
+    /// missing or swapped one is refused before anything else happens. (Commands that run no
+    /// wasm look at the manifest alone: listing a thousand components was a tenth of a
+    /// deployment's `current`, BENCHMARKS.md session 21.)
     pub fn load(root: &Path) -> anyhow::Result<Project> {
         let mut project = Self::load_metadata(root)?;
+        if !Self::versions_dir(root).is_dir() {
+            let build = Self::build_dir(root);
+            let names: Vec<OsString> = std::fs::read_dir(&build)
+                .and_then(|entries| entries.map(|e| Ok(e?.file_name())).collect())
+                .with_context(|| format!("reading {}", build.display()))?;
+            let listed = project.built.keys().map(String::as_str);
+            crate::manifest::check_files(&build, listed, &names)?;
+        }
         if !project.built.is_empty() {
             let ids: Vec<&String> = project.built.keys().collect();
             // Each component's bytes are dropped once checked: held all at once, a thousand
@@ -98,10 +108,6 @@ impl Project {
             (graph, sources, BTreeMap::new())
         } else if build.is_dir() {
             let manifest = Manifest::read(&build)?;
-            let names: Vec<OsString> = std::fs::read_dir(&build)
-                .and_then(|entries| entries.map(|e| Ok(e?.file_name())).collect())
-                .with_context(|| format!("reading {}", build.display()))?;
-            manifest.check_files(&build, &names)?;
             let mut revisions = Vec::with_capacity(manifest.revisions.len());
             // Collected at once (sorted, then built in bulk), not inserted one by one.
             let built: BTreeMap<String, String> = manifest
@@ -131,6 +137,23 @@ impl Project {
             built: Arc::new(built),
             verified: false,
         })
+    }
+
+    /// The graph's heads and a look-up of any one revision, where an index answers for the
+    /// revisions as they are without the graph being built (the metadata index while no
+    /// revision file changed; a deployment's manifest index): what `current` and `heads` show.
+    /// `None` where the project is to be read whole (`load_metadata`), which also reports
+    /// whatever is wrong with it.
+    pub fn heads_summary(root: &Path) -> Option<crate::heads_summary::HeadsSummary> {
+        let versions = Self::versions_dir(root);
+        if versions.is_dir() {
+            let folder = crate::metadata_index::Folder {
+                path: &versions,
+                file: METADATA_FILE,
+            };
+            return crate::metadata_index::read_summary(&folder, &Self::cache_dir(root));
+        }
+        Manifest::heads_summary(&Self::build_dir(root))
     }
 
     /// A revision's cache key without reading its component, where `load` verified it.

@@ -3,6 +3,7 @@
 
 use migrate_core::graph_drawing;
 
+use super::heads_view::HeadsView;
 use super::migrate::{describe_heads, push_heads};
 use super::Context;
 use crate::runner::{self, Guests};
@@ -213,23 +214,24 @@ async fn range_members(
 }
 
 pub fn heads(ctx: &Context) -> anyhow::Result<()> {
-    let project = ctx.project_metadata()?;
-    let graph = &project.graph;
+    let revisions = HeadsView::read(ctx)?;
+    let heads = revisions.heads();
+    let metas = heads
+        .iter()
+        .map(|id| revisions.get(id).expect("a head exists").into_owned());
     if ctx.json {
-        let heads: Vec<serde_json::Value> = graph
-            .heads()
-            .iter()
-            .map(|id| {
-                let mut value = revision_json(graph.get(id).expect("a head exists"));
+        let heads: Vec<serde_json::Value> = metas
+            .map(|meta| {
+                let mut value = revision_json(&meta);
                 value["source"] =
-                    serde_json::json!(project.sources.get(id).map(|p| p.display().to_string()));
+                    serde_json::json!(revisions.source(&meta.id).map(|p| p.display().to_string()));
                 value
             })
             .collect();
         return crate::output::json(&serde_json::json!({ "heads": heads }));
     }
-    for id in graph.heads() {
-        let meta = graph.get(&id).expect("a head exists");
+    for meta in metas {
+        let id = &meta.id;
         say!("{id} (head), {}", meta.message);
         if crate::output::verbose() {
             say!("  revises: {}", describe_heads(&meta.down_revisions));
@@ -240,7 +242,7 @@ pub fn heads(ctx: &Context) -> anyhow::Result<()> {
                 say!("  depends on: {}", meta.depends_on.join(", "));
             }
             say!("  created: {}", meta.created);
-            if let Some(source) = project.sources.get(&id) {
+            if let Some(source) = revisions.source(id) {
                 say!("  source: {}", source.display());
             }
         }

@@ -13,6 +13,7 @@ mod build;
 mod check;
 pub(crate) mod compare;
 mod deferred;
+mod heads_view;
 mod init;
 mod inspect;
 mod merge;

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use super::heads_view::HeadsView;
 use super::migrate::describe_heads;
 use super::{Access, Context};
 use crate::db::{Database, Incomplete};
@@ -75,23 +76,38 @@ struct FailedSteps {
 /// read without a connection (`read_heads`), after the revisions: both are work for this
 /// machine's processors, which a second thread did not speed up. A database server is asked
 /// while the revisions are read.
-async fn project_and_position(
-    ctx: &Context,
-) -> anyhow::Result<(&'static Project, (Vec<String>, Option<FailedSteps>))> {
+async fn project_and_position(ctx: &Context) -> anyhow::Result<(&'static Project, Position)> {
     if super::reads_heads_directly(ctx) {
         let project = ctx.project_metadata()?;
-        return Ok((project, (super::read_heads(ctx).await?, None)));
+        return Ok((project, position(ctx).await?));
     }
-    ctx.project_metadata_beside(async {
-        let mut db = super::connect(ctx, Access::ReadOnly).await?;
-        let heads = db.heads().await?;
-        let steps = db.incomplete().await?;
-        Ok((
-            heads,
-            (!steps.is_empty()).then_some(FailedSteps { db, steps }),
-        ))
-    })
-    .await
+    ctx.project_metadata_beside(position(ctx)).await
+}
+
+/// `project_and_position` for `current`, which shows only the heads: where an index answers
+/// for them (`HeadsView`), it alone is read, then the database.
+async fn heads_and_position(ctx: &Context) -> anyhow::Result<(HeadsView, Position)> {
+    if let Some(summary) = Project::heads_summary(&ctx.migrations_dir) {
+        return Ok((HeadsView::Summary(summary), position(ctx).await?));
+    }
+    let (project, position) = project_and_position(ctx).await?;
+    Ok((HeadsView::Project(project), position))
+}
+
+/// The database's heads, and its failed or half-done steps if there are any.
+type Position = (Vec<String>, Option<FailedSteps>);
+
+async fn position(ctx: &Context) -> anyhow::Result<Position> {
+    if super::reads_heads_directly(ctx) {
+        return Ok((super::read_heads(ctx).await?, None));
+    }
+    let mut db = super::connect(ctx, Access::ReadOnly).await?;
+    let heads = db.heads().await?;
+    let steps = db.incomplete().await?;
+    Ok((
+        heads,
+        (!steps.is_empty()).then_some(FailedSteps { db, steps }),
+    ))
 }
 
 /// Each failed step's report, for people.
@@ -117,18 +133,21 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
         let project = ctx.project_metadata()?;
         return fleet_position(ctx, &fleet, project, "current").await;
     }
-    let (project, (heads, mut failed)) = project_and_position(ctx).await?;
-    let graph_heads = project.graph.heads();
+    let (revisions, (heads, mut failed)) = heads_and_position(ctx).await?;
+    let graph_heads = revisions.heads();
     let code = exit_code(failed.is_none());
     if ctx.json {
-        let failed = failed_steps_json(ctx, project, failed.as_mut()).await;
+        let failed = match failed.as_mut() {
+            Some(_) => failed_steps_json(ctx, revisions.project(ctx)?, failed.as_mut()).await,
+            None => vec![],
+        };
         let heads: Vec<serde_json::Value> = heads
             .iter()
             .map(|head| {
-                let meta = project.graph.get(head);
+                let meta = revisions.get(head);
                 serde_json::json!({
                     "revision": head,
-                    "message": meta.map(|m| m.message.clone()),
+                    "message": meta.as_ref().map(|m| m.message.clone()),
                     "known": meta.is_some(),
                     "is_head": graph_heads.contains(head),
                 })
@@ -146,15 +165,17 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
         } else {
             ""
         };
-        match project.graph.get(head) {
+        match revisions.get(head) {
             Some(meta) => say!("{head}{marker}, {}", meta.message),
             None => say!(
                 "{head} (not among the revisions in {})",
-                project.root.display()
+                ctx.migrations_dir.display()
             ),
         }
     }
-    say_failed_steps(ctx, project, failed).await?;
+    if failed.is_some() {
+        say_failed_steps(ctx, revisions.project(ctx)?, failed).await?;
+    }
     Ok(code)
 }
 

@@ -684,7 +684,8 @@ pub fn directly_readable(url: &str) -> Option<std::path::PathBuf> {
     sqlite_file(url).filter(|_| !asks_for_own_vfs(url))
 }
 
-/// The heads of the SQLite file `url` names (`directly_readable`), read on this thread.
+/// The heads of the SQLite file `url` names (`directly_readable`), read on this thread, once
+/// per process (`sqlite_direct::read_heads` leaves its connection to the exit).
 pub fn read_sqlite_heads(
     file: &std::path::Path,
     url: &str,
