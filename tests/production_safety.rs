@@ -363,11 +363,10 @@ fn a_deployments_current_and_heads_from_the_index_say_what_the_whole_manifest_sa
         assert_eq!(summarised, whole);
         summarised
     };
-    let heads = outputs()[2].clone();
-    assert_eq!(heads, "ps_2 (head), label\nps_3 (head), side table\n");
-
     run(&["upgrade", "ps_1"]);
     let at_base = outputs();
+    let heads = at_base[2].clone();
+    assert_eq!(heads, "ps_2 (head), label\nps_3 (head), side table\n");
     assert_eq!(at_base[0], "ps_1, thing\n", "no head: no marker");
     assert!(at_base[1].contains(r#""is_head": false"#), "{}", at_base[1]);
 
