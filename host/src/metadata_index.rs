@@ -278,6 +278,7 @@ fn stamps<'a, S: AsRef<str>>(
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         rustix::fs::open(folder.path, flags, Mode::empty()).ok()
     };
+    #[cfg(unix)]
     let mut relative = String::new();
     names.iter().map(move |name| {
         #[cfg(unix)]

@@ -1,7 +1,7 @@
 //! The revisions as `current` and `heads` show them: the graph's heads and the metadata of the
-//! few revisions shown. Where an index answers for the revisions as they are (a deployment's
-//! manifest index, `heads_summary`), that is all that is read; elsewhere the project is read
-//! whole, as every other command reads it.
+//! few revisions shown. Where an index answers for the revisions as they are (`heads_summary`:
+//! the metadata index while no revision file changed, a deployment's manifest index), that is
+//! all that is read; elsewhere the project is read whole, as every other command reads it.
 
 use std::borrow::Cow;
 use std::path::PathBuf;

@@ -137,9 +137,10 @@ pub async fn current(ctx: &Context, fleet: crate::fleet::FleetArgs) -> anyhow::R
     let graph_heads = revisions.heads();
     let code = exit_code(failed.is_none());
     if ctx.json {
-        let failed = match failed.as_mut() {
-            Some(_) => failed_steps_json(ctx, revisions.project(ctx)?, failed.as_mut()).await,
-            None => vec![],
+        let failed = if failed.is_some() {
+            failed_steps_json(ctx, revisions.project(ctx)?, failed.as_mut()).await
+        } else {
+            vec![]
         };
         let heads: Vec<serde_json::Value> = heads
             .iter()
