@@ -96,16 +96,9 @@ fn current_and_heads_from_the_index_say_what_the_files_say() {
         assert!(out.status.success(), "{args:?}: {}", common::stderr(&out));
         common::stdout(&out)
     };
-    let verbs: [&[&str]; 5] = [
-        &["current"],
-        &["current", "--json"],
-        &["heads"],
-        &["heads", "--verbose"],
-        &["heads", "--json"],
-    ];
-    let from_index: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+    let from_index: Vec<String> = common::HEADS_OUTPUTS.iter().map(|verb| run(verb)).collect();
     std::fs::remove_file(p.migrations().join(".cache/revisions.index")).unwrap();
-    let from_files: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+    let from_files: Vec<String> = common::HEADS_OUTPUTS.iter().map(|verb| run(verb)).collect();
     assert_eq!(from_index, from_files);
     assert_eq!(from_index[0], "mi_b (head), second\n");
     assert_eq!(from_index[2], "mi_b (head), second\nmi_c (head), third\n");

@@ -349,17 +349,10 @@ fn a_deployments_current_and_heads_from_the_index_say_what_the_whole_manifest_sa
     let index_bytes = std::fs::read(&index).unwrap();
     // Every output with the index, then without it (the whole manifest parsed): the same.
     let outputs = || {
-        let verbs: [&[&str]; 5] = [
-            &["current"],
-            &["current", "--json"],
-            &["heads"],
-            &["heads", "--verbose"],
-            &["heads", "--json"],
-        ];
         std::fs::write(&index, &index_bytes).unwrap();
-        let summarised: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+        let summarised: Vec<String> = common::HEADS_OUTPUTS.iter().map(|verb| run(verb)).collect();
         std::fs::remove_file(&index).unwrap();
-        let whole: Vec<String> = verbs.iter().map(|verb| run(verb)).collect();
+        let whole: Vec<String> = common::HEADS_OUTPUTS.iter().map(|verb| run(verb)).collect();
         assert_eq!(summarised, whole);
         summarised
     };

@@ -524,6 +524,12 @@ mod tests {
             .collect()
     }
 
+    /// Sets a file's modification time (its change time becomes now).
+    fn set_modified(file: &Path, time: SystemTime) {
+        let file = std::fs::File::options().write(true).open(file).unwrap();
+        file.set_modified(time).unwrap();
+    }
+
     /// Makes the index and every stamp in it old enough to be trusted, as if the index were
     /// written long after the files and folders.
     fn age_index(cache: &Path) {
@@ -564,12 +570,10 @@ mod tests {
         // the time would not move, the case the aged index above gave up protecting against).
         // Written in place, as some editors do: the folders around it do not change.
         write_revision(root.path(), "b2", "sec0nd");
-        std::fs::File::options()
-            .write(true)
-            .open(root.path().join("b2_x/revision.toml"))
-            .unwrap()
-            .set_modified(SystemTime::now() + Duration::from_secs(60))
-            .unwrap();
+        set_modified(
+            &root.path().join("b2_x/revision.toml"),
+            SystemTime::now() + Duration::from_secs(60),
+        );
         let changed = read(root.path(), Some(&cache), &counts);
         assert_eq!(
             counts.get(),
@@ -633,21 +637,17 @@ mod tests {
 
         // Rewritten in place (a later time, the same size): no summary until indexed again.
         write_revision(root.path(), "b2", "sec0nd");
-        std::fs::File::options()
-            .write(true)
-            .open(root.path().join("b2_x/revision.toml"))
-            .unwrap()
-            .set_modified(SystemTime::now() + Duration::from_secs(60))
-            .unwrap();
+        set_modified(
+            &root.path().join("b2_x/revision.toml"),
+            SystemTime::now() + Duration::from_secs(60),
+        );
         assert!(read_summary(&folder, &cache).is_none(), "a file changed");
         // Its time put back in the past, indexed again and the index aged: as a later run
         // would find it.
-        std::fs::File::options()
-            .write(true)
-            .open(root.path().join("b2_x/revision.toml"))
-            .unwrap()
-            .set_modified(SystemTime::now() - Duration::from_secs(60))
-            .unwrap();
+        set_modified(
+            &root.path().join("b2_x/revision.toml"),
+            SystemTime::now() - Duration::from_secs(60),
+        );
         read(root.path(), Some(&cache), &counts);
         age_index(&cache);
         let summary = read_summary(&folder, &cache).expect("indexed again");

@@ -336,6 +336,16 @@ fn cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
     "NULL".into()
 }
 
+/// Every output of the verbs that show the heads (`current`, `heads`), for comparing two
+/// ways of reading the revisions.
+pub const HEADS_OUTPUTS: [&[&str]; 5] = [
+    &["current"],
+    &["current", "--json"],
+    &["heads"],
+    &["heads", "--verbose"],
+    &["heads", "--json"],
+];
+
 /// Copies a folder as it is, build output included.
 pub fn copy_dir_all(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
