@@ -72,21 +72,20 @@ pub fn write(build_dir: &Path, text: &str, manifest: &Manifest) -> anyhow::Resul
     put_number(&mut bytes, FORMAT);
     put_text(&mut bytes, &text_hash(text));
     put_number(&mut bytes, u128::from(manifest.format));
-    let (metas, hashes): (Vec<_>, Vec<_>) = manifest
+    let entries = manifest
         .revisions
         .iter()
-        .map(|entry| entry.clone().into_parts())
-        .unzip();
+        .map(|entry| entry.clone().into_parts());
     // Heads only for a manifest `Manifest::read` accepts: the summary skips its checks.
     if manifest.check(&crate::manifest::path(build_dir)).is_ok() {
-        heads_summary::put_heads(&mut bytes, metas.clone());
+        heads_summary::put_heads(&mut bytes, entries.clone().map(|(meta, _)| meta).collect());
     } else {
         heads_summary::put_no_heads(&mut bytes);
     }
-    put_number(&mut bytes, metas.len() as u128);
-    for (meta, blake3) in metas.iter().zip(&hashes) {
-        put_meta(&mut bytes, meta);
-        put_text(&mut bytes, blake3);
+    put_number(&mut bytes, manifest.revisions.len() as u128);
+    for (meta, blake3) in entries {
+        put_meta(&mut bytes, &meta);
+        put_text(&mut bytes, &blake3);
     }
     let file = path(build_dir);
     if std::fs::read(&file).ok().as_deref() != Some(bytes.as_slice()) {
