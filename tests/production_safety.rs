@@ -743,6 +743,34 @@ fn status_and_current_tell_the_truth_about_a_failed_mariadb_revision() {
             "{verb}: {text}"
         );
     }
+    // Once the revision files are older than the metadata index by its margin, `current`
+    // takes the heads from the index (`heads_summary`) and reads the project only for the
+    // failed step: what it says is what it says with no index.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    p.migrate_on(&db.url).arg("heads").assert().success();
+    let current_outputs = || -> Vec<String> {
+        [
+            &["current"][..],
+            &["current", "--verbose"],
+            &["current", "--json"],
+        ]
+        .iter()
+        .map(|args| {
+            let out = p.migrate_on(&db.url).args(*args).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            common::stdout(&out)
+        })
+        .collect()
+    };
+    let from_index = current_outputs();
+    std::fs::remove_file(p.migrations().join(".cache/revisions.index")).unwrap();
+    assert_eq!(from_index, current_outputs());
+    assert!(
+        from_index[0].contains("FAILED: the upgrade of revision ps_half_2"),
+        "{}",
+        from_index[0]
+    );
+    assert!(from_index[2].contains("ps_half_2"), "{}", from_index[2]);
     // `resolve` without a flag lists the choices, each said for the step's direction.
     p.migrate_on(&db.url)
         .args(["resolve", "ps_half_2"])
