@@ -346,6 +346,26 @@ pub const HEADS_OUTPUTS: [&[&str]; 5] = [
     &["heads", "--json"],
 ];
 
+/// What `run` prints for each of `commands` with no metadata index to read: the index is
+/// removed before each, since each run writes it again (trusted at once when the revision files
+/// are old enough). Panics if there was no index before the first: the comparison it is made
+/// for would then compare nothing.
+pub fn outputs_without_metadata_index(
+    p: &TestProject,
+    commands: &[&[&str]],
+    run: impl Fn(&[&str]) -> String,
+) -> Vec<String> {
+    let index = p.migrations().join(".cache/revisions.index");
+    assert!(index.exists(), "no metadata index at {}", index.display());
+    commands
+        .iter()
+        .map(|args| {
+            let _ = std::fs::remove_file(&index);
+            run(args)
+        })
+        .collect()
+}
+
 /// Copies a folder as it is, build output included.
 pub fn copy_dir_all(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
