@@ -23,8 +23,18 @@
 //! them every eight) took 0.05-0.2 ms off `current` there (BENCHMARKS.md, session 19); the
 //! commands that allocate more get more arenas. Set before `main`, since the Rust runtime
 //! allocates before it; a `MIMALLOC_ARENA_RESERVE` in the environment is left to rule.
+//!
+//! SQLite, C code, allocates through the C library's `malloc` unless told otherwise; it is told
+//! to use mimalloc too, before `main`. Reading a thousand-table schema is thousands of small
+//! allocations: in the static (musl) build, whose `malloc` is the slowest part of that libc, they
+//! were 2.5% of `migrate current`'s samples at a thousand revisions (BENCHMARKS.md, session 23).
 
-use libmimalloc_sys::{mi_option_set, mi_option_t};
+use std::ffi::{c_int, c_void};
+
+use libmimalloc_sys::{
+    mi_free, mi_good_size, mi_malloc, mi_option_set, mi_option_t, mi_realloc, mi_usable_size,
+};
+use rusqlite::ffi;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -52,7 +62,72 @@ extern "C" fn reserve_small_arenas() {
         // SAFETY: sets one of mimalloc's global options, on the only thread there is yet.
         unsafe { mi_option_set(ARENA_RESERVE, SMALL_ARENA_KIB) }
     }
+    sqlite_allocates_through_mimalloc();
 }
+
+/// Points SQLite's memory allocator at mimalloc. SQLite accepts this only before it first
+/// initialises (any connection opened does that), so it runs before `main`, on the only thread
+/// there is yet; returns whether SQLite took it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn sqlite_allocates_through_mimalloc() -> bool {
+    let methods = ffi::sqlite3_mem_methods {
+        xMalloc: Some(sqlite_malloc),
+        xFree: Some(sqlite_free),
+        xRealloc: Some(sqlite_realloc),
+        xSize: Some(sqlite_size),
+        xRoundup: Some(sqlite_roundup),
+        xInit: Some(sqlite_init),
+        xShutdown: Some(sqlite_shutdown),
+        pAppData: std::ptr::null_mut(),
+    };
+    // SAFETY: SQLite copies the methods; it refuses (SQLITE_MISUSE) once initialised, leaving
+    // its own allocator in place, and nothing else calls into SQLite before `main`.
+    unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &methods) == ffi::SQLITE_OK }
+}
+
+// SQLite's memory methods (`sqlite3_mem_methods`): sizes are C `int`s, never negative from SQLite;
+// mimalloc's blocks are aligned to 16 bytes, more than the 8 SQLite needs.
+
+unsafe extern "C" fn sqlite_malloc(size: c_int) -> *mut c_void {
+    match usize::try_from(size) {
+        // SAFETY: a plain allocation.
+        Ok(size) => unsafe { mi_malloc(size) },
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn sqlite_free(block: *mut c_void) {
+    // SAFETY: `block` came from `sqlite_malloc` or `sqlite_realloc` (SQLite frees only its own).
+    unsafe { mi_free(block) }
+}
+
+unsafe extern "C" fn sqlite_realloc(block: *mut c_void, size: c_int) -> *mut c_void {
+    match usize::try_from(size) {
+        // SAFETY: as `sqlite_free`.
+        Ok(size) => unsafe { mi_realloc(block, size) },
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn sqlite_size(block: *mut c_void) -> c_int {
+    // SAFETY: as `sqlite_free`.
+    let usable = unsafe { mi_usable_size(block) };
+    c_int::try_from(usable).unwrap_or(c_int::MAX)
+}
+
+unsafe extern "C" fn sqlite_roundup(size: c_int) -> c_int {
+    let good = usize::try_from(size).map_or(0, |size| {
+        // SAFETY: a pure function of the number.
+        unsafe { mi_good_size(size) }
+    });
+    c_int::try_from(good).unwrap_or(size)
+}
+
+unsafe extern "C" fn sqlite_init(_: *mut c_void) -> c_int {
+    ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn sqlite_shutdown(_: *mut c_void) {}
 
 /// For commands that apply steps (a run as long as its revisions): freed memory goes back at once.
 pub fn return_freed_memory_at_once() {
@@ -135,6 +210,24 @@ mod tests {
         let child = child.output().unwrap();
         let out = String::from_utf8_lossy(&child.stdout);
         assert!(child.status.success() && out.contains("1 passed"), "{out}");
+    }
+
+    /// SQLite was pointed at mimalloc before `main` (before the test harness opened anything):
+    /// a block SQLite allocates lies in mimalloc's heap, and SQLite sizes it as mimalloc does.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn sqlite_allocates_from_mimalloc() {
+        use libmimalloc_sys::mi_is_in_heap_region;
+        // SAFETY: a block allocated, measured and freed by SQLite.
+        unsafe {
+            let block = ffi::sqlite3_malloc(100);
+            assert!(!block.is_null());
+            assert!(mi_is_in_heap_region(block), "SQLite allocates elsewhere");
+            assert_eq!(ffi::sqlite3_msize(block) as usize, mi_usable_size(block));
+            ffi::sqlite3_free(block);
+        }
+        // Once SQLite has started it keeps its allocator: the call says it was refused.
+        assert!(!sqlite_allocates_through_mimalloc());
     }
 
     #[test]
