@@ -2,13 +2,14 @@
 # $migrate (the binary) where a function runs it.
 
 # migrate_binary: the binary to measure, as an absolute path: $MIGRATE_BIN, else a fresh
-# release build.
+# release build for the shipped target (scripts/static-target).
 migrate_binary() {
   if [ -n "${MIGRATE_BIN:-}" ]; then
     echo "$(cd "$(dirname "$MIGRATE_BIN")" && pwd)/$(basename "$MIGRATE_BIN")"
   else
-    (cd "$repo" && cargo build --release --locked -q -p migrate) >&2
-    echo "$repo/target/release/migrate"
+    local target; target=$("$repo/scripts/static-target")
+    (cd "$repo" && cargo build --release --locked -q -p migrate ${target:+--target "$target"}) >&2
+    echo "$repo/target/${target:+$target/}release/migrate"
   fi
 }
 
